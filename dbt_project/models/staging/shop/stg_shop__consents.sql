@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('shop', 'consents') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- identifiers (normalised for stitching)
+        nullif(trim(customer_id), '') as customer_id,
+        {{ normalize_email('email') }} as email,
+        {{ normalize_phone('phone') }} as phone,
+
+        ---------- consent
+        lower(channel) as channel,
+        lower(status) as status,
+        source as consent_source,
+        legal_basis,
+
+        ---------- timestamps
+        recorded_at
+
+    from source
+
+)
+
+select * from renamed

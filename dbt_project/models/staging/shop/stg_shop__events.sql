@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('shop', 'events') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        event_id,
+        product_id,
+
+        ---------- identifiers (normalised for stitching)
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        nullif(trim(customer_id), '') as customer_id,
+        {{ normalize_email('email') }} as email,
+
+        ---------- event
+        event_type,
+        in_stock as is_in_stock,
+
+        ---------- timestamps
+        occurred_at
+
+    from source
+
+)
+
+select * from renamed

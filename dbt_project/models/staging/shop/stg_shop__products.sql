@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('shop', 'products') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        product_id,
+        sku,
+
+        ---------- descriptors
+        name as product_name,
+        coalesce(lower(nullif(trim(category), '')), 'uncategorised') as category,
+        coalesce(is_consumable, false) as is_consumable,
+        replenishment_days,
+
+        ---------- amounts
+        price,
+        unit_cost
+
+    from source
+
+)
+
+select * from renamed
