@@ -1,0 +1,30 @@
+-- Report of identifiers kept out of the identity graph and why: blocklisted junk
+-- (seeds/identity_blocklist.csv) and over-connected identifiers shared by more people
+-- than var('identity_max_linked_identifiers').
+
+with
+
+identifiers as (
+
+    select * from {{ ref('int_identifiers_stitched') }}
+
+),
+
+final as (
+
+    select
+        identifier_key,
+        identifier_type,
+        identifier_value,
+        case when is_blocked then 'blocklist' else 'cap' end as exclusion_type,
+        exclusion_reason,
+        cast(linked_identifier_count as {{ dbt.type_int() }}) as linked_identifier_count,
+        cast(record_count as {{ dbt.type_int() }}) as record_count,
+        first_seen_at,
+        last_seen_at
+    from identifiers
+    where not is_usable
+
+)
+
+select * from final
