@@ -1,0 +1,1 @@
+"""Reverse ETL: diff-based, fault-tolerant syncs from the warehouse to marketing platforms."""

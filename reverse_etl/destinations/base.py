@@ -1,0 +1,268 @@
+"""What every destination shares: the row/result types and a retrying HTTP transport."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from reverse_etl.ratelimit import Backoff, Clock, RateLimiter, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+# Operations a destination may be asked to perform on a batch of rows.
+UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE = "upsert", "update", "delete", "list_add", "list_remove"
+GDPR_DELETE = "gdpr_delete"
+
+
+@dataclass(slots=True)
+class Row:
+    pk: str
+    row_hash: str
+    payload: dict[str, Any]  # destination field (dotted path) -> value; None = null
+    dest_id: str | None = None  # id the destination gave this record on a previous run
+
+    @property
+    def event_id(self) -> str:
+        """Stable idempotency key of this row version: same row, same hash => same id."""
+        return hashlib.sha256(f"{self.pk}|{self.row_hash}".encode()).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class RowResult:
+    pk: str
+    ok: bool
+    reason: str | None = None
+    dest_id: str | None = None
+
+
+class DestinationError(Exception):
+    """Base error; messages never include secrets or request bodies."""
+
+
+class TransientError(DestinationError):
+    """Retries exhausted on 429/5xx/timeouts/resets: stop the run, nothing confirmed."""
+
+
+class BatchRejected(DestinationError):
+    """The API rejected the whole batch (4xx) — the engine bisects to isolate bad rows."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FatalError(DestinationError):
+    """Authentication/configuration errors: retrying or bisecting cannot help."""
+
+
+@dataclass
+class CallStats:
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+
+class HttpTransport:
+    """httpx client with a rate limiter, Retry-After, jittered backoff and secret scrubbing."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 30.0,
+        max_attempts: int = 8,
+        limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        secrets: Iterable[str] = (),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.clock = clock or Clock()
+        self.limiter = limiter or RateLimiter(50, clock=self.clock)
+        self.backoff = backoff or Backoff(rng=random.Random())
+        self.max_attempts = max_attempts
+        self._secrets = [s for s in secrets if s]
+        self.stats = CallStats()
+        self.client = httpx.Client(
+            base_url=base_url,
+            headers=headers or {},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            transport=transport,
+            limits=httpx.Limits(max_keepalive_connections=4, max_connections=8),
+        )
+
+    def scrub(self, text: str) -> str:
+        for s in self._secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        ok_statuses: Callable[[int], bool] = lambda s: 200 <= s < 300,
+    ) -> httpx.Response:
+        """Send with retries. Returns a response whose status is OK or a non-retryable 4xx.
+
+        429 -> honour Retry-After (seconds or HTTP date), slow the limiter down, retry.
+        5xx, timeouts, connection resets -> jittered exponential backoff, retry.
+        """
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":"), default=str).encode()
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        endpoint = f"{method} {path.split('?')[0]}"
+        last_problem = "no attempt"
+        for attempt in range(self.max_attempts):
+            self.limiter.acquire()
+            self.stats.requests += 1
+            self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
+            try:
+                resp = self.client.request(
+                    method, path, content=content, headers=headers, params=params
+                )
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                last_problem = f"{type(exc).__name__}"
+                self.stats.retries += 1
+                self.clock.sleep(self.backoff.delay(attempt))
+                continue
+            status = resp.status_code
+            if status == 429:
+                self.stats.throttled += 1
+                self.stats.retries += 1
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.clock.now())
+                if retry_after is None:
+                    reset = resp.headers.get("X-RateLimit-Reset")
+                    if reset and reset.replace(".", "", 1).isdigit():
+                        retry_after = max(0.0, float(reset) - self.clock.now())
+                self.limiter.on_throttle(retry_after, fallback=self.backoff.delay(attempt))
+                last_problem = "HTTP 429"
+                continue
+            if status >= 500:
+                last_problem = f"HTTP {status}"
+                self.stats.retries += 1
+                self.clock.sleep(self.backoff.delay(attempt))
+                continue
+            if status in (401, 403):
+                raise FatalError(f"{endpoint}: HTTP {status} (authentication/permission)")
+            self.limiter.on_success()
+            return resp
+        raise TransientError(f"{endpoint}: gave up after {self.max_attempts} attempts ({last_problem})")
+
+
+def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` inside nested dicts."""
+    parts = dotted.split(".")
+    node = target
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def nest(payload: dict[str, Any], null_policy: str, null_value: Any = None) -> dict[str, Any]:
+    """Dotted payload -> nested object. Nulls become ``null_value`` (clear) or are dropped."""
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if value is None:
+            if null_policy == "skip":
+                continue
+            value = null_value
+        set_path(out, key, value)
+    return out
+
+
+class Destination:
+    """Interface. ``deliver`` returns one RowResult per input row (same order not required)
+    or raises BatchRejected (whole batch refused) / TransientError / FatalError."""
+
+    name = "base"
+    max_batch = 1000
+    default_rps = 10.0
+    ops: frozenset[str] = frozenset()
+
+    def __init__(self, batch_size: int | None = None) -> None:
+        self.batch_size = min(batch_size or self.max_batch, self.max_batch)
+
+    @classmethod
+    def shape(cls, batch_size: int | None) -> Destination:
+        """An instance good only for batch sizes and quota estimates (no secrets, no I/O)."""
+        inst = cls.__new__(cls)
+        Destination.__init__(inst, batch_size)
+        return inst
+
+    def op_batch_size(self, op: str) -> int:
+        return self.batch_size
+
+    def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:  # pragma: no cover
+        raise NotImplementedError
+
+    def calls_for(self, op: str, n_rows: int) -> int:
+        """API calls needed to deliver n rows of this op (for the plan's quota estimate)."""
+        size = self.op_batch_size(op)
+        return -(-n_rows // size) if n_rows else 0
+
+    def quota_note(self) -> str:
+        return ""
+
+    def stats(self) -> dict[str, Any]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+class HttpDestination(Destination):
+    """A destination speaking HTTP through one retrying, rate-limited transport."""
+
+    default_base_url = ""
+
+    def __init__(self, sync: Any, ctx: Any, headers: dict[str, str], secrets: list[str]) -> None:
+        cfg = sync.destination
+        super().__init__(cfg.batch_size)
+        self.sync = sync
+        self.cfg = cfg
+        self.ctx = ctx
+        rps = cfg.requests_per_second or self.default_rps
+        self.http = HttpTransport(
+            ctx.base_url or cfg.base_url or self.default_base_url,
+            headers=headers,
+            timeout_s=ctx.timeout_s or cfg.timeout_s,
+            max_attempts=ctx.max_attempts or cfg.max_attempts,
+            limiter=RateLimiter(rps, burst=max(1.0, rps), clock=ctx.clock),
+            clock=ctx.clock,
+            backoff=ctx.backoff(),
+            secrets=secrets,
+            transport=ctx.transport,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        s = self.http.stats
+        return {
+            "requests": s.requests,
+            "retries": s.retries,
+            "throttled": s.throttled,
+            "by_endpoint": dict(s.by_endpoint),
+            "limiter": self.http.limiter.snapshot(),
+        }
+
+    def close(self) -> None:
+        self.http.close()
+
+    def error_text(self, resp: httpx.Response, limit: int = 300) -> str:
+        return self.http.scrub(resp.text[:limit])

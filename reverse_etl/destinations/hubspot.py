@@ -1,0 +1,172 @@
+"""HubSpot CRM v3 contacts.
+
+- upsert: ``POST /crm/v3/objects/contacts/batch/upsert`` with ``idProperty: email`` (100 per
+  call). HubSpot answers 200, or 207 Multi-Status with ``errors[]`` whose ``context.ids`` name
+  the failed inputs; a 400 refuses the whole batch.
+- update: ``POST /crm/v3/objects/contacts/batch/update`` (missing contacts fail per row).
+- list_add / list_remove: contacts are upserted (list_add) or read by email (list_remove) to
+  learn their record ids, then ``PUT /crm/v3/lists/{listId}/memberships/add-and-remove``.
+- delete (mirror): ``POST /crm/v3/objects/contacts/batch/archive``;
+  gdpr_delete: ``POST /crm/v3/objects/contacts/gdpr-delete`` per contact.
+- Nulls: HubSpot clears a property set to an empty string, so ``clear`` sends "".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reverse_etl.config import secret_from_env
+from reverse_etl.destinations.base import (
+    DELETE,
+    GDPR_DELETE,
+    LIST_ADD,
+    LIST_REMOVE,
+    UPDATE,
+    UPSERT,
+    BatchRejected,
+    HttpDestination,
+    Row,
+    RowResult,
+)
+
+
+class HubSpot(HttpDestination):
+    name = "hubspot"
+    max_batch = 100
+    default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
+    default_base_url = "https://api.hubapi.com"
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+
+    def __init__(self, sync: Any, ctx: Any) -> None:
+        self._token = secret_from_env(sync.destination.token_env)
+        super().__init__(
+            sync,
+            ctx,
+            headers={"Authorization": f"Bearer {self._token.get_secret_value()}"},
+            secrets=[self._token.get_secret_value()],
+        )
+
+    def op_batch_size(self, op: str) -> int:
+        return 1 if op == GDPR_DELETE else self.batch_size
+
+    def quota_note(self) -> str:
+        return "100 requests per 10 s (private app); 100 inputs per batch call"
+
+    def calls_for(self, op: str, n_rows: int) -> int:
+        base = super().calls_for(op, n_rows)
+        return base * 2 if op in (LIST_ADD, LIST_REMOVE, DELETE) else base
+
+    @staticmethod
+    def _email(row: Row) -> str:
+        return str(row.payload.get("email") or "").strip().lower()
+
+    def _properties(self, row: Row) -> dict[str, Any]:
+        props = {}
+        for key, value in row.payload.items():
+            if value is None:
+                if self.sync.null_policy == "skip":
+                    continue
+                value = ""
+            props[key] = value if isinstance(value, str) else _stringify(value)
+        return props
+
+    def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
+        if op in (UPSERT, UPDATE):
+            results, _ = self._write(op, rows)
+            return results
+        if op == LIST_ADD:
+            results, ids = self._write(UPSERT, rows)
+            ok = [r for r in results if r.ok]
+            self._membership(add=[ids[r.pk] for r in ok if r.pk in ids], remove=[])
+            return results
+        if op in (LIST_REMOVE, DELETE):
+            ids = self._ids(rows)
+            record_ids = [ids[r.pk] for r in rows if r.pk in ids]
+            if record_ids:
+                if op == LIST_REMOVE:
+                    self._membership(add=[], remove=record_ids)
+                else:
+                    resp = self.http.request(
+                        "POST", "/crm/v3/objects/contacts/batch/archive",
+                        json_body={"inputs": [{"id": i} for i in record_ids]},
+                    )
+                    if resp.status_code != 204:
+                        raise BatchRejected(f"archive HTTP {resp.status_code}: {self.error_text(resp)}")
+            return [RowResult(r.pk, True, dest_id=ids.get(r.pk)) for r in rows]
+        if op == GDPR_DELETE:
+            out = []
+            for r in rows:
+                resp = self.http.request(
+                    "POST", "/crm/v3/objects/contacts/gdpr-delete",
+                    json_body={"objectId": self._email(r), "idProperty": "email"},
+                )
+                ok = resp.status_code in (204, 404)  # 404: nothing to delete
+                out.append(RowResult(r.pk, ok, reason=None if ok else self.error_text(resp)))
+            return out
+        raise ValueError(f"hubspot does not support op {op}")
+
+    def _write(self, op: str, rows: list[Row]) -> tuple[list[RowResult], dict[str, str]]:
+        inputs = [
+            {"idProperty": "email", "id": self._email(r), "properties": self._properties(r)}
+            for r in rows
+        ]
+        path = f"/crm/v3/objects/contacts/batch/{'upsert' if op == UPSERT else 'update'}"
+        resp = self.http.request("POST", path, json_body={"inputs": inputs})
+        if resp.status_code not in (200, 201, 207):
+            raise BatchRejected(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+        body = resp.json()
+        failed: dict[str, str] = {}
+        for err in body.get("errors", []):
+            for email in (err.get("context") or {}).get("ids", []):
+                failed[str(email).lower()] = f"{err.get('category')}: {err.get('message')}"[:500]
+        by_email = {}
+        for res in body.get("results", []):
+            email = str((res.get("properties") or {}).get("email") or "").lower()
+            by_email[email] = str(res["id"])
+        results, ids = [], {}
+        for r in rows:
+            email = self._email(r)
+            if email in failed:
+                results.append(RowResult(r.pk, False, reason=failed[email]))
+            elif email in by_email:
+                ids[r.pk] = by_email[email]
+                results.append(RowResult(r.pk, True, dest_id=by_email[email]))
+            else:
+                results.append(RowResult(r.pk, False, reason="no result returned for input"))
+        return results, ids
+
+    def _ids(self, rows: list[Row]) -> dict[str, str]:
+        ids = {r.pk: r.dest_id for r in rows if r.dest_id}
+        need = [r for r in rows if not r.dest_id and self._email(r)]
+        if need:
+            resp = self.http.request(
+                "POST", "/crm/v3/objects/contacts/batch/read",
+                json_body={"idProperty": "email", "properties": ["email"],
+                           "inputs": [{"id": self._email(r)} for r in need]},
+            )
+            if resp.status_code not in (200, 207):
+                raise BatchRejected(f"batch read HTTP {resp.status_code}: {self.error_text(resp)}")
+            found = {
+                str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
+                for res in resp.json().get("results", [])
+            }
+            for r in need:
+                if self._email(r) in found:
+                    ids[r.pk] = found[self._email(r)]
+        return ids
+
+    def _membership(self, add: list[str], remove: list[str]) -> None:
+        if not add and not remove:
+            return
+        resp = self.http.request(
+            "PUT", f"/crm/v3/lists/{self.cfg.list_id}/memberships/add-and-remove",
+            json_body={"recordIdsToAdd": add, "recordIdsToRemove": remove},
+        )
+        if resp.status_code != 200:
+            raise BatchRejected(f"memberships HTTP {resp.status_code}: {self.error_text(resp)}")
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
