@@ -1,0 +1,56 @@
+# retention-warehouse: two commands on a fresh clone
+#   make demo   set up, generate a sample shop, build the warehouse, print what was built
+#   make test   set up and run the test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= 20000
+SEED ?= 42
+END_DATE ?= 2026-11-15
+DBT := cd dbt_project && ../$(BIN)/dbt
+
+.PHONY: help setup demo generate build docs test lint bench ui clean
+
+help:
+	@echo "make demo   - set up, generate a sample shop (SCALE=$(SCALE) customers), build the warehouse"
+	@echo "make test   - set up and run the tests"
+	@echo "make bench  - benchmarks at 100k and 1M customers (writes bench/RESULTS.md)"
+	@echo "make lint   - ruff + sqlfluff"
+
+# The virtual environment is rebuilt whenever pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3" "uv==0.13.9"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed
+
+generate: setup
+	$(BIN)/rw-ingest generate --customers $(SCALE) --seed $(SEED) --end-date $(END_DATE)
+
+build: setup
+	$(DBT) build --quiet --fail-fast
+
+docs: setup
+	$(DBT) docs generate --quiet
+
+demo: generate build docs
+	$(BIN)/python -m orchestration.demo_summary
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs
