@@ -95,7 +95,7 @@ class FileDestination(_DestinationBase):
 class WebhookDestination(_DestinationBase, _SecretEnvMixin):
     type: Literal["webhook"]
     url: str
-    secret_env: str
+    secret_env: str = "WEBHOOK_SECRET"
     object: str = "records"
 
 

@@ -92,7 +92,9 @@ class SalesManago(HttpDestination):
                 body = {**self._auth(), "email": r.payload.get("email"), "permanently": True}
                 resp = self.http.request("POST", "/api/contact/delete", json_body=body)
                 data = _json(resp)
-                ok = resp.status_code == 200 and data.get("success") is True
+                ok = resp.status_code == 200 and (
+                    data.get("success") is True or "not found" in _message(data, resp).lower()
+                )  # already gone counts as deleted
                 out.append(RowResult(r.pk, ok, reason=None if ok else _message(data, resp)))
             return out
         body = {**self._auth(), "upsertDetails": [self._detail(op, r) for r in rows]}
