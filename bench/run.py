@@ -79,10 +79,10 @@ def scipy_components(db: Path, repeats: int) -> dict:
 
     with duckdb.connect(str(db), read_only=True) as con:
         start = time.perf_counter()
-        nodes = con.sql(
+        nodes = con.execute(
             "select identifier_key from intermediate.int_identifiers_profiled where is_usable"
         ).fetchnumpy()["identifier_key"]
-        edges = con.sql("select node_a, node_b from intermediate.int_identity_edges").fetchnumpy()
+        edges = con.execute("select node_a, node_b from intermediate.int_identity_edges").fetchnumpy()
         sorter = np.argsort(nodes)
         a = sorter[np.searchsorted(nodes, edges["node_a"], sorter=sorter)]
         b = sorter[np.searchsorted(nodes, edges["node_b"], sorter=sorter)]
@@ -94,7 +94,7 @@ def scipy_components(db: Path, repeats: int) -> dict:
             start = time.perf_counter()
             n_components, labels = connected_components(graph, directed=False)
             runs.append(time.perf_counter() - start)
-        (sql_components,) = con.sql(
+        (sql_components,) = con.execute(
             "select count(distinct person_id) from intermediate.int_identifiers_stitched"
             " where person_id is not null"
         ).fetchone()
@@ -111,7 +111,7 @@ def scipy_components(db: Path, repeats: int) -> dict:
 def export_orders_csv(raw_dir: Path, csv_path: Path) -> int:
     """The generated orders as a plain transactions CSV, as a shop would export them."""
     with duckdb.connect() as con:
-        con.sql(
+        con.execute(
             f"""
             copy (
                 select coalesce(customer_id, email, phone) as customer_id, order_id,
@@ -122,7 +122,7 @@ def export_orders_csv(raw_dir: Path, csv_path: Path) -> int:
             ) to '{csv_path}' (header, delimiter ',')
             """
         )
-        (rows,) = con.sql(f"select count(*) from read_csv('{csv_path}')").fetchone()
+        (rows,) = con.execute(f"select count(*) from read_csv('{csv_path}')").fetchone()
     return rows
 
 
@@ -151,7 +151,7 @@ def bench_scale(customers: int, workdir: Path, repeats: int, portable: bool) -> 
     )
     with duckdb.connect() as con:
         figures["rows"] = {
-            t: con.sql(f"select count(*) from read_parquet('{raw_dir / t}.parquet')").fetchone()[0]
+            t: con.execute(f"select count(*) from read_parquet('{raw_dir / t}.parquet')").fetchone()[0]
             for t in ("customers", "orders", "order_items", "events", "email_events", "consents")
         }
 

@@ -54,7 +54,7 @@ def stitching_quality(duckdb_path: Path, truth_dir: Path) -> LinkQuality:
     """Pairwise precision/recall of same-person links in the warehouse at `duckdb_path`."""
     truth_dir = Path(truth_dir)
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        row = con.sql(
+        row = con.execute(
             f"""
             with predicted as ({_PREDICTED}),
             truth as (

@@ -31,12 +31,12 @@ def main() -> None:
         counts.add_column("table")
         counts.add_column("rows", justify="right")
         for schema, name in MART_TABLES:
-            (rows,) = con.sql(f"select count(*) from {schema}.{name}").fetchone()
+            (rows,) = con.execute(f"select count(*) from {schema}.{name}").fetchone()
             counts.add_row(f"{schema}.{name}", f"{rows:,}")
         console.print(counts)
 
-        summary = con.sql("select * from core.identity_stitching_summary").fetchone()
-        columns = [c[0] for c in con.sql("describe core.identity_stitching_summary").fetchall()]
+        summary = con.execute("select * from core.identity_stitching_summary").fetchone()
+        columns = [c[0] for c in con.execute("describe core.identity_stitching_summary").fetchall()]
         stats = dict(zip(columns, summary, strict=True))
         stitching = Table(title="Identity stitching", show_edge=False)
         stitching.add_column("figure")
@@ -48,7 +48,7 @@ def main() -> None:
             stitching.add_row("guest orders linked to a person", f"{share:.1%}")
         console.print(stitching)
 
-        excluded = con.sql(
+        excluded = con.execute(
             """
             select identifier_key, exclusion_type, linked_identifier_count, record_count
             from core.identity_excluded_identifiers
