@@ -155,6 +155,7 @@ def import_csv(
         str | None, typer.Option(help="Currency for rows without one, e.g. EUR.")
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="Field delimiter (,).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="File encoding (utf-8).")] = None,
     append: Append = False,
     raw_dir: RawDir = None,
 ) -> None:
@@ -169,6 +170,7 @@ def import_csv(
             ("timestamp_formats", timestamp_format),
             ("default_currency", default_currency),
             ("delimiter", delimiter),
+            ("encoding", encoding),
         ):
             if value:
                 updates[key] = value

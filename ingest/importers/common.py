@@ -337,7 +337,8 @@ class ImportSession:
 
     def __enter__(self) -> ImportSession:
         self._tmp = tempfile.TemporaryDirectory(prefix="rw-import-")
-        self.con = duckdb.connect(str(Path(self._tmp.name) / "work.duckdb"))
+        # in-memory workspace; spills to the temporary directory beyond memory_limit
+        self.con = duckdb.connect(":memory:")
         self.con.execute(f"SET temp_directory = {lit(str(Path(self._tmp.name) / 'spill'))}")
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute(f"SET TimeZone = {lit(self.timezone)}")
