@@ -866,6 +866,14 @@ class EmulatorServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # clients that time out or get killed mid-request are expected here
+        super().handle_error(request, client_address)
+
 
 class RunningEmulator:
     """Context manager: start the emulator on a free loopback port in a background thread."""

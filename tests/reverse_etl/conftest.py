@@ -80,14 +80,14 @@ def make_customers(path: Path, n: int, *, bad_emails: int = 0, seed_offset: int 
     con.close()
 
 
-def sync_config(destination: str, **overrides: Any) -> SyncConfig:
+def sync_config(dest: str, **overrides: Any) -> SyncConfig:
     spec: dict[str, Any] = {
-        "name": f"{destination}_customers",
+        "name": f"{dest}_customers",
         "source": "dim_customers",
         "primary_key": "person_id",
-        "destination": dict(DESTINATIONS[destination]),
+        "destination": dict(DESTINATIONS[dest]),
         "mode": "upsert",
-        "fields": dict(FIELDS[destination]),
+        "fields": dict(FIELDS[dest]),
     }
     dest_over = overrides.pop("destination", {})
     spec["destination"].update(dest_over)

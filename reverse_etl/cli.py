@@ -1,0 +1,209 @@
+"""``rw-sync``: plan, run, status and resync reverse-ETL syncs.
+
+Examples::
+
+    rw-sync validate
+    rw-sync plan klaviyo_vip_list
+    rw-sync run --all
+    rw-sync run klaviyo_vip_list --base-url http://127.0.0.1:8765   # against the emulator
+    rw-sync status
+    rw-sync resync hubspot_contacts
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from reverse_etl.config import ReverseEtlSettings, SyncConfig, SyncConfigError, load_syncs
+from reverse_etl.destinations import DeliveryContext
+from reverse_etl.engine import Plan, RunResult, SyncEngine, status
+from reverse_etl.state import SyncLocked
+
+app = typer.Typer(help="Reverse ETL: sync warehouse models to marketing platforms.",
+                  no_args_is_help=True, add_completion=False)
+console = Console(stderr=False)
+
+SyncsOpt = Annotated[Path | None, typer.Option("--syncs-dir", help="Directory of sync YAML files")]
+DbOpt = Annotated[Path | None, typer.Option("--duckdb-path", help="Warehouse (RW_DUCKDB_PATH)")]
+OutboxOpt = Annotated[Path | None, typer.Option("--outbox-dir", help="File outbox directory")]
+NamesArg = Annotated[list[str] | None, typer.Argument(help="Sync names (default: all enabled)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+
+def _settings(syncs_dir: Path | None, duckdb_path: Path | None,
+              outbox_dir: Path | None) -> ReverseEtlSettings:
+    from ingest.settings import paths  # the project's single source of data locations
+
+    base = ReverseEtlSettings()
+    data = paths()
+    default_outbox = base.outbox_dir if base.outbox_dir.is_absolute() else (
+        data.data_dir / "outbox")
+    return ReverseEtlSettings(
+        duckdb_path=duckdb_path or data.duckdb_path,
+        syncs_dir=syncs_dir or base.syncs_dir,
+        outbox_dir=outbox_dir or default_outbox,
+    )
+
+
+def _select(settings: ReverseEtlSettings, names: list[str] | None) -> list[SyncConfig]:
+    try:
+        syncs = load_syncs(settings.syncs_dir)
+    except SyncConfigError as exc:
+        console.print(f"[red]invalid sync configuration[/red]\n{exc}")
+        raise typer.Exit(2) from None
+    if not names:
+        return [s for s in syncs.values() if s.enabled]
+    missing = [n for n in names if n not in syncs]
+    if missing:
+        console.print(f"[red]unknown sync(s): {', '.join(missing)}[/red]; known: {sorted(syncs)}")
+        raise typer.Exit(2)
+    return [syncs[n] for n in names]
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+    )
+
+
+def _print_plan(plan: Plan) -> None:
+    t = Table(title=f"plan: {plan.sync_name} ({plan.mode} -> {plan.destination})")
+    for col in ("source rows", "creates", "updates", "removals", "invalid", "no consent",
+                "holdout excluded", "retrying", "plan s"):
+        t.add_column(col, justify="right")
+    t.add_row(*(str(x) for x in (plan.source_rows, plan.creates, plan.updates, plan.removals,
+                                 plan.invalid, plan.excluded_no_consent, plan.excluded_holdout,
+                                 plan.retrying, f"{plan.seconds:.2f}")))
+    console.print(t)
+    calls = ", ".join(f"{op}: {n} calls ({plan.batch_sizes.get(op)}/batch)"
+                      for op, n in plan.api_calls.items()) or "none"
+    console.print(f"API calls: {calls}")
+    if plan.quota_note:
+        console.print(f"quota: {plan.quota_note}")
+    for kind, rows in plan.sample.items():
+        console.print(f"[bold]{kind}[/bold] sample:")
+        for r in rows:
+            console.print(f"  {json.dumps(r, default=str)}")
+    for r in plan.invalid_sample:
+        console.print(f"[yellow]invalid[/yellow] {r['pk']!r}: {r['reason']}")
+
+
+def _print_result(r: RunResult) -> None:
+    colour = {"success": "green", "partial": "yellow"}.get(r.status, "red")
+    console.print(
+        f"[{colour}]{r.sync_name}: {r.status}[/{colour}] run {r.run_id} planned={r.plan.total} "
+        f"sent={r.sent} confirmed={r.confirmed} rejected={r.rejected} invalid={r.plan.invalid} "
+        f"api_calls={r.api_calls} retries={r.retries} throttled={r.throttled} "
+        f"in {r.duration_s:.2f}s" + (f"\n  error: {r.error}" if r.error else "")
+    )
+
+
+@app.command()
+def validate(syncs_dir: SyncsOpt = None) -> None:
+    """Validate every sync file."""
+    settings = _settings(syncs_dir, None, None)
+    syncs = _select(settings, None)
+    console.print(f"{len(syncs)} sync(s) valid in {settings.syncs_dir}")
+
+
+@app.command()
+def plan(names: NamesArg = None, syncs_dir: SyncsOpt = None, duckdb_path: DbOpt = None,
+         full_resync: Annotated[bool, typer.Option("--full-resync")] = False,
+         as_json: JsonOpt = False) -> None:
+    """Dry run: creates, updates, removals, invalid rows, a sample, API calls. Sends nothing."""
+    settings = _settings(syncs_dir, duckdb_path, None)
+    out = []
+    for sync in _select(settings, names):
+        p = SyncEngine(sync, settings=settings).plan(full_resync=full_resync)
+        out.append(p.to_dict())
+        if not as_json:
+            _print_plan(p)
+    if as_json:
+        print(json.dumps(out, default=str, indent=2))
+
+
+def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbose) -> None:
+    _setup_logging(verbose)
+    settings = _settings(syncs_dir, duckdb_path, outbox_dir)
+    failed = False
+    for sync in _select(settings, names):
+        ctx = DeliveryContext(run_id="pending", outbox_dir=settings.outbox_dir, base_url=base_url)
+        try:
+            result = SyncEngine(sync, settings=settings, context=ctx).run(full_resync=full_resync)
+        except SyncLocked as exc:
+            console.print(f"[yellow]skipped[/yellow]: {exc}")
+            continue
+        _print_result(result)
+        failed |= result.status == "failed"
+    if failed:
+        raise typer.Exit(1)
+
+
+BaseUrlOpt = Annotated[str | None, typer.Option(
+    "--base-url", help="Send every request to this base URL instead (e.g. the local emulator)")]
+
+
+@app.command()
+def run(names: NamesArg = None, syncs_dir: SyncsOpt = None, duckdb_path: DbOpt = None,
+        outbox_dir: OutboxOpt = None, base_url: BaseUrlOpt = None,
+        verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
+    """Send new and changed rows (and removals) for the given syncs."""
+    _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, False, verbose)
+
+
+@app.command()
+def resync(names: Annotated[list[str], typer.Argument(help="Sync names")],
+           syncs_dir: SyncsOpt = None, duckdb_path: DbOpt = None, outbox_dir: OutboxOpt = None,
+           base_url: BaseUrlOpt = None,
+           verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
+    """Full resync: resend every desired row regardless of the stored state."""
+    _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, True, verbose)
+
+
+@app.command(name="status")
+def status_cmd(names: NamesArg = None, duckdb_path: DbOpt = None, as_json: JsonOpt = False,
+               limit: Annotated[int, typer.Option(help="Runs per sync")] = 5) -> None:
+    """Recent runs, state size, locks and the last run's rejections."""
+    settings = _settings(None, duckdb_path, None)
+    info = status(settings.duckdb_path, names, limit=limit)
+    if as_json:
+        print(json.dumps(info, default=str, indent=2))
+        return
+    t = Table(title="recent runs")
+    cols = ("sync_name", "run_id", "status", "started_at", "duration_s", "planned", "sent",
+            "confirmed", "rejected", "invalid", "api_calls", "error")
+    for c in cols:
+        t.add_column(c)
+    for r in info["runs"]:
+        planned = (r["planned_creates"] or 0) + (r["planned_updates"] or 0) + (
+            r["planned_removals"] or 0)
+        t.add_row(r["sync_name"], r["run_id"], r["status"], str(r["started_at"])[:19],
+                  f"{r['duration_s'] or 0:.2f}", str(planned), str(r["sent"]),
+                  str(r["confirmed"]), str(r["rejected"]), str(r["invalid"]),
+                  str(r["api_calls"]), (r["error"] or "")[:60])
+    console.print(t)
+    for name, n in info["state_rows"].items():
+        console.print(f"{name}: {n} rows delivered")
+    for lock in info["locks"]:
+        console.print(f"[yellow]lock[/yellow] {lock[0]}: run {lock[1]} pid {lock[2]} on {lock[3]}")
+    for sync_name, pk, op, reason in info["open_rejections"]:
+        console.print(f"[red]rejected[/red] {sync_name} {pk} ({op}): {reason}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
