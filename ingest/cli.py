@@ -156,6 +156,10 @@ def import_csv(
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="Field delimiter (,).")] = None,
     encoding: Annotated[str | None, typer.Option(help="File encoding (utf-8).")] = None,
+    amount_level: Annotated[
+        str | None,
+        typer.Option(help="'order' (amount = order total, default) or 'line' (line total)."),
+    ] = None,
     append: Append = False,
     raw_dir: RawDir = None,
 ) -> None:
@@ -171,6 +175,7 @@ def import_csv(
             ("default_currency", default_currency),
             ("delimiter", delimiter),
             ("encoding", encoding),
+            ("amount_level", amount_level),
         ):
             if value:
                 updates[key] = value

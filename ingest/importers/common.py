@@ -187,12 +187,13 @@ class Field:
     `column` is the header name in the file (None when the file lacks it: the value is
     null). `applies` is an SQL condition (over the other raw fields) restricting the checks
     to some rows, e.g. Shopify's order-level columns only on an order's first row.
+    `required` may be an SQL condition too: required only on the rows where it holds.
     """
 
     name: str
     column: str | None
     kind: FieldKind = "text"
-    required: bool = False
+    required: bool | str = False
     non_negative: bool = True
     applies: str | None = None
 
@@ -257,12 +258,10 @@ class FieldSet:
 
         for f in self.fields:
             if f.required:
-                add(
-                    RejectReason.MISSING_REQUIRED,
-                    f,
-                    f"{ident(f.name + '__raw')} is null",
-                    lit(f"{self._label(f)} is empty"),
-                )
+                cond = f"{ident(f.name + '__raw')} is null"
+                if isinstance(f.required, str):
+                    cond = f"({f.required}) and {cond}"
+                add(RejectReason.MISSING_REQUIRED, f, cond, lit(f"{self._label(f)} is empty"))
         for kind, code in (
             ("timestamp", RejectReason.UNPARSEABLE_TIMESTAMP),
             ("money", RejectReason.NON_NUMERIC),

@@ -15,11 +15,13 @@ timezone: Europe/Warsaw          # for timestamps without an offset (default UTC
 timestamp_formats: ["%d.%m.%Y %H:%M"]   # optional strptime patterns; default: ISO 8601 etc.
 default_currency: PLN
 status_map: {completed: paid}    # extends DEFAULT_STATUS_MAP
+amount_level: order              # or `line`: amount is a line total, orders sum it
 ```
 
 Rules (see `ingest.importers.common.RejectReason` for the codes):
 - required per row: order id, customer key, timestamp, amount (the order total, repeated on
-  every line row of the order); with item columns (product id or sku) also a product key;
+  every line row of the order; with `amount_level: line` the line total, summed per order);
+  with item columns (product id or sku) also a product key;
 - order-level values (customer, timestamp, amount, email, phone, currency, status, money
   columns, discount code, name, country) must agree across an order's rows: a row that
   conflicts with the order's first row is rejected as `duplicate_order_id`, as is a row
@@ -38,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -158,6 +161,9 @@ class CsvImportOptions(BaseModel):
     default_currency: str | None = None
     status_map: dict[str, str] = {}
     delimiter: str = ","
+    # "order": the amount column is the order total, repeated on each line row;
+    # "line": it is the line total and the order total is the sum over the order's rows
+    amount_level: Literal["order", "line"] = "order"
     encoding: str = "utf-8"
 
     @field_validator("timezone")
@@ -344,20 +350,23 @@ def import_csv_orders(
             """,
             "p",
         )
+        line_amounts = options.amount_level == "line"
+        order_level = [f for f in ORDER_LEVEL_FIELDS if not (line_amounts and f == "amount")]
         sig_fields = [
             ("currency_norm" if f == "currency" else "status_norm" if f == "status" else f)
-            for f in ORDER_LEVEL_FIELDS
+            for f in order_level
         ]
         order_sig = _struct(sig_fields)
-        item_sig = _struct(ITEM_FIELDS)
+        item_sig = _struct([*ITEM_FIELDS, "amount"] if line_amounts else ITEM_FIELDS)
         differs = (
             "concat_ws(', ', "
             + ", ".join(
                 f"case when x.{ident(f)} is distinct from f.{ident(f)} then {lit(cols[o] or o)} end"
-                for f, o in zip(sig_fields, ORDER_LEVEL_FIELDS, strict=True)
+                for f, o in zip(sig_fields, order_level, strict=True)
             )
             + ")"
         )
+        total = "sum(amount) over (partition by order_id)" if line_amounts else "amount"
         oid_label = lit(f"{cols['order_id']}=")
         # hash aggregates and joins rather than window sorts: fast on many millions of rows
         session.run(
@@ -450,10 +459,10 @@ def import_csv_orders(
             "where r.reason is null"
         )
         outputs: dict[str, str | None] = {
-            "orders": """
+            "orders": f"""
                 select order_id, customer_id, email, phone, NULL as anonymous_id, ordered_at,
                     status_norm as status, currency_norm as currency, subtotal, discount,
-                    shipping, tax, amount as total, discount_code
+                    shipping, tax, {total} as total, discount_code
                 from ok
                 qualify row_number() over (partition by order_id order by source_row) = 1
             """,

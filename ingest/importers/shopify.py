@@ -6,7 +6,9 @@ found by name, never position, so added, removed or reordered columns are fine (
 columns (Email, Financial Status, Currency, Subtotal, Shipping, Taxes, Total, Discount
 Code/Amount, Cancelled at, Refunded Amount, Accepts Marketing, Phone, Id, ...), later rows
 of the same order repeat `Name`, `Created at` and the line-item columns only; timestamps
-look like `2026-04-05 21:06:21 +0400`; `Notes` may span lines inside quotes.
+look like `2026-04-05 21:06:21 +0400`; `Notes` may span lines inside quotes. A row is an
+order's first row when `Total`, `Subtotal` or `Financial Status` is filled; later rows may
+also repeat `Email` and may leave `Created at` empty (they take the order's values).
 
 Mapping decisions:
 - order_id = the numeric `Id` when present, else `Name` (`#1001`).
@@ -63,10 +65,11 @@ FINANCIAL_STATUSES = (
 )
 REQUIRED_COLUMNS = ("Name", "Created at", "Total")
 
-# (field name, Shopify column, kind, required, order-level)
-_FIELDS: list[tuple[str, str, str, bool, bool]] = [
+# (field name, Shopify column, kind, required, order-level); line rows inherit the order's
+# `Created at`, so it is required on the order's first row only (checked wherever present)
+_FIELDS: list[tuple[str, str, str, bool | str, bool]] = [
     ("name", "Name", "key", True, False),
-    ("created_at", "Created at", "timestamp", True, False),
+    ("created_at", "Created at", "timestamp", "is_header", False),
     ("shopify_id", "Id", "key", False, True),
     ("customer_id", "Customer ID", "key", False, True),
     ("email", "Email", "text", False, True),
@@ -125,7 +128,7 @@ def import_shopify_orders(
         header_cols = [
             f"{name}__raw"
             for name, col, *_ in _FIELDS
-            if name in ("financial_status", "total", "currency", "shopify_id") and src.has(col)
+            if name in ("financial_status", "total", "subtotal") and src.has(col)
         ]
         is_header = "(coalesce(" + ", ".join(header_cols) + ") is not null)"
         fields = [

@@ -165,6 +165,28 @@ def test_configurable_columns_from_yaml(tmp_path: Path) -> None:
     assert_contract(raw)
 
 
+def test_line_level_amounts_sum_to_the_order_total(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount,sku,quantity\n"
+        "1,c1,2026-01-05,10.00,A,1\n"
+        "1,c1,2026-01-05,25.50,B,3\n"
+        "1,c1,2026-01-05,25.50,B,3\n"
+        "1,c2,2026-01-05,1.00,C,1\n"
+    )
+    options = CsvImportOptions(amount_level="line")
+    report = import_csv_orders(path, tmp_path / "raw", options)
+    assert report.rejected_by_reason == {"duplicate_order_id": 2}
+    [order] = read(tmp_path / "raw", "orders")
+    assert order["total"] == Decimal("35.50")
+    assert [i["product_id"] for i in read(tmp_path / "raw", "order_items")] == ["A", "B"]
+    reasons = [r["reason"] for r in rejected(tmp_path / "raw")]
+    assert reasons == [
+        "duplicate_order_id: order_id='1' is an exact repeat of row 2",
+        "duplicate_order_id: order_id='1' conflicts with row 1 (customer_id)",
+    ]
+
+
 def test_mapping_overrides_and_errors(tmp_path: Path) -> None:
     mapping = CsvColumnMapping().with_overrides({"order_id": "Order Number", "status": None})
     assert mapping.order_id == "Order Number" and mapping.status is None
@@ -177,6 +199,11 @@ def test_mapping_overrides_and_errors(tmp_path: Path) -> None:
     flat.write_text("order_id: Order Number\nsku: null\n")
     opts = CsvImportOptions.from_file(flat)
     assert opts.columns.order_id == "Order Number" and opts.columns.sku is None
+    as_json = tmp_path / "m.json"
+    as_json.write_text('{"columns": {"amount": "Total"}, "timezone": "Europe/Warsaw"}')
+    opts = CsvImportOptions.from_file(as_json)
+    assert (opts.columns.amount, opts.timezone) == ("Total", "Europe/Warsaw")
+    assert opts.columns.model_fields_set == {"amount"}
     # a required column that the header lacks fails before reading data
     with pytest.raises(ImportFileError, match="order_id -> 'Order Number'"):
         import_csv_orders(MALFORMED, tmp_path / "raw", CsvImportOptions(columns=mapping))
@@ -320,9 +347,12 @@ def test_shopify_reordered_header_extra_and_missing_columns(tmp_path: Path) -> N
     header = [h for h in reversed(header) if h not in ("Id", "Lineitem discount", "Vendor")]
     header.insert(3, "Some Column Shopify Added Later")
     header.append("Product Type")
+    emails = {r["Name"]: r["Email"] for r in rows if r["Total"]}
     for r in rows:
         r["Some Column Shopify Added Later"] = "x"
         r["Product Type"] = "Coffee" if r["Lineitem sku"].startswith("COF") else ""
+        if not r["Total"]:  # line rows: some exports repeat Email and leave Created at empty
+            r["Email"], r["Created at"] = emails[r["Name"]], ""
     path = write_csv(tmp_path / "reordered.csv", header, rows)
     raw = tmp_path / "raw"
     report = import_shopify_orders(path, raw)
