@@ -4,11 +4,12 @@ Parquet output in the raw contract, and the import report.
 How an import runs:
 
 1. The CSV is streamed with pyarrow (every column read as a string, quoted newlines
-   allowed) into a temporary on-disk DuckDB database, one batch at a time, so a file of
-   several GB never has to fit in memory. Each record gets `source_row`, its 1-based data
-   row number (the header is not counted; a record whose quoted text spans several lines
-   counts once). Records that cannot be split into the header's columns are quarantined
-   as `malformed_row`.
+   allowed) into a DuckDB workspace, one batch at a time; DuckDB's memory is capped
+   (`RW_IMPORT_MEMORY_LIMIT`, default 4GB) and it spills to a temporary directory beyond
+   that, so a file of several GB never has to fit in memory. Each record gets
+   `source_row`, its 1-based data row number (the header is not counted; a record whose
+   quoted text spans several lines counts once; blank lines are skipped). Records that
+   cannot be split into the header's columns are quarantined as `malformed_row`.
 2. The importer validates and types the rows in SQL and writes a `row_status` table
    (`source_row`, `reason`) with one row per loaded record: `reason` is null for rows
    that are loaded, else `"<code>: <message>"` (codes: `RejectReason`).
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 import numpy as np
@@ -39,6 +40,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.contract import REJECTED_DIR, TABLES
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ class ImportReport:
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
-    def to_rich(self):  # -> rich.console.RenderableType, imported lazily
+    def to_rich(self) -> RenderableType:
         from rich.console import Group
         from rich.table import Table
 
@@ -445,12 +449,18 @@ class ImportSession:
                 if good % 1_000_000 < n:
                     logger.info("%s: read %s rows", path.name, f"{good:,}")
         except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-            raise ImportFileError(f"{path}: cannot read as CSV ({exc})") from exc
+            hint = ""
+            if "utf8" in str(exc).lower().replace("-", ""):
+                hint = f"; the file is not {encoding}: pass its encoding (e.g. --encoding cp1252)"
+            raise ImportFileError(f"{path}: cannot read as CSV ({exc}){hint}") from exc
 
         if bad:
             records = []
             for number, text, expected, actual in bad:
-                values = next(csv.reader([text], delimiter=delimiter), [])
+                try:
+                    values = next(csv.reader([text], delimiter=delimiter), [])
+                except csv.Error:
+                    values = []
                 values = (values + [None] * len(internal))[: len(internal)]
                 records.append(
                     {
@@ -473,7 +483,12 @@ class ImportSession:
         try:
             with path.open(newline="", encoding=enc) as fh:
                 header = next(csv.reader(fh, delimiter=delimiter), None)
-        except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"{path}: not {encoding} text ({exc}); pass the file's encoding "
+                "(e.g. --encoding cp1252)"
+            ) from exc
+        except (csv.Error, OSError) as exc:
             raise ImportFileError(f"{path}: cannot read the CSV header ({exc})") from exc
         if not header or all(not h.strip() for h in header):
             raise ImportFileError(f"{path}: empty file or no header row")
