@@ -435,8 +435,6 @@ def import_csv_orders(
                 "case when o.order_id is not null then 'already_imported: ' || "
                 f"{oid_label} || '''' || p.order_id || ''' is already in raw orders' end"
             )
-        else:
-            existing_join = ""
         session.run(
             f"""
             create table row_status as
