@@ -49,6 +49,10 @@ byte-identical files):
 9. **Consents** - email/sms/push opt-ins and later opt-outs (latest wins) with source and
    legal_basis.
 
+Each step is a `_Chunk._<step>` method with its own random stream (`_S_*` ids); a new step
+(e.g. planted treatment effects of e-mail workflows on orders) gets a new stream id appended
+at the end, so existing steps keep drawing exactly the same numbers.
+
 Money (decimal(18,2), PLN, prices VAT-inclusive): `order_items.discount` is the line's
 share of the order's code discount; `orders.subtotal = sum(unit_price * quantity)` (gross,
 before discounts); `orders.discount = sum(line discounts)`; `shipping` 14.99 below 199.00
@@ -57,9 +61,31 @@ shipping`; `tax` is the 23 % VAT *included* in `total` (informational, not added
 Truth `net_amount` = `subtotal - discount - refunded`, floored at 0, excluding shipping
 (0 for cancelled orders).
 
-Ground truth (under `truth_dir`): persons, record_persons, anonymous_persons,
-future_orders, stockouts (parquet) and junk_identifiers.json, meta.json. See
-`TRUTH_FILES` and the README of the generator in `docs/` for the column layouts.
+Ground truth (under `truth_dir`, never read by dbt; `TRUTH_FILES` lists the files):
+- `persons.parquet`: true_person_id (`TP00000001`), archetype, country, acquired_at,
+  purchase_rate (per year while alive), spend_level (latent), mean_spend (realised mean
+  net order value, past + future), dropout_at (null if alive at end_date),
+  lifetime_end_at (dropout within the simulated future too), churn_cause (natural |
+  stockout | bad_experience), hit_stockout, first_stockout_at, had_bad_refund,
+  has_account, has_two_emails, is_subscriber, is_unengaged_type, is_unengaged_subscriber
+  (subscribed at end_date and no open/click in the last 180 days), is_discount_only,
+  favourite_category, staple_product_id, staple_cycle_days, n_orders, n_future_orders,
+  primary_email.
+- `record_persons.parquet`: record_type (customer | order | consent), record_id
+  (customer_id, order_id, or the 0-based row number in consents.parquet), true_person_id.
+- `anonymous_persons.parquet`: anonymous_id, true_person_id (null for the shared tablet).
+- `future_orders.parquet`: true_person_id, ordered_at, status, net_amount, n_lines,
+  n_items, used_discount_code - orders in the `future_days` after end_date.
+- `stockouts.parquet`: product_id, start_at, end_at.
+- `junk_identifiers.json`: emails, phones, anonymous_ids that many persons share.
+- `meta.json`: generator version, config, seed, history start, row counts.
+
+Identity guarantees (what stitching is scored on): private e-mails and phone numbers are
+unique per person (bijections of the person index), so the only identifiers shared by
+different persons are the junk ones. Every order, customer and consent record carries at
+least one genuine identifier connected to the person's other records: a work e-mail only
+appears with the customer_id or with a phone that is on the account; junk e-mails, staff
+phone orders and phone-only orders always carry the person's account phone.
 """
 
 from __future__ import annotations
@@ -157,6 +183,10 @@ class GenerationConfig:
             raise ValueError("customers must be >= 1")
         if self.years <= 0 or self.future_days < 0 or self.products < 20:
             raise ValueError("years > 0, future_days >= 0 and products >= 20 required")
+        if self.default_phone_country != "PL":
+            # national-format numbers (600-123-456) are Polish; other countries always
+            # carry their calling code
+            raise ValueError("only default_phone_country='PL' is supported")
 
     @property
     def shop_email(self) -> str:
@@ -198,7 +228,7 @@ def generate(config: GenerationConfig, raw_dir: Path, truth_dir: Path) -> Genera
     sink.write("products", cat.table)
     sink.write("stockouts", cat.stockout_table(clock), truth=True)
     counters = _Counters()
-    stats: dict[str, list[float]] = {}
+    sums: dict[str, float] = {}
     n = config.customers
     chunks = [(lo, min(lo + config.chunk_size, n)) for lo in range(0, n, config.chunk_size)]
     try:
@@ -208,7 +238,7 @@ def generate(config: GenerationConfig, raw_dir: Path, truth_dir: Path) -> Genera
             for name, table, truth in chunk.run():
                 sink.write(name, table, truth=truth)
             for k, v in chunk.stats.items():
-                stats.setdefault(k, []).append(v)
+                sums[k] = sums.get(k, 0.0) + v
     finally:
         sink.close()
     junk = {
@@ -224,7 +254,7 @@ def generate(config: GenerationConfig, raw_dir: Path, truth_dir: Path) -> Genera
     row_counts = {t: sink.counts.get(t, 0) for t in TABLES}
     truth_counts = {t: sink.counts.get(t, 0) for t in TRUTH_FILES}
     seconds = time.perf_counter() - t_start
-    merged = {k: float(np.mean(v)) for k, v in stats.items()}
+    merged = _shares(sums)
     meta = {
         "generator_version": GENERATOR_VERSION,
         "config": {k: str(v) if isinstance(v, date) else v for k, v in asdict(config).items()},
@@ -239,6 +269,23 @@ def generate(config: GenerationConfig, raw_dir: Path, truth_dir: Path) -> Genera
     report = GenerationReport(config, raw_dir, truth_dir, row_counts, truth_counts, seconds, merged)
     log.info("generation done in %.1fs", seconds)
     return report
+
+
+def _shares(sums: dict[str, float]) -> dict[str, float]:
+    """Headline shares from per-chunk counts (for the report summary)."""
+
+    def ratio(a: str, b: str) -> float:
+        return sums.get(a, 0.0) / max(sums.get(b, 0.0), 1.0)
+
+    return {
+        "buyer_share": ratio("buyers", "persons"),
+        "one_time_buyer_share": ratio("one_time_buyers", "buyers"),
+        "account_share": ratio("accounts", "persons"),
+        "guest_order_share": ratio("guest_orders", "orders"),
+        "refunded_order_share": ratio("refunded_orders", "orders"),
+        "order_lines_per_person": ratio("order_lines", "persons"),
+        "events_per_person": ratio("events", "persons"),
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -977,6 +1024,16 @@ class _Chunk:
         self.counters.orders += no
         status = O["status"][past]
         code = O["code"][past]
+        n_past = np.bincount(p, minlength=self.n)
+        self.stats.update(
+            persons=self.n,
+            buyers=int((n_past > 0).sum()),
+            one_time_buyers=int((n_past == 1).sum()),
+            accounts=int(self.has_raw_account.sum()),
+            orders=no,
+            guest_orders=int((~acct).sum()),
+            refunded_orders=int((O["status"][past] >= 2).sum()),
+        )
         self.past = {
             "p": p,
             "t": t,
@@ -1020,6 +1077,7 @@ class _Chunk:
         lp = pos[L["o"]]
         lk = lp >= 0
         line_no = rank_in_group(np.bincount(lp[lk], minlength=no))
+        self.stats["order_lines"] = len(line_no)
         yield (
             "order_items",
             pa.table(
@@ -1181,6 +1239,8 @@ class _Chunk:
         total[e_s[ends]] = off[ends]
         e_t = s_t[e_s] + off - np.where(shop[e_s], total[e_s], 0.0)
         keep = (e_t >= 0) & (e_t < ck.t_end)
+        keep = np.flatnonzero(keep)
+        keep = keep[np.argsort(e_t[keep], kind="stable")]  # event ids increase with time
         e_s, e_slot, e_prod, e_in = e_s[keep], e_slot[keep], e_prod[keep], e_in[keep]
         e_t = e_t[keep]
         ne = len(e_s)
@@ -1206,6 +1266,7 @@ class _Chunk:
             }
         )
         self.counters.events += ne
+        self.stats["events"] = ne
         # devices actually seen (for the anonymous_id truth)
         self.dev_seen = np.bincount(dev[e_s], minlength=len(self.dev_p) + 1) > 0
         self.dev_seen[P["dev"][P["channel"] != _STAFF]] = True
@@ -1315,7 +1376,7 @@ class _Chunk:
             else:
                 parts_type.append(np.where(mech[p[m_idx]] == _SPAM, 6, 4))
         em, etype, et = map(np.concatenate, (parts_m, parts_type, parts_t))
-        o = np.lexsort((et, em))
+        o = np.argsort(et, kind="stable")
         em, etype, et = em[o], etype[o], et[o]
         keep = et < ck.t_end
         em, etype, et = em[keep], etype[keep], et[keep]
