@@ -97,13 +97,13 @@ WORK_DOMAINS = [
 # --- catalogue ----------------------------------------------------------------------------
 # name, share of catalogue, median price PLN, price sigma, consumable, replenishment range
 CATEGORIES: list[tuple[str, float, float, float, bool, tuple[int, int] | None]] = [
-    ("skincare", 0.20, 59.0, 0.45, True, (30, 75)),
-    ("haircare", 0.13, 39.0, 0.40, True, (35, 90)),
-    ("supplements", 0.13, 49.0, 0.35, True, (30, 60)),
-    ("coffee_tea", 0.14, 35.0, 0.40, True, (20, 45)),
-    ("apparel", 0.18, 119.0, 0.50, False, None),
-    ("accessories", 0.11, 79.0, 0.60, False, None),
-    ("home", 0.11, 89.0, 0.60, False, None),
+    ("skincare", 0.20, 49.0, 0.45, True, (30, 75)),
+    ("haircare", 0.13, 32.0, 0.40, True, (35, 90)),
+    ("supplements", 0.13, 42.0, 0.35, True, (30, 60)),
+    ("coffee_tea", 0.14, 29.0, 0.40, True, (20, 45)),
+    ("apparel", 0.18, 99.0, 0.50, False, None),
+    ("accessories", 0.11, 65.0, 0.60, False, None),
+    ("home", 0.11, 75.0, 0.60, False, None),
 ]
 CATEGORY_WORDS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "skincare": (

@@ -780,7 +780,7 @@ class _Chunk:
         p, t, staple, first = p[o], t[o], staple[o], first[o]
         no = len(p)
         # baskets
-        n_lines = np.minimum(1 + r.poisson(1.4 + 1.4 * self.spend[p]), 15)
+        n_lines = np.minimum(1 + r.poisson(1.7 + 1.7 * self.spend[p]), 15)
         lo = expand(n_lines)
         lp = p[lo]
         rank = rank_in_group(n_lines)
@@ -1157,8 +1157,8 @@ class _Chunk:
         sorder = [c_order]
         # abandoned carts and browsing, proportional to activity
         n_past = self.n_orders_past
-        k_cart = r.poisson(np.where(self.buyer, 0.3 + 0.25 * n_past, 0.3))
-        k_browse = r.poisson(np.where(self.buyer, 0.4 + 0.25 * n_past, 1.2))
+        k_cart = r.poisson(np.where(self.buyer, 0.25 + 0.2 * n_past, 0.3))
+        k_browse = r.poisson(np.where(self.buyer, 0.3 + 0.12 * n_past, 1.0))
         for k, kd in ((k_cart, 2), (k_browse, 3)):
             pp = expand(k)
             lo_t = self.acq[pp] - 5
