@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,14 @@ def _fit_positive(
         return float(value) if np.isfinite(value) else 1e300
 
     best = None
+    # The problem is tiny (4 parameters): BLAS threads only add contention.
+    with threadpool_limits(limits=1):
+        best = _minimise(objective, x0, n_params, max_iter)
+    return np.exp(best.x), float(best.fun)
+
+
+def _minimise(objective, x0: np.ndarray, n_params: int, max_iter: int):
+    best = None
     for start in (x0, np.ones(n_params)):
         res = optimize.minimize(
             objective,
@@ -161,7 +170,7 @@ def _fit_positive(
         )
         if best is None or res.fun < best.fun:
             best = res
-    return np.exp(best.x), float(best.fun)
+    return best
 
 
 @dataclass

@@ -1,0 +1,68 @@
+-- The cutoff dates that features are computed as of. Default: the as-of date (the day
+-- after the last order, or var ml_as_of) and every ml_cutoff_interval_days before it,
+-- ml_cutoff_count in all, keeping only cutoffs with ml_min_history_days of history before
+-- them. var ml_cutoffs (a list of dates) replaces the schedule. The latest cutoff is the
+-- scoring cutoff; the earlier ones, whose label windows have (partly) passed, train and
+-- backtest the models.
+
+{%- set explicit_cutoffs = var('ml_cutoffs', []) %}
+{%- set as_of = var('ml_as_of', none) %}
+
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+bounds as (
+
+    select
+        cast(timezone('UTC', min(ordered_at)) as date) as data_start_date,
+        {% if as_of -%}
+        cast('{{ as_of }}' as date) as data_end_date
+        {%- else -%}
+        cast(timezone('UTC', max(ordered_at)) as date) + 1 as data_end_date
+        {%- endif %}
+    from orders
+
+),
+
+scheduled as (
+
+    {% if explicit_cutoffs | length > 0 -%}
+    {%- for cutoff in explicit_cutoffs %}
+    select cast('{{ cutoff }}' as date) as cutoff_date
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+    {%- else -%}
+    select
+        cast(bounds.data_end_date - cast(steps.step * {{ var('ml_cutoff_interval_days', 92) }} as integer) as date)
+            as cutoff_date
+    from bounds
+    cross join range(0, {{ var('ml_cutoff_count', 11) }}) as steps (step)
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        scheduled.cutoff_date,
+        timezone('UTC', cast(scheduled.cutoff_date as timestamp)) as cutoff_at,
+        cast(epoch(timezone('UTC', cast(scheduled.cutoff_date as timestamp))) / 86400 as bigint)
+            as cutoff_day_number,
+        bounds.data_start_date,
+        bounds.data_end_date,
+        cast(bounds.data_end_date - scheduled.cutoff_date as integer) as days_observed_after,
+        scheduled.cutoff_date = max(scheduled.cutoff_date) over () as is_scoring_cutoff
+    from scheduled
+    cross join bounds
+    where scheduled.cutoff_date <= bounds.data_end_date
+        and scheduled.cutoff_date
+        >= bounds.data_start_date + {{ var('ml_min_history_days', 90) }}
+
+)
+
+select * from final

@@ -1,0 +1,229 @@
+"""Command line for the models: `python -m ml.cli ...` or `rw-ml ...` (no Dagster needed).
+
+Order of operations with the warehouse:
+
+    cd dbt_project && dbt build                 # marts + ml_customer_features / ml_labels
+    rw-ml train                                 # backtest, fit, register, promote if not worse
+    rw-ml score                                 # ml.customer_scores (+ drift report)
+    cd dbt_project && dbt build --select ...    # models that read the scores source
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from ml.config import settings as load_settings
+from ml.tasks import TASKS
+
+app = typer.Typer(help="Churn, propensity, LTV and next-order models.", no_args_is_help=True)
+console = Console()
+
+TaskOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model", "-m", help=f"Limit to these models: {', '.join(TASKS)}"),
+]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+
+
+def _check(models: list[str] | None) -> list[str] | None:
+    for m in models or []:
+        if m not in TASKS:
+            raise typer.BadParameter(f"unknown model {m!r}; choose from {', '.join(TASKS)}")
+    return models
+
+
+def _print_backtest(results) -> None:
+    table = Table(title="Backtest: main metric, mean over rolling cutoffs")
+    for col in ("model", "metric", "gradient boosting", "btyd", "rfm rule", "hist. avg",
+                "folds", "beats baselines"):
+        table.add_column(col)
+    for name, res in results.items():
+        main = res.main
+        table.add_row(
+            name, res.task.main_metric,
+            *[f"{main.get(k, float('nan')):.4f}" for k in
+              ("gradient_boosting", "btyd", "rfm_rule", "historical_average")],
+            str(len(res.folds)), "yes" if res.beats_baselines else "no",
+        )
+    console.print(table)
+
+
+@app.command()
+def train(
+    models: TaskOpt = None,
+    promote: Annotated[
+        bool, typer.Option(help="Promote each new version if not worse than the champion")
+    ] = True,
+) -> None:
+    """Backtest against baselines, fit on all complete cutoffs, register (and promote)."""
+    from ml.train import train_all
+
+    cfg = load_settings()
+    out = train_all(cfg, _check(models), promote=promote)
+    _print_backtest(out["results"])
+    for name, version in out["versions"].items():
+        state = "promoted" if name in out["promoted"] else "candidate"
+        console.print(f"{name}: {version} ({state})")
+    for name, reason in out["refused"].items():
+        console.print(f"[yellow]{name}: not promoted — {reason}[/yellow]")
+    console.print({k: round(v, 1) for k, v in out["timings"].items()})
+
+
+@app.command()
+def backtest(
+    models: TaskOpt = None,
+    output: Annotated[Path | None, typer.Option(help="Write the full results as JSON")] = None,
+) -> None:
+    """Rolling-cutoff backtest of every model vs its baselines (nothing is registered)."""
+    from ml.backtest import run_backtest
+    from ml.train import prepare
+    from ml.warehouse import connect
+
+    cfg = load_settings()
+    with connect(cfg.duckdb_path, read_only=True) as con:
+        frame, _ = prepare(con, cfg)
+    results = run_backtest(frame, cfg, _check(models))
+    _print_backtest(results)
+    if output:
+        output.write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
+        console.print(f"wrote {output}")
+
+
+@app.command()
+def promote(
+    model: Annotated[str, typer.Option("--model", "-m")],
+    version: Annotated[str | None, typer.Option(help="Default: newest version")] = None,
+    force: Annotated[bool, typer.Option(help="Skip the not-worse-than-champion gate")] = False,
+) -> None:
+    """Make a version the champion if its backtest metric is not worse than the champion's."""
+    from ml.registry import PromotionRefused, Registry
+    from ml.warehouse import connect
+
+    cfg = load_settings()
+    _check([model])
+    reg = Registry(cfg.artifacts_dir)
+    try:
+        promoted = reg.promote(model, version, cfg.ml_promotion_tolerance, force=force)
+    except PromotionRefused as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    with connect(cfg.duckdb_path) as con:
+        reg.sync_to_warehouse(con, cfg.scores_schema)
+    console.print(f"{model}: champion is now {promoted}")
+
+
+@app.command()
+def rollback(model: Annotated[str, typer.Option("--model", "-m")]) -> None:
+    """Restore the previous champion of a model."""
+    from ml.registry import Registry
+    from ml.warehouse import connect
+
+    cfg = load_settings()
+    _check([model])
+    reg = Registry(cfg.artifacts_dir)
+    try:
+        restored = reg.rollback(model)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    with connect(cfg.duckdb_path) as con:
+        reg.sync_to_warehouse(con, cfg.scores_schema)
+    console.print(f"{model}: champion is now {restored}")
+
+
+@app.command()
+def score(
+    as_of: Annotated[str | None, typer.Option(help="Cutoff date (default: latest)")] = None,
+) -> None:
+    """Score all persons with the champions into ml.customer_scores; report drift (PSI)."""
+    from ml.score import score as run_score
+
+    cfg = load_settings()
+    out = run_score(cfg, as_of)
+    console.print(
+        f"scored {out['persons_scored']:,} persons as of {out['as_of_date']} "
+        f"in {out['timings']['total']:.1f}s (run {out['run_id']})"
+    )
+    drift = out["drift"]
+    if not drift.empty:
+        flagged = drift[drift["status"] != "stable"]
+        console.print(f"drift: max PSI {drift['psi'].max():.3f}; {len(flagged)} not stable")
+        for row in flagged.itertuples():
+            console.print(f"  {row.model_name} {row.variable}: PSI {row.psi:.3f} ({row.status})")
+
+
+@app.command(name="list")
+def list_versions() -> None:
+    """Registered versions and champions."""
+    from ml.registry import Registry
+
+    reg = Registry(load_settings().artifacts_dir)
+    frame = reg.table()
+    if frame.empty:
+        console.print("no versions registered")
+        return
+    table = Table()
+    for col in ("model_name", "model_version", "is_champion", "main_metric", "main_metric_value",
+                "beats_baselines"):
+        table.add_column(col)
+    for row in frame.itertuples():
+        table.add_row(row.model_name, row.model_version, "*" if row.is_champion else "",
+                      row.main_metric, f"{row.main_metric_value:.4f}", str(row.beats_baselines))
+    console.print(table)
+
+
+@app.command()
+def btyd(
+    transactions: Annotated[Path, typer.Argument(help="CSV or Parquet order export")],
+    output: Annotated[Path, typer.Option("--output", "-o")],
+    customer_col: str = "customer_id",
+    date_col: str = "ordered_at",
+    amount_col: str = "amount",
+    as_of: Annotated[str | None, typer.Option(help="Default: day after the last order")] = None,
+    horizon_days: int = 365,
+) -> None:
+    """BG/NBD + Gamma-Gamma on a plain transactions table (customer, date, amount)."""
+    import pandas as pd
+
+    from ml.models.btyd import BTYDModel, summary_from_transactions
+
+    if transactions.suffix == ".parquet":
+        frame = pd.read_parquet(transactions)
+    else:
+        frame = pd.read_csv(transactions)
+    dates = pd.to_datetime(frame[date_col], utc=True, format="mixed")
+    frame[date_col] = dates
+    cutoff = pd.Timestamp(as_of) if as_of else dates.max().tz_localize(None).normalize() + pd.Timedelta(days=1)
+    summary = summary_from_transactions(frame, customer_col, date_col, amount_col, cutoff)
+    model = BTYDModel().fit(summary)
+    pred = model.predict(summary, horizon_days)
+    pred["p_no_order_90d"] = model.bgnbd.probability_no_purchase(
+        90, summary["frequency"], summary["recency"], summary["T"]
+    )
+    result = summary.join(pred)
+    if output.suffix == ".parquet":
+        result.to_parquet(output)
+    else:
+        result.to_csv(output)
+    console.print(json.dumps(model.to_dict(), indent=1, default=float))
+    console.print(f"{len(result):,} customers as of {cutoff.date()} -> {output}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,191 @@
+"""Load point-in-time features and labels from the warehouse; add BTYD predictions.
+
+The features themselves are computed in SQL by dbt (`dbt_project/models/marts/ml/`):
+`ml_customer_features` has one row per (person, cutoff) using only data before the cutoff,
+`ml_labels` the outcomes in the windows after it. This module reads them, adds the BG/NBD
++ Gamma-Gamma predictions per cutoff (fitted on that cutoff's own history, so they are
+point-in-time too), and decides which columns the models may use.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ml.models.btyd import BTYDModel
+
+log = logging.getLogger(__name__)
+
+ID_COLUMNS = ["person_id", "cutoff_date"]
+LABEL_COLUMNS = [
+    "is_churned_next_90d",
+    "has_order_next_7d",
+    "has_order_next_30d",
+    "net_revenue_next_365d",
+    "orders_next_365d",
+    "days_to_next_order",
+    "days_to_next_order_capped",
+    "is_label_complete_7d",
+    "is_label_complete_30d",
+    "is_label_complete_90d",
+    "is_label_complete_365d",
+]
+BTYD_INPUTS = ["btyd_frequency", "btyd_recency_days", "btyd_tenure_days", "btyd_monetary_value"]
+BTYD_OUTPUTS = [
+    "btyd_p_alive",
+    "btyd_p_no_order_7d",
+    "btyd_p_no_order_30d",
+    "btyd_p_no_order_90d",
+    "btyd_expected_orders_365d",
+    "btyd_expected_value_365d",
+    "btyd_median_days_to_next_order",
+]
+NOT_FEATURES = set(ID_COLUMNS) | set(LABEL_COLUMNS) | {"data_end_date", "first_seen_date"}
+
+
+def find_relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """`schema.table` of a dbt-built table, whatever schema the project puts it in."""
+    rows = con.execute(
+        "select table_schema from information_schema.tables where table_name = ? "
+        "order by table_schema",
+        [table],
+    ).fetchall()
+    if not rows:
+        raise LookupError(
+            f"table {table!r} not found in the warehouse: run `dbt build` in dbt_project/ first"
+        )
+    return f'"{rows[0][0]}"."{table}"'
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """Model inputs: every numeric/boolean column that is not an id, label or metadata."""
+    cols = []
+    for col in frame.columns:
+        if col in NOT_FEATURES:
+            continue
+        dtype = frame[col].dtype
+        if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            cols.append(col)
+    return cols
+
+
+def _downcast(frame: pd.DataFrame) -> pd.DataFrame:
+    for col in frame.columns:
+        if col in ID_COLUMNS:
+            continue
+        dtype = frame[col].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            frame[col] = frame[col].astype("float32")
+        elif pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+            if col not in LABEL_COLUMNS:
+                frame[col] = frame[col].astype("float32")
+        elif str(dtype).startswith("decimal") or dtype == object:
+            try:
+                frame[col] = pd.to_numeric(frame[col]).astype("float32")
+            except (TypeError, ValueError):
+                pass
+    return frame
+
+
+def load_frame(
+    con: duckdb.DuckDBPyConnection,
+    features_table: str = "ml_customer_features",
+    labels_table: str | None = "ml_labels",
+    cutoffs: list | None = None,
+) -> pd.DataFrame:
+    """Features (joined with labels when `labels_table` is given) for the given cutoffs."""
+    features = find_relation(con, features_table)
+    where = ""
+    params: list = []
+    if cutoffs is not None:
+        where = "where f.cutoff_date in (select unnest(?::date[]))"
+        params = [[pd.Timestamp(c).date() for c in cutoffs]]
+    if labels_table:
+        labels = find_relation(con, labels_table)
+        sql = (
+            f"select f.*, l.* exclude (person_id, cutoff_date) from {features} as f "
+            f"left join {labels} as l using (person_id, cutoff_date) {where} "
+            "order by f.cutoff_date, f.person_id"
+        )
+    else:
+        sql = f"select f.* from {features} as f {where} order by f.cutoff_date, f.person_id"
+    frame = con.execute(sql, params).df()
+    if features_table != "ml_customer_features" or labels_table:
+        # Guard against label leakage: every column must be a point-in-time feature column
+        # or a known label/metadata column (a renamed duplicate such as `x_1` would fail).
+        allowed = set(table_columns(con, "ml_customer_features")) | set(NOT_FEATURES)
+        unexpected = sorted(set(frame.columns) - allowed)
+        if unexpected:
+            raise ValueError(f"columns that are neither features nor labels: {unexpected}")
+    frame["cutoff_date"] = pd.to_datetime(frame["cutoff_date"])
+    frame["person_id"] = frame["person_id"].astype("str")
+    return _downcast(frame)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema = find_relation(con, table).split(".")[0].strip('"')
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def cutoffs_in(con: duckdb.DuckDBPyConnection, features_table: str) -> list[pd.Timestamp]:
+    rel = find_relation(con, features_table)
+    rows = con.execute(f"select distinct cutoff_date from {rel} order by 1").fetchall()
+    return [pd.Timestamp(r[0]) for r in rows]
+
+
+def add_btyd(frame: pd.DataFrame, penalizer: float = 0.0) -> tuple[pd.DataFrame, dict]:
+    """Fit BG/NBD + Gamma-Gamma per cutoff on its buyers and add `btyd_*` predictions."""
+    out = {c: np.full(len(frame), np.nan, dtype="float32") for c in BTYD_OUTPUTS}
+    fitted: dict[str, dict] = {}
+    freq = frame["btyd_frequency"].to_numpy(dtype="float64", na_value=np.nan)
+    for cutoff, idx in frame.groupby("cutoff_date", sort=True).indices.items():
+        rows = idx[np.isfinite(freq[idx])]
+        if len(rows) < 50:
+            continue
+        summary = pd.DataFrame(
+            {
+                "frequency": freq[rows],
+                "recency": frame["btyd_recency_days"].to_numpy("float64")[rows],
+                "T": frame["btyd_tenure_days"].to_numpy("float64")[rows],
+                "monetary_value": np.nan_to_num(
+                    frame["btyd_monetary_value"].to_numpy("float64")[rows], nan=0.0
+                ),
+            }
+        )
+        try:
+            model = BTYDModel(penalizer=penalizer).fit(summary)
+        except (ValueError, FloatingPointError) as exc:  # pragma: no cover - degenerate data
+            log.warning("BTYD fit failed at cutoff %s: %s", cutoff, exc)
+            continue
+        bg = model.bgnbd
+        f, r, t = summary["frequency"], summary["recency"], summary["T"]
+        pred = model.predict(summary, horizon_days=365.0)
+        out["btyd_p_alive"][rows] = pred["probability_alive"]
+        for days in (7, 30, 90):
+            out[f"btyd_p_no_order_{days}d"][rows] = bg.probability_no_purchase(days, f, r, t)
+        out["btyd_expected_orders_365d"][rows] = pred["expected_purchases"]
+        out["btyd_expected_value_365d"][rows] = pred["expected_value"]
+        out["btyd_median_days_to_next_order"][rows] = pred["median_days_to_next_purchase"]
+        fitted[pd.Timestamp(cutoff).date().isoformat()] = model.to_dict()
+    frame = frame.copy()
+    for col, values in out.items():
+        frame[col] = values
+    return frame, fitted
+
+
+def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """Deterministic sample of at most `max_rows` rows (hash of person and cutoff)."""
+    if len(frame) <= max_rows:
+        return frame
+    key = frame["person_id"].astype("str") + "|" + frame["cutoff_date"].astype("str")
+    h = pd.util.hash_pandas_object(key, index=False, hash_key=f"{seed:016d}"[:16]).to_numpy()
+    keep = np.argsort(h, kind="stable")[:max_rows]
+    return frame.iloc[np.sort(keep)]

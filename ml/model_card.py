@@ -1,0 +1,178 @@
+"""Model cards: one markdown file per model version, with a calibration curve and lift chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ml.metrics import calibration_by_decile  # noqa: E402
+
+PLOT_MODELS = ("gradient_boosting", "btyd", "rfm_rule", "historical_average")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        if not np.isfinite(value):
+            return "n/a"
+        return f"{value:,.4f}" if abs(value) < 100 else f"{value:,.1f}"
+    return str(value)
+
+
+def plot_calibration(y: np.ndarray, predictions: dict[str, np.ndarray], path: Path, title: str):
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=100)
+    hi = 0.0
+    for name in PLOT_MODELS:
+        if name not in predictions:
+            continue
+        table = calibration_by_decile(y, predictions[name])
+        ax.plot(table["mean_predicted"], table["mean_actual"], marker="o", ms=3, label=name)
+        hi = max(hi, table["mean_predicted"].max(), table["mean_actual"].max())
+    ax.plot([0, hi], [0, hi], color="grey", lw=0.8, ls="--", label="perfect")
+    ax.set_xlabel("mean predicted (per decile)")
+    ax.set_ylabel("mean actual (per decile)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_lift(y: np.ndarray, predictions: dict[str, np.ndarray], path: Path, title: str):
+    """Cumulative share of positives (or revenue) captured by the top-k% predictions."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=100)
+    y = np.asarray(y, dtype="float64")
+    total = y.sum()
+    for name in PLOT_MODELS:
+        if name not in predictions or total <= 0:
+            continue
+        order = np.lexsort((np.arange(len(y)), -predictions[name]))
+        captured = np.cumsum(y[order]) / total
+        share = np.arange(1, len(y) + 1) / len(y)
+        step = max(1, len(y) // 400)
+        ax.plot(share[::step], captured[::step], label=name)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="random")
+    ax.axvline(0.1, color="grey", lw=0.5)
+    ax.set_xlabel("share of customers, highest predictions first")
+    ax.set_ylabel("share of outcome captured")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_model_card(directory: Path, metadata: dict, backtest, importance) -> Path:
+    """Write model_card.md, calibration.png and lift.png into `directory`."""
+    task = backtest.task
+    directory.mkdir(parents=True, exist_ok=True)
+    if len(backtest.y):
+        plot_calibration(
+            backtest.y, backtest.predictions, directory / "calibration.png",
+            f"{task.name}: calibration by decile (backtest folds pooled)",
+        )
+        plot_lift(
+            backtest.y, backtest.predictions, directory / "lift.png",
+            f"{task.name}: cumulative capture (backtest folds pooled)",
+        )
+    lines = [
+        f"# Model card: {task.name} — version {metadata['version']}",
+        "",
+        f"**Predicts:** {task.description}  ",
+        f"**Type:** {task.kind}; gradient boosting pipeline (`{metadata['estimator']}`)  ",
+        f"**Main metric:** `{task.main_metric}`  ",
+        f"**Trained at:** {metadata['trained_at']} (seed {metadata['seed']})  ",
+        f"**Training data:** cutoffs {', '.join(metadata['train_cutoffs'])}; "
+        f"{metadata['n_train']:,} rows ({metadata['n_train_population']:,} before sampling); "
+        f"data up to {metadata['data_end_date']}  ",
+        f"**Beats every baseline on the main metric:** {'yes' if backtest.beats_baselines else 'NO'}",
+        "",
+        "## Backtest (rolling cutoffs, mean over folds)",
+        "",
+    ]
+    if backtest.summary:
+        metric_names = [
+            k for k in next(iter(backtest.summary.values())) if k not in ("n",)
+        ]
+        lines.append("| model | " + " | ".join(metric_names) + " |")
+        lines.append("|---|" + "---|" * len(metric_names))
+        for model, vals in backtest.summary.items():
+            cells = [_fmt(vals.get(k)) for k in metric_names]
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        lines += ["", "| fold cutoff | train cutoffs | train rows | test rows | "
+                  f"model {task.main_metric} | best baseline |", "|---|---|---|---|---|---|"]
+        for fold in backtest.folds:
+            m = fold["metrics"]
+            base = {k: v[task.main_metric] for k, v in m.items() if k != "gradient_boosting"}
+            best = max(base.items(), key=lambda kv: kv[1] if np.isfinite(kv[1]) else -np.inf)
+            if task.main_metric in ("mae", "rmse", "brier"):
+                best = min(base.items(), key=lambda kv: kv[1])
+            lines.append(
+                f"| {fold['cutoff']} | {len(fold['train_cutoffs'])} | {fold['n_train']:,} | "
+                f"{fold['n_test']:,} | {_fmt(m['gradient_boosting'][task.main_metric])} | "
+                f"{best[0]} {_fmt(best[1])} |"
+            )
+    else:
+        lines.append("_No backtest fold had enough history for this task._")
+    lines += [
+        "",
+        "![calibration](calibration.png) ![lift](lift.png)",
+        "",
+        "## Calibration by decile (gradient boosting, pooled folds)",
+        "",
+    ]
+    if len(backtest.y):
+        table = calibration_by_decile(backtest.y, backtest.predictions["gradient_boosting"])
+        lines.append("| decile | customers | mean predicted | mean actual | share of actual |")
+        lines.append("|---|---|---|---|---|")
+        for row in table.itertuples():
+            lines.append(
+                f"| {row.decile} | {row.customers:,} | {_fmt(float(row.mean_predicted))} | "
+                f"{_fmt(float(row.mean_actual))} | {_fmt(float(row.share_of_actual))} |"
+            )
+    lines += ["", "## Features", "", f"{len(metadata['features'])} inputs: "
+              + ", ".join(f"`{f}`" for f in metadata["features"]), ""]
+    if importance:
+        lines += ["Most used in splits:", ""]
+        lines += [f"- `{name}` {share:.1%}" for name, share in importance]
+    lines += [
+        "",
+        "## Notes",
+        "",
+        "- Features are point-in-time (dbt `ml_customer_features`, only data before each "
+        "cutoff); labels come from `ml_labels`. BTYD (BG/NBD + Gamma-Gamma) predictions fitted "
+        "on each cutoff's own history are both a baseline and model inputs.",
+        "- Baselines are fitted on the same training rows and scored on the same test rows.",
+        "- Persons are resolved with the identity graph of the latest build; a later merge of "
+        "two persons is not reconstructed as of the cutoff.",
+        "",
+    ]
+    path = directory / "model_card.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def backtest_markdown(results) -> str:
+    """Compact comparison table of all tasks for the CLI/bench output."""
+    rows = ["| task | main metric | gradient boosting | btyd | rfm rule | historical avg | "
+            "folds | beats baselines |", "|---|---|---|---|---|---|---|---|"]
+    for name, res in results.items():
+        main = res.main
+        rows.append(
+            f"| {name} | {res.task.main_metric} | {_fmt(main.get('gradient_boosting', np.nan))} "
+            f"| {_fmt(main.get('btyd', np.nan))} | {_fmt(main.get('rfm_rule', np.nan))} | "
+            f"{_fmt(main.get('historical_average', np.nan))} | {len(res.folds)} | "
+            f"{'yes' if res.beats_baselines else 'no'} |"
+        )
+    return "\n".join(rows)
+
+
+def to_frame(results) -> pd.DataFrame:  # pragma: no cover - convenience
+    from ml.backtest import summary_table
+
+    return summary_table(results)

@@ -1,0 +1,130 @@
+"""Score every known person with the champion models and write `ml.customer_scores`.
+
+Features are taken at the latest cutoff of `ml_customer_features` (the as-of date of the
+dbt build). Churn and next-order scores exist for persons with at least one paid order;
+propensities and predicted 12-month LTV for everyone. Each run also writes a PSI drift
+report (`ml.drift_reports`, plus JSON under the artifacts dir) and a run log row
+(`ml.score_runs`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+import numpy as np
+import pandas as pd
+
+from ml import drift
+from ml.config import MLSettings
+from ml.features import add_btyd, cutoffs_in, load_frame
+from ml.models import gbm
+from ml.registry import Registry
+from ml.tasks import TASKS
+from ml.warehouse import append_table, connect, replace_table
+
+log = logging.getLogger(__name__)
+
+VERSION_COLUMNS = {
+    "churn": "churn_model_version",
+    "propensity_7d": "propensity_7d_model_version",
+    "propensity_30d": "propensity_30d_model_version",
+    "ltv_12m": "ltv_model_version",
+    "next_order": "next_order_model_version",
+}
+
+
+def score(settings: MLSettings, as_of: str | None = None) -> dict:
+    registry = Registry(settings.artifacts_dir)
+    started = time.perf_counter()
+    with connect(settings.duckdb_path, read_only=True) as con:
+        cutoffs = cutoffs_in(con, settings.features_table)
+        cutoff = pd.Timestamp(as_of) if as_of else cutoffs[-1]
+        if cutoff not in cutoffs:
+            raise ValueError(f"no features at {cutoff.date()}; available: {cutoffs[-3:]}")
+        frame = load_frame(con, settings.features_table, None, cutoffs=[cutoff])
+    frame, _ = add_btyd(frame)
+    loaded = time.perf_counter() - started
+
+    scored_at = pd.Timestamp.now(tz="UTC").floor("s")
+    run_id = scored_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    buyers = frame["orders_count"].fillna(0).to_numpy() > 0
+    out = pd.DataFrame({"person_id": frame["person_id"].to_numpy()})
+    out["as_of_date"] = cutoff.date()
+    drift_rows: list[dict] = []
+    versions: dict[str, str] = {}
+    for name, task in TASKS.items():
+        pipeline, version = registry.load(name)
+        versions[name] = version
+        values = gbm.predict(task, pipeline, frame).astype("float64")
+        if task.population in ("buyers", "active_buyers"):
+            values = np.where(buyers, values, np.nan)
+        out[task.score_column] = values
+        out[VERSION_COLUMNS[name]] = version
+        ref_path = registry.version_dir(name, version) / "drift_reference.json"
+        if ref_path.exists():
+            mask = _population(frame, task, settings)
+            ref = json.loads(ref_path.read_text())
+            for row in drift.report(ref, frame[mask], values[mask], settings.ml_psi_alert):
+                drift_rows.append({"model_name": name, "model_version": version, **row})
+    days = out["expected_days_to_next_order"]
+    out["expected_next_order_date"] = (
+        pd.Timestamp(cutoff) + pd.to_timedelta(days.round(), unit="D")
+    ).dt.date
+    out["churn_risk_band"] = pd.cut(
+        out["churn_probability"], [-0.01, 0.3, 0.6, 1.01], labels=["low", "medium", "high"]
+    ).astype("str").where(out["churn_probability"].notna(), None)
+    out["scored_at"] = scored_at
+    out["score_run_id"] = run_id
+    columns = [
+        "person_id", "as_of_date", "churn_probability", "churn_risk_band", "propensity_7d",
+        "propensity_30d", "predicted_ltv_12m", "expected_next_order_date",
+        "expected_days_to_next_order", *VERSION_COLUMNS.values(), "scored_at", "score_run_id",
+    ]
+    out = out[columns]
+    predicted = time.perf_counter() - started - loaded
+
+    drift_frame = pd.DataFrame(drift_rows)
+    if not drift_frame.empty:
+        drift_frame.insert(0, "score_run_id", run_id)
+        drift_frame["scored_at"] = scored_at
+    run = pd.DataFrame(
+        [
+            {
+                "score_run_id": run_id,
+                "scored_at": scored_at,
+                "as_of_date": cutoff.date(),
+                "persons_scored": len(out),
+                "model_versions": json.dumps(versions),
+                "drift_alerts": int((drift_frame["status"] == "alert").sum())
+                if not drift_frame.empty else 0,
+                "max_psi": float(drift_frame["psi"].max()) if not drift_frame.empty else 0.0,
+            }
+        ]
+    )
+    with connect(settings.duckdb_path) as con:
+        replace_table(con, settings.scores_schema, "customer_scores", out)
+        if not drift_frame.empty:
+            append_table(con, settings.scores_schema, "drift_reports", drift_frame)
+        append_table(con, settings.scores_schema, "score_runs", run)
+    run_dir = settings.artifacts_dir / "score_runs" / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "drift.json").write_text(drift_frame.to_json(orient="records", indent=1))
+    total = time.perf_counter() - started
+    log.info("scored %d persons as of %s in %.1fs", len(out), cutoff.date(), total)
+    return {
+        "run_id": run_id,
+        "as_of_date": str(cutoff.date()),
+        "persons_scored": int(len(out)),
+        "versions": versions,
+        "drift": drift_frame,
+        "timings": {"load_and_btyd": loaded, "predict": predicted, "total": total},
+    }
+
+
+def _population(frame: pd.DataFrame, task, settings: MLSettings) -> np.ndarray:
+    from ml.tasks import population_mask
+
+    return population_mask(frame, task, settings.ml_churn_active_days)
