@@ -73,7 +73,12 @@ Ground truth (under `truth_dir`, never read by dbt; `TRUTH_FILES` lists the file
   primary_email.
 - `record_persons.parquet`: record_type (customer | order | consent), record_id
   (customer_id, order_id, or the 0-based row number in consents.parquet), true_person_id.
-- `anonymous_persons.parquet`: anonymous_id, true_person_id (null for the shared tablet).
+- `anonymous_persons.parquet`: anonymous_id, true_person_id, owner_person_id,
+  is_identified. owner_person_id is the device's real owner (null only for the shared
+  tablet); true_person_id is the owner only where the raw data can tie the device to them
+  (is_identified: an order or a login/signup event on it) and null otherwise, so
+  pairwise scoring on true_person_id never asks for links nothing in the data supports
+  (browse-only cookies).
 - `future_orders.parquet`: true_person_id, ordered_at, status, net_amount, n_lines,
   n_items, used_discount_code - orders in the `future_days` after end_date.
 - `stockouts.parquet`: product_id, start_at, end_at.
@@ -148,7 +153,7 @@ TABLET_ANONYMOUS_ID = "anon-5ab1e75b00c0ffee"
 TRUTH_FILES = {
     "persons": "one row per true person (behavioural parameters and realised outcomes)",
     "record_persons": "record_type (customer|order|consent), record_id, true_person_id",
-    "anonymous_persons": "anonymous_id -> true_person_id (null for the shared tablet)",
+    "anonymous_persons": "anonymous_id -> true_person_id (null: tablet or never identified)",
     "future_orders": "orders placed in the future_days after end_date (never in raw)",
     "stockouts": "product_id, start_at, end_at of every stock-out window",
 }
@@ -1270,6 +1275,10 @@ class _Chunk:
         # devices actually seen (for the anonymous_id truth)
         self.dev_seen = np.bincount(dev[e_s], minlength=len(self.dev_p) + 1) > 0
         self.dev_seen[P["dev"][P["channel"] != _STAFF]] = True
+        # identified: an order or a login/signup event ties the device to its owner
+        self.dev_identified = np.zeros(len(self.dev_p) + 1, dtype=bool)
+        self.dev_identified[P["dev"][P["channel"] != _STAFF]] = True
+        self.dev_identified[dev[e_s[is_id]]] = True
         return table
 
     # --- e-mail (MAP) ---------------------------------------------------------------------
@@ -1572,10 +1581,14 @@ class _Chunk:
 
     def _anonymous_persons(self) -> pa.Table:
         seen = np.flatnonzero(self.dev_seen[:-1])
+        owner = self._person_ids(self.dev_p[seen])
+        identified = self.dev_identified[seen]
         table = pa.table(
             {
                 "anonymous_id": self.dev_ids.take(pa.array(seen)),
-                "true_person_id": self._person_ids(self.dev_p[seen]),
+                "true_person_id": null_where(owner, ~identified),
+                "owner_person_id": owner,
+                "is_identified": pa.array(identified),
             }
         )
         if self.ci == 0:
@@ -1583,6 +1596,8 @@ class _Chunk:
                 {
                     "anonymous_id": pa.array([TABLET_ANONYMOUS_ID]),
                     "true_person_id": pa.nulls(1, pa.string()),
+                    "owner_person_id": pa.nulls(1, pa.string()),
+                    "is_identified": pa.array([False]),
                 }
             )
             table = pa.concat_tables([tablet, table])
