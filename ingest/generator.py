@@ -45,7 +45,9 @@ byte-identical files):
 8. **E-mail** - MAP workflows (newsletter every `newsletter_every_days`, welcome series,
    cart_abandonment, post_purchase, replenishment, winback) to subscribers; chains
    sent -> delivered -> open -> click; unengaged subscribers' open rate decays to ~0 within
-   months; unsubscribes, spam complaints, hard bounces end the subscription.
+   months; unsubscribes, spam complaints, hard bounces end the subscription. An unsubscribe
+   (or preference-centre opt-out) also writes an `opt_out` consent row; a spam complaint
+   only shows in email_events (the MAP suppresses the address).
 9. **Consents** - email/sms/push opt-ins and later opt-outs (latest wins) with source and
    legal_basis.
 
