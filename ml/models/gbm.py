@@ -2,11 +2,18 @@
 
 Classifiers: HistGradientBoostingClassifier fitted on 80% of the persons, then isotonic
 calibration on the held-out 20% (split by a hash of person_id, so it is deterministic and
-no person is on both sides). Regressors: HistGradientBoostingRegressor with a loss that
-matches the main metric (Poisson for revenue: zero-heavy, non-negative, mean-calibrated;
-absolute error for days to next order, judged by MAE). Missing values are native to HGB,
-so no imputation step is needed; the first pipeline step pins the feature columns and
-their order.
+no person is on both sides).
+
+Regressors boost from the buy-till-you-die prediction instead of from a constant: the
+BG/NBD + Gamma-Gamma expectation (LTV) or median days to the next purchase (next order) is
+the starting point and HistGradientBoostingRegressor learns the correction from the other
+features (squared error for LTV, judged by RMSE; absolute error for days, judged by MAE).
+On the generated shop, whose purchases follow a Pareto/NBD-like process, a plain
+gradient-boosting regressor does not beat the well-specified parametric model on RMSE,
+while the corrected one does on every backtest fold.
+
+Missing values are native to HGB, so no imputation step is needed; the first pipeline step
+pins the feature columns and their order.
 """
 
 from __future__ import annotations
@@ -37,6 +44,41 @@ class SelectColumns(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(self.columns, dtype=object)
+
+
+class OffsetRegressor(BaseEstimator):
+    """Fit `estimator` to y - offset, where offset is one input column; predict offset + fit.
+
+    Gradient boosting with an initial prediction per row (a "base margin"), which
+    scikit-learn's HGB does not take directly. Missing offsets use `fill`; predictions are
+    clipped to [lower, upper].
+    """
+
+    def __init__(self, estimator=None, offset_index: int = 0, fill: float = 0.0,
+                 lower: float | None = None, upper: float | None = None):
+        self.estimator = estimator
+        self.offset_index = offset_index
+        self.fill = fill
+        self.lower = lower
+        self.upper = upper
+
+    def _offset(self, X):  # noqa: N803
+        off = np.asarray(X[:, self.offset_index], dtype="float64")
+        return np.where(np.isfinite(off), off, self.fill)
+
+    def fit(self, X, y):  # noqa: N803
+        self.estimator_ = self.estimator.fit(X, np.asarray(y, dtype="float64") - self._offset(X))
+        return self
+
+    def predict(self, X):  # noqa: N803
+        out = self._offset(X) + self.estimator_.predict(X)
+        return np.clip(out, self.lower, self.upper)
+
+
+OFFSETS = {  # task -> (offset column, fill for persons without one, loss, leaf size)
+    "ltv_12m": ("btyd_expected_value_365d", 0.0, "squared_error", 200),
+    "next_order": ("btyd_median_days_to_next_order", 365.0, "absolute_error", 100),
+}
 
 
 def _hgb_params(seed: int, max_iter: int, learning_rate: float) -> dict:
@@ -99,7 +141,17 @@ def _fit_model(task, frame, y, features, seed, max_iter, learning_rate) -> Pipel
             model.fit(X[hold], y[hold])
     else:
         y = y.astype("float64")
-        if task.main_metric == "mae":
+        if task.name in OFFSETS and OFFSETS[task.name][0] in features:
+            column, fill, loss, leaf = OFFSETS[task.name]
+            params.update(min_samples_leaf=leaf)
+            if loss == "squared_error":
+                params.update(learning_rate=min(learning_rate, 0.03), max_iter=max(max_iter, 300))
+            upper = float(task.horizon_days) if task.name == "next_order" else None
+            model = OffsetRegressor(
+                HistGradientBoostingRegressor(loss=loss, **params),
+                offset_index=features.index(column), fill=fill, lower=0.0, upper=upper,
+            )
+        elif task.main_metric == "mae":
             model = HistGradientBoostingRegressor(loss="absolute_error", **params)
         else:
             model = HistGradientBoostingRegressor(loss="poisson", **params)
@@ -124,6 +176,8 @@ def feature_importance(pipeline: Pipeline, top: int = 15) -> list[tuple[str, flo
     if isinstance(model, CalibratedClassifierCV):
         model = model.calibrated_classifiers_[0].estimator
         model = getattr(model, "estimator", model)
+    if isinstance(model, OffsetRegressor):
+        model = model.estimator_
     names = pipeline.named_steps["select"].columns
     counts = np.zeros(len(names))
     for trees in getattr(model, "_predictors", []):
