@@ -1,0 +1,40 @@
+{#- Helpers of models/marts/segmentation (documented in macros/_segmentation__macros.yml). -#}
+
+{% macro hash_bucket(expression, buckets=10000) -%}
+    {#- A deterministic bucket 0 .. buckets-1 from the first 32 bits of md5(expression). -#}
+    {{ return(adapter.dispatch('hash_bucket')(expression, buckets)) }}
+{%- endmacro %}
+
+{% macro default__hash_bucket(expression, buckets) -%}
+    (cast(('x' || substr(md5({{ expression }}), 1, 8)) as bit(32))::bigint & 2147483647) % {{ buckets }}
+{%- endmacro %}
+
+{% macro duckdb__hash_bucket(expression, buckets) -%}
+    cast(('0x' || substr(md5({{ expression }}), 1, 8)) as bigint) % {{ buckets }}
+{%- endmacro %}
+
+
+{% macro add_days(timestamp_expression, days_expression) -%}
+    {#- timestamp + a (possibly fractional or column) number of days. -#}
+    {{ return(adapter.dispatch('add_days')(timestamp_expression, days_expression)) }}
+{%- endmacro %}
+
+{% macro default__add_days(timestamp_expression, days_expression) -%}
+    ({{ timestamp_expression }} + ({{ days_expression }}) * interval '1 day')
+{%- endmacro %}
+
+{% macro duckdb__add_days(timestamp_expression, days_expression) -%}
+    ({{ timestamp_expression }} + to_microseconds(cast(round(({{ days_expression }}) * 86400000000) as bigint)))
+{%- endmacro %}
+
+
+{% macro days_between(start_expression, end_expression) -%}
+    {#- Fractional days from start to end (timestamps). -#}
+    ({{ dbt.datediff(start_expression, end_expression, 'second') }} / 86400.0)
+{%- endmacro %}
+
+
+{% macro sql_list(values) -%}
+    {#- ('a', 'b') from a list var. -#}
+    ({%- for value in values -%}'{{ value }}'{{ ", " if not loop.last }}{%- endfor -%})
+{%- endmacro %}

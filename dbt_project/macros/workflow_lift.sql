@@ -1,0 +1,197 @@
+{#- Treatment-vs-holdout statistics of int_workflow_entry_outcomes grouped by
+    `group_by` (a list of columns), for entries whose lift window has ended. Conversion:
+    difference of proportions with an unpooled (Wald) 95% interval; revenue per entrant:
+    Welch difference of means with a 95% interval. Holdouts are drawn per person and a
+    person may enter a workflow several times, so variances are cluster-robust by person
+    (linearised ratio estimator). Minimum detectable conversion lift at 80% power = 2.8
+    pooled standard errors (inflated by entries per person). Global-holdout entrants are counted but not
+    compared (they received no flow of any kind). -#}
+{% macro workflow_lift(outcomes, group_by) -%}
+{%- set z = 1.959964 -%}
+{%- set min_n = var('lift_min_group_size') -%}
+{%- set groups = group_by | join(', ') -%}
+
+per_person as (
+
+    -- the person is the unit of assignment, so entries are clustered by person
+    select
+        {{ groups }},
+        experiment_group,
+        person_id,
+        count(*) as entries,
+        sum(case when has_converted then 1 else 0 end) as conversions,
+        sum(revenue_in_window) as revenue,
+        sum(last_touch_orders) as last_touch_orders,
+        sum(last_touch_revenue) as last_touch_revenue
+    from {{ outcomes }}
+    where is_window_complete
+    group by {{ groups }}, experiment_group, person_id
+
+),
+
+{%- set sums = {
+    'persons': '1',
+    'entries': 'entries',
+    'conversions': 'conversions',
+    'revenue': 'revenue',
+    'entries_sq': 'entries * entries',
+    'conversions_sq': 'conversions * conversions',
+    'conversions_x_entries': 'conversions * entries',
+    'revenue_sq': 'revenue * revenue',
+    'revenue_x_entries': 'revenue * entries',
+} %}
+
+aggregated as (
+
+    select
+        {{ groups }},
+        {%- for group in ['treatment', 'holdout'] %}
+        {%- for name, expression in sums.items() %}
+        sum(case when experiment_group = '{{ group }}' then {{ expression }} else 0 end)
+            as {{ group }}_{{ name }},
+        {%- endfor %}
+        {%- endfor %}
+        sum(case when experiment_group = 'global_holdout' then entries else 0 end)
+            as global_holdout_entries,
+        sum(case when experiment_group = 'treatment' then last_touch_orders else 0 end)
+            as last_touch_orders,
+        sum(case when experiment_group = 'treatment' then last_touch_revenue else 0 end)
+            as last_touch_revenue
+    from per_person
+    group by {{ groups }}
+
+),
+
+rates as (
+
+    select
+        *,
+        treatment_entries as treatment_n,
+        holdout_entries as holdout_n,
+        cast(treatment_conversions as {{ dbt.type_float() }}) / nullif(treatment_entries, 0)
+            as treatment_conversion_rate,
+        cast(holdout_conversions as {{ dbt.type_float() }}) / nullif(holdout_entries, 0)
+            as holdout_conversion_rate,
+        cast(treatment_conversions + holdout_conversions as {{ dbt.type_float() }})
+            / nullif(treatment_entries + holdout_entries, 0) as pooled_conversion_rate,
+        treatment_revenue / nullif(treatment_entries, 0) as treatment_revenue_per_entry,
+        holdout_revenue / nullif(holdout_entries, 0) as holdout_revenue_per_entry
+    from aggregated
+
+),
+
+
+
+errors as (
+
+    select
+        *,
+        treatment_conversion_rate - holdout_conversion_rate as conversion_lift,
+        sqrt(
+            {{ lift_ratio_variance('treatment', 'conversions', 'treatment_conversion_rate') }}
+            + {{ lift_ratio_variance('holdout', 'conversions', 'holdout_conversion_rate') }}
+        ) as conversion_lift_standard_error,
+        -- under no effect (both groups at the pooled rate), for the detectable lift
+        sqrt(
+            pooled_conversion_rate * (1 - pooled_conversion_rate)
+            * (1.0 / nullif(treatment_entries, 0) + 1.0 / nullif(holdout_entries, 0))
+            * greatest(
+                1.0,
+                cast(treatment_entries + holdout_entries as {{ dbt.type_float() }})
+                    / nullif(treatment_persons + holdout_persons, 0))
+        ) as pooled_standard_error,
+        treatment_revenue_per_entry - holdout_revenue_per_entry as revenue_lift_per_entry,
+        sqrt(
+            {{ lift_ratio_variance('treatment', 'revenue', 'treatment_revenue_per_entry') }}
+            + {{ lift_ratio_variance('holdout', 'revenue', 'holdout_revenue_per_entry') }}
+        ) as revenue_lift_standard_error
+    from rates
+
+),
+
+final as (
+
+    select
+        {{ groups }},
+
+        ---------- groups
+        cast(treatment_entries as {{ dbt.type_int() }}) as treatment_entries,
+        cast(holdout_entries as {{ dbt.type_int() }}) as holdout_entries,
+        cast(treatment_persons as {{ dbt.type_int() }}) as treatment_persons,
+        cast(holdout_persons as {{ dbt.type_int() }}) as holdout_persons,
+        cast(global_holdout_entries as {{ dbt.type_int() }}) as global_holdout_entries,
+
+        ---------- conversion within the window
+        cast(treatment_conversions as {{ dbt.type_int() }}) as treatment_conversions,
+        cast(holdout_conversions as {{ dbt.type_int() }}) as holdout_conversions,
+        cast(treatment_conversion_rate as {{ dbt.type_float() }}) as treatment_conversion_rate,
+        cast(holdout_conversion_rate as {{ dbt.type_float() }}) as holdout_conversion_rate,
+        cast(conversion_lift as {{ dbt.type_float() }}) as conversion_lift,
+        cast(conversion_lift - {{ z }} * conversion_lift_standard_error
+            as {{ dbt.type_float() }}) as conversion_lift_ci_low,
+        cast(conversion_lift + {{ z }} * conversion_lift_standard_error
+            as {{ dbt.type_float() }}) as conversion_lift_ci_high,
+        cast(conversion_lift / nullif(holdout_conversion_rate, 0) as {{ dbt.type_float() }})
+            as relative_conversion_lift,
+
+        ---------- net revenue within the window
+        cast(treatment_revenue_per_entry as {{ dbt.type_float() }}) as treatment_revenue_per_entry,
+        cast(holdout_revenue_per_entry as {{ dbt.type_float() }}) as holdout_revenue_per_entry,
+        cast(revenue_lift_per_entry as {{ dbt.type_float() }}) as revenue_lift_per_entry,
+        cast(revenue_lift_per_entry - {{ z }} * revenue_lift_standard_error
+            as {{ dbt.type_float() }}) as revenue_lift_per_entry_ci_low,
+        cast(revenue_lift_per_entry + {{ z }} * revenue_lift_standard_error
+            as {{ dbt.type_float() }}) as revenue_lift_per_entry_ci_high,
+        cast(revenue_lift_per_entry / nullif(holdout_revenue_per_entry, 0)
+            as {{ dbt.type_float() }}) as relative_revenue_lift,
+        cast(revenue_lift_per_entry * treatment_entries as {{ dbt.type_float() }})
+            as incremental_revenue,
+        cast((revenue_lift_per_entry - {{ z }} * revenue_lift_standard_error) * treatment_entries
+            as {{ dbt.type_float() }}) as incremental_revenue_ci_low,
+        cast((revenue_lift_per_entry + {{ z }} * revenue_lift_standard_error) * treatment_entries
+            as {{ dbt.type_float() }}) as incremental_revenue_ci_high,
+
+        ---------- can this sample tell?
+        cast(2.8 * pooled_standard_error as {{ dbt.type_float() }})
+            as minimum_detectable_conversion_lift,
+        coalesce(treatment_persons >= {{ min_n }} and holdout_persons >= {{ min_n }}, false)
+            as is_sample_sufficient,
+        case
+            when coalesce(treatment_persons, 0) < {{ min_n }}
+                or coalesce(holdout_persons, 0) < {{ min_n }}
+                then 'sample too small: fewer than {{ min_n }} persons in a group'
+            when conversion_lift - {{ z }} * conversion_lift_standard_error > 0
+                then 'conversion lift detected (95% interval above zero)'
+            when conversion_lift + {{ z }} * conversion_lift_standard_error < 0
+                then 'negative conversion lift (95% interval below zero)'
+            else 'no detectable lift: this sample can detect a conversion lift of about '
+                || cast(round(cast(280 * pooled_standard_error as numeric), 1)
+                    as {{ dbt.type_string() }})
+                || ' percentage points or more'
+        end as lift_note,
+
+        ---------- last-touch attribution (treatment entries; not incremental)
+        cast(last_touch_orders as {{ dbt.type_int() }}) as last_touch_orders,
+        cast(last_touch_revenue as {{ dbt.type_float() }}) as last_touch_revenue,
+        'last-touch: orders within {{ var("attribution_click_days") }} days after a click in this workflow (credits sales that would have happened anyway)'
+            as last_touch_label
+
+    from errors
+
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- Cluster-robust (linearised ratio) variance of a per-entry mean y/n over persons i:
+    m/(m-1) * sum_i (y_i - mean * n_i)^2 / N^2, expanded into the sums above. #}
+{% macro lift_ratio_variance(group, y, mean) -%}
+    {{ group }}_persons / nullif({{ group }}_persons - 1.0, 0)
+    * greatest(
+        {{ group }}_{{ y }}_sq
+        - 2 * {{ mean }} * {{ group }}_{{ y }}_x_entries
+        + {{ mean }} * {{ mean }} * {{ group }}_entries_sq,
+        0)
+    / nullif(cast({{ group }}_entries as {{ dbt.type_float() }}) * {{ group }}_entries, 0)
+{%- endmacro %}

@@ -1,0 +1,33 @@
+-- The as-of point of RFM, lifecycle and audiences: var('segmentation_as_of_date') or the
+-- latest order date. as_of_at is the end of that day (exclusive), in UTC.
+
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+as_of_date as (
+
+    select
+        {% if var('segmentation_as_of_date') -%}
+        cast('{{ var("segmentation_as_of_date") }}' as date) as as_of_date
+        {%- else -%}
+        cast(max(order_date) as date) as as_of_date
+        {%- endif %}
+    from orders
+
+),
+
+final as (
+
+    select
+        as_of_date,
+        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ dbt.type_timestamp() }}) as as_of_at
+    from as_of_date
+
+)
+
+select * from final

@@ -1,0 +1,75 @@
+-- Repeat purchase per first-order month: the share of the cohort whose second paid order
+-- came within 30 / 60 / 90 days of the first. Each rate counts only customers whose first
+-- order is at least that many days before the as-of point (eligible_*), so recent cohorts
+-- are not penalised for time they have not had.
+
+with
+
+orders as (
+
+    select * from {{ ref('int_paid_orders_as_of') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('segmentation_as_of') }}
+
+),
+
+sequenced as (
+
+    select
+        person_id,
+        ordered_at,
+        row_number() over (partition by person_id order by ordered_at, order_id) as order_number
+    from orders
+
+),
+
+customers as (
+
+    select
+        person_id,
+        max(case when order_number = 1 then ordered_at end) as first_order_at,
+        max(case when order_number = 2 then ordered_at end) as second_order_at
+    from sequenced
+    where order_number <= 2
+    group by person_id
+
+),
+
+measured as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'customers.first_order_at') }} as date) as cohort_month,
+        {{ days_between('customers.first_order_at', 'customers.second_order_at') }}
+            as days_to_second_order,
+        {{ days_between('customers.first_order_at', 'as_of.as_of_at') }} as days_observed
+    from customers
+    cross join as_of
+
+),
+
+final as (
+
+    select
+        cohort_month,
+        cast(count(*) as {{ dbt.type_int() }}) as cohort_customers,
+        cast(sum(case when days_to_second_order is not null then 1 else 0 end)
+            as {{ dbt.type_int() }}) as repeat_customers,
+        {%- for days in [30, 60, 90] %}
+        cast(sum(case when days_observed >= {{ days }} then 1 else 0 end)
+            as {{ dbt.type_int() }}) as eligible_{{ days }}d,
+        cast(sum(case when days_observed >= {{ days }}
+                and days_to_second_order <= {{ days }} then 1 else 0 end)
+            as {{ dbt.type_float() }})
+            / nullif(sum(case when days_observed >= {{ days }} then 1 else 0 end), 0)
+            as repeat_rate_{{ days }}d{{ "," if not loop.last }}
+        {%- endfor %}
+    from measured
+    group by cohort_month
+
+)
+
+select * from final

@@ -1,0 +1,326 @@
+-- Every (person, audience) qualification with the contact-policy decisions (audit table):
+-- consent (latest opt-in/opt-out per channel wins), suppression (no address, unsubscribed,
+-- hard bounce, spam complaint, open refund dispute, personal-outreach customer, price-only
+-- buyer in win-back), audience priority (one flow per person) and the global frequency cap
+-- (frequency_cap_messages 'sent' emails within frequency_cap_days). is_eligible rows are
+-- the ones audience_memberships keeps (holdouts are decided there).
+
+with
+
+settings as (
+
+    select * from {{ ref('audience_settings') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+consents as (
+
+    select * from {{ ref('int_consent_history') }}
+    where is_current
+
+),
+
+email_events as (
+
+    select * from {{ ref('int_person_email_events') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_paid_orders_as_of') }}
+
+),
+
+refunds as (
+
+    select * from {{ ref('stg_shop__refunds') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('segmentation_as_of') }}
+
+),
+
+---------- every audience, as one shape (message attributes null where not applicable)
+at_risk_vips as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        last_order_category as category,
+        cast(days_silent as {{ dbt.type_int() }}) as days_silent,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as product_name,
+        cast(null as date) as expected_run_out_date,
+        cast(null as {{ dbt.type_numeric() }}) as cart_value,
+        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
+        cast(null as {{ dbt.type_int() }}) as cart_step,
+        cast(null as {{ dbt.type_string() }}) as winback_reason,
+        false as is_price_only_buyer
+    from {{ ref('audience_at_risk_vips') }}
+
+),
+
+nurture as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        first_order_category as category,
+        cast(days_since_first_order as {{ dbt.type_int() }}) as days_silent,
+        complementary_product_id as product_id,
+        complementary_product_name as product_name,
+        cast(null as date) as expected_run_out_date,
+        cast(null as {{ dbt.type_numeric() }}) as cart_value,
+        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
+        cast(null as {{ dbt.type_int() }}) as cart_step,
+        cast(null as {{ dbt.type_string() }}) as winback_reason,
+        false as is_price_only_buyer
+    from {{ ref('audience_second_purchase_nurture') }}
+
+),
+
+replenishment as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        category,
+        cast(null as {{ dbt.type_int() }}) as days_silent,
+        product_id,
+        product_name,
+        expected_run_out_date,
+        cast(null as {{ dbt.type_numeric() }}) as cart_value,
+        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
+        cast(null as {{ dbt.type_int() }}) as cart_step,
+        cast(null as {{ dbt.type_string() }}) as winback_reason,
+        false as is_price_only_buyer
+    from {{ ref('audience_replenishment_due') }}
+
+),
+
+carts as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        cast(null as {{ dbt.type_string() }}) as category,
+        cast(null as {{ dbt.type_int() }}) as days_silent,
+        cart_product_id as product_id,
+        cast(null as {{ dbt.type_string() }}) as product_name,
+        cast(null as date) as expected_run_out_date,
+        cart_value,
+        cart_value_tier,
+        cart_step,
+        cast(null as {{ dbt.type_string() }}) as winback_reason,
+        false as is_price_only_buyer
+    from {{ ref('audience_cart_abandonment') }}
+
+),
+
+winback as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        last_order_category as category,
+        cast(days_silent as {{ dbt.type_int() }}) as days_silent,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as product_name,
+        cast(null as date) as expected_run_out_date,
+        cast(null as {{ dbt.type_numeric() }}) as cart_value,
+        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
+        cast(null as {{ dbt.type_int() }}) as cart_step,
+        winback_reason,
+        is_price_only_buyer
+    from {{ ref('audience_winback') }}
+
+),
+
+unengaged as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        cast(null as {{ dbt.type_string() }}) as category,
+        cast(days_unengaged as {{ dbt.type_int() }}) as days_silent,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as product_name,
+        cast(null as date) as expected_run_out_date,
+        cast(null as {{ dbt.type_numeric() }}) as cart_value,
+        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
+        cast(null as {{ dbt.type_int() }}) as cart_step,
+        cast(null as {{ dbt.type_string() }}) as winback_reason,
+        false as is_price_only_buyer
+    from {{ ref('audience_unengaged_subscribers') }}
+
+),
+
+personal_outreach as (
+
+    select
+        person_id, audience, entered_at, entry_reason,
+        last_order_category as category,
+        cast(days_since_last_order as {{ dbt.type_int() }}) as days_silent,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as product_name,
+        cast(null as date) as expected_run_out_date,
+        cast(null as {{ dbt.type_numeric() }}) as cart_value,
+        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
+        cast(null as {{ dbt.type_int() }}) as cart_step,
+        cast(null as {{ dbt.type_string() }}) as winback_reason,
+        false as is_price_only_buyer
+    from {{ ref('audience_personal_outreach') }}
+
+),
+
+unioned as (
+
+    select * from at_risk_vips
+    union all select * from nurture
+    union all select * from replenishment
+    union all select * from carts
+    union all select * from winback
+    union all select * from unengaged
+    union all select * from personal_outreach
+
+),
+
+---------- contact-policy inputs per person
+email_consent as (
+
+    select person_id, status as email_consent_status
+    from consents
+    where channel = 'email'
+
+),
+
+map_signals as (
+
+    select
+        email_events.person_id,
+        {{ dbt.bool_or("email_events.event_type = 'bounce'") }} as has_hard_bounce,
+        {{ dbt.bool_or("email_events.event_type = 'spam_complaint'") }} as has_spam_complaint,
+        sum(case
+            when email_events.event_type = 'sent'
+                and email_events.occurred_at >= {{ dbt.dateadd(
+                    'day', -var('frequency_cap_days'), 'as_of.as_of_at') }}
+            then 1 else 0 end) as recent_sends
+    from email_events
+    cross join as_of
+    where email_events.occurred_at < as_of.as_of_at
+    group by email_events.person_id
+
+),
+
+refund_disputes as (
+
+    select distinct orders.person_id
+    from orders
+    inner join refunds
+        on orders.order_id = refunds.order_id
+    cross join as_of
+    where refunds.reason in {{ sql_list(var('refund_dispute_reasons')) }}
+        and refunds.refunded_at < as_of.as_of_at
+        and refunds.refunded_at >= {{ dbt.dateadd('day', -var('refund_dispute_days'), 'as_of.as_of_at') }}
+
+),
+
+outreach_persons as (
+
+    select distinct person_id from personal_outreach
+
+),
+
+decided as (
+
+    select
+        unioned.*,
+        settings.priority,
+        settings.channel,
+        settings.is_automated,
+        customers.email is not null as has_email_address,
+        coalesce(email_consent.email_consent_status, 'none') as email_consent_status,
+        coalesce(map_signals.recent_sends, 0) as recent_sends,
+        case
+            when not settings.is_automated then null
+            when customers.email is null then 'no_email_address'
+            when coalesce(email_consent.email_consent_status, 'none') <> 'opt_in'
+                then 'no_email_consent'
+            when coalesce(map_signals.has_hard_bounce, false) then 'hard_bounce'
+            when coalesce(map_signals.has_spam_complaint, false) then 'spam_complaint'
+            when refund_disputes.person_id is not null then 'open_refund_dispute'
+            when outreach_persons.person_id is not null then 'personal_outreach'
+            when unioned.is_price_only_buyer then 'price_only_buyer'
+        end as suppression_reason
+    from unioned
+    inner join settings
+        on unioned.audience = settings.audience
+    left join customers
+        on unioned.person_id = customers.person_id
+    left join email_consent
+        on unioned.person_id = email_consent.person_id
+    left join map_signals
+        on unioned.person_id = map_signals.person_id
+    left join refund_disputes
+        on unioned.person_id = refund_disputes.person_id
+    left join outreach_persons
+        on unioned.person_id = outreach_persons.person_id
+
+),
+
+prioritised as (
+
+    select
+        decided.*,
+        case
+            when decided.suppression_reason is null then row_number() over (
+                partition by decided.person_id, decided.suppression_reason is null
+                order by decided.priority, decided.entered_at
+            )
+        end as priority_rank
+    from decided
+
+),
+
+final as (
+
+    select
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
+        cast(priority as {{ dbt.type_int() }}) as priority,
+        channel,
+        is_automated,
+        has_email_address,
+        email_consent_status,
+        suppression_reason is not null as is_suppressed,
+        suppression_reason,
+        cast(priority_rank as {{ dbt.type_int() }}) as priority_rank,
+        coalesce(priority_rank = 1, false) as is_top_priority,
+        cast(recent_sends as {{ dbt.type_int() }}) as recent_sends,
+        is_automated and recent_sends >= {{ var('frequency_cap_messages') }}
+            as is_frequency_capped,
+        suppression_reason is null
+            and priority_rank = 1
+            and not (is_automated and recent_sends >= {{ var('frequency_cap_messages') }})
+            as is_eligible,
+        category,
+        days_silent,
+        product_id,
+        product_name,
+        expected_run_out_date,
+        cart_value,
+        cart_value_tier,
+        cart_step,
+        winback_reason,
+        is_price_only_buyer
+    from prioritised
+
+)
+
+select * from final

@@ -1,0 +1,249 @@
+-- Every entry of a person into an automated workflow's audience, past and present: the
+-- rule-based audiences are replayed over the whole order/event history by the same entry
+-- rules as their audience models (second-purchase nurture, replenishment due, cart
+-- abandonment, win-back; entry_source 'reconstructed'), and today's qualifications of every audience
+-- (audience_candidates) are added. is_reachable: the person had an email address and the
+-- email consent in force at entry was an opt-in (the lift model measures those entries).
+
+with
+
+orders as (
+
+    select * from {{ ref('int_paid_orders_as_of') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('fct_order_items') }}
+
+),
+
+cart_events as (
+
+    select * from {{ ref('int_person_cart_events') }}
+    where event_type = 'add_to_cart'
+
+),
+
+candidates as (
+
+    select * from {{ ref('audience_candidates') }}
+    where is_automated
+
+),
+
+consents as (
+
+    select * from {{ ref('int_consent_history') }}
+    where channel = 'email'
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('segmentation_as_of') }}
+
+),
+
+sequenced_orders as (
+
+    select
+        person_id,
+        order_id,
+        ordered_at,
+        net_revenue,
+        has_discount,
+        row_number() over (partition by person_id order by ordered_at, order_id) as order_number,
+        lead(ordered_at) over (partition by person_id order by ordered_at, order_id)
+            as next_ordered_at,
+        sum(net_revenue) over (
+            partition by person_id order by ordered_at, order_id
+            rows between unbounded preceding and current row
+        ) as cumulative_net_revenue,
+        sum(case when has_discount then 1 else 0 end) over (
+            partition by person_id order by ordered_at, order_id
+            rows between unbounded preceding and current row
+        ) as cumulative_discounted_orders
+    from orders
+
+),
+
+---------- second-purchase nurture: nurture_days_min after a first order not yet repeated
+nurture_entries as (
+
+    select
+        person_id,
+        'second_purchase_nurture' as workflow,
+        {{ dbt.dateadd('day', var('nurture_days_min'), 'ordered_at') }} as entered_at
+    from sequenced_orders
+    where order_number = 1
+        and (
+            next_ordered_at is null
+            or next_ordered_at >= {{ dbt.dateadd('day', var('nurture_days_min'), 'ordered_at') }}
+        )
+
+),
+
+---------- replenishment due: replenishment_days_before_max before each expected run-out
+consumable_purchases as (
+
+    select
+        order_items.person_id,
+        order_items.product_id,
+        order_items.ordered_at,
+        cast({{ dbt.dateadd('day', -var('replenishment_days_before_max'),
+            'cast(' ~ dbt.dateadd('day', 'order_items.replenishment_days * order_items.quantity',
+                'order_items.ordered_at') ~ ' as date)') }} as {{ dbt.type_timestamp() }})
+            as entered_at,
+        lead(order_items.ordered_at) over (
+            partition by order_items.person_id, order_items.product_id
+            order by order_items.ordered_at, order_items.order_id
+        ) as next_purchased_at
+    from order_items
+    cross join as_of
+    where order_items.is_paid
+        and order_items.is_consumable
+        and order_items.replenishment_days > 0
+        and order_items.ordered_at < as_of.as_of_at
+
+),
+
+replenishment_entries as (
+
+    select distinct
+        person_id,
+        'replenishment_due' as workflow,
+        entered_at
+    from consumable_purchases
+    where entered_at > ordered_at
+        and (next_purchased_at is null or next_purchased_at >= entered_at)
+
+),
+
+---------- cart abandonment: the end of a cart session with no paid order in the first step
+cart_sessions as (
+
+    select
+        person_id,
+        occurred_at as last_added_at,
+        lead(occurred_at) over (partition by person_id order by occurred_at, event_id)
+            as next_added_at
+    from cart_events
+
+),
+
+cart_entries as (
+
+    select
+        cart_sessions.person_id,
+        'cart_abandonment' as workflow,
+        {{ dbt.dateadd('hour', var('cart_step_hours')[0], 'cart_sessions.last_added_at') }}
+            as entered_at
+    from cart_sessions
+    where (
+            cart_sessions.next_added_at is null
+            or cart_sessions.next_added_at > {{ dbt.dateadd(
+                'hour', var('cart_step_hours')[0], 'cart_sessions.last_added_at') }}
+        )
+        and not exists (
+            select 1
+            from orders
+            where orders.person_id = cart_sessions.person_id
+                and orders.ordered_at >= cart_sessions.last_added_at
+                and orders.ordered_at <= {{ dbt.dateadd(
+                    'hour', var('cart_step_hours')[0], 'cart_sessions.last_added_at') }}
+        )
+
+),
+
+---------- win-back: winback_days after an order not followed by another, if worth it
+winback_entries as (
+
+    select
+        person_id,
+        'winback' as workflow,
+        {{ dbt.dateadd('day', var('winback_days'), 'ordered_at') }} as entered_at
+    from sequenced_orders
+    where (
+            next_ordered_at is null
+            or next_ordered_at > {{ dbt.dateadd('day', var('winback_days'), 'ordered_at') }}
+        )
+        and (cumulative_net_revenue >= {{ var('winback_min_net_revenue') }} or order_number >= 2)
+        and cast(cumulative_discounted_orders as {{ dbt.type_float() }}) / order_number
+            < {{ var('price_only_discount_share') }}
+
+),
+
+reconstructed as (
+
+    select *, 'reconstructed' as entry_source from nurture_entries
+    union all
+    select *, 'reconstructed' as entry_source from replenishment_entries
+    union all
+    select *, 'reconstructed' as entry_source from cart_entries
+    union all
+    select *, 'reconstructed' as entry_source from winback_entries
+
+),
+
+current_entries as (
+
+    select
+        person_id,
+        audience as workflow,
+        entered_at,
+        'current_audience' as entry_source
+    from candidates
+
+),
+
+unioned as (
+
+    select * from reconstructed
+    union all
+    select * from current_entries
+
+),
+
+deduplicated as (
+
+    select
+        unioned.person_id,
+        unioned.workflow,
+        cast(unioned.entered_at as {{ dbt.type_timestamp() }}) as entered_at,
+        max(unioned.entry_source) as entry_source
+    from unioned
+    cross join as_of
+    where unioned.entered_at < as_of.as_of_at
+    group by 1, 2, 3
+
+),
+
+final as (
+
+    select
+        deduplicated.person_id,
+        deduplicated.workflow,
+        deduplicated.entered_at,
+        cast({{ dbt.date_trunc('week', 'deduplicated.entered_at') }} as date) as entry_week,
+        deduplicated.entry_source,
+        customers.email is not null and consents.status is not null as is_reachable
+    from deduplicated
+    left join customers
+        on deduplicated.person_id = customers.person_id
+    left join consents
+        on deduplicated.person_id = consents.person_id
+        and consents.status = 'opt_in'
+        and consents.valid_from <= deduplicated.entered_at
+        and (consents.valid_to is null or consents.valid_to > deduplicated.entered_at)
+
+)
+
+select * from final
