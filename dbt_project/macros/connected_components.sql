@@ -69,13 +69,16 @@ group by node
         {{ return(default__connected_components(edges, nodes)) }}
     {%- endif -%}
 
-    {%- set prefix = this.schema ~ '.__cc_' ~ this.identifier ~ '_' -%}
+    {#- Work tables are temporary: in memory, private to this model's connection. -#}
+    {%- set prefix = '__cc_' ~ this.identifier ~ '_' -%}
     {%- set max_rounds = var('identity_max_rounds', 64) -%}
 
-    {#- Integer node ids make every join and group-by below cheaper than on strings. -#}
+    {#- 64-bit hashes as node ids: every join and group-by below works on integers. -#}
     {% call statement('cc_nodes') %}
-        create or replace table {{ prefix }}nodes as
-        select node, hash(node) as node_id from {{ nodes }}
+        create or replace temp table {{ prefix }}nodes as
+        select node, hash(node) as node_id from {{ nodes }};
+        create or replace temp table {{ prefix }}edges_0 as
+        select hash(node_a) as node_a, hash(node_b) as node_b from {{ edges }};
     {% endcall %}
     {%- set check = run_query(
         'select count(*) - count(distinct node_id) from ' ~ prefix ~ 'nodes') -%}
@@ -85,16 +88,6 @@ group by node
             ~ 'rerun with --vars "identity_cc_algorithm: portable"') }}
     {%- endif -%}
 
-    {% call statement('cc_edges') %}
-        create or replace table {{ prefix }}edges_0 as
-        select distinct node_from, node_to from (
-            select hash(node_a) as node_from, hash(node_b) as node_to from {{ edges }}
-            union all
-            select hash(node_b), hash(node_a) from {{ edges }}
-        ) as both_directions
-        where node_from <> node_to
-    {% endcall %}
-
     {%- set ns = namespace(rounds=0, done=false) -%}
     {%- for round in range(max_rounds) if not ns.done -%}
         {%- set remaining = run_query(
@@ -103,30 +96,44 @@ group by node
             {%- set ns.done = true -%}
         {%- else -%}
             {%- set ns.rounds = round + 1 -%}
-            {#- each node picks the lowest-hashed node of its closed neighbourhood -#}
-            {% call statement('cc_representatives') %}
-                create or replace table {{ prefix }}representatives_{{ round }} as
+            {#- A fresh random order each round: node ids are uniform hashes, so xor with a
+                per-round constant permutes them; min() then picks the lowest-ordered node
+                of each closed neighbourhood and xor maps it back. -#}
+            {%- set order_key = (round * 11400714819323198485 + 7046029254386353131)
+                % 18446744073709551616 -%}
+            {% call statement('cc_round') %}
+                create or replace temp table {{ prefix }}representatives_{{ round }} as
                 select
-                    node_from as node_id,
-                    case
-                        when hash(node_from, {{ round }}) <= min(hash(node_to, {{ round }}))
-                            then node_from
-                        else arg_min(node_to, hash(node_to, {{ round }}))
-                    end as representative_id
-                from {{ prefix }}edges_{{ round }}
-                group by node_from
-            {% endcall %}
-            {% call statement('cc_contract') %}
-                create or replace table {{ prefix }}edges_{{ round + 1 }} as
-                select distinct
-                    rep_from.representative_id as node_from,
-                    rep_to.representative_id as node_to
+                    node_id,
+                    xor(
+                        least(
+                            xor(node_id, {{ order_key }}::ubigint),
+                            min(xor(neighbour_id, {{ order_key }}::ubigint))
+                        ),
+                        {{ order_key }}::ubigint
+                    ) as representative_id
+                from (
+                    select node_a as node_id, node_b as neighbour_id
+                    from {{ prefix }}edges_{{ round }}
+                    union all
+                    select node_b as node_id, node_a as neighbour_id
+                    from {{ prefix }}edges_{{ round }}
+                ) as both_directions
+                group by node_id;
+
+                {#- relabel edges by representatives; no dedup needed: edges never
+                    multiply, and duplicates vanish as their ends merge -#}
+                create or replace temp table {{ prefix }}edges_{{ round + 1 }} as
+                select
+                    least(rep_a.representative_id, rep_b.representative_id) as node_a,
+                    greatest(rep_a.representative_id, rep_b.representative_id) as node_b
                 from {{ prefix }}edges_{{ round }} as edges
-                inner join {{ prefix }}representatives_{{ round }} as rep_from
-                    on edges.node_from = rep_from.node_id
-                inner join {{ prefix }}representatives_{{ round }} as rep_to
-                    on edges.node_to = rep_to.node_id
-                where rep_from.representative_id <> rep_to.representative_id;
+                inner join {{ prefix }}representatives_{{ round }} as rep_a
+                    on edges.node_a = rep_a.node_id
+                inner join {{ prefix }}representatives_{{ round }} as rep_b
+                    on edges.node_b = rep_b.node_id
+                where rep_a.representative_id <> rep_b.representative_id;
+
                 drop table {{ prefix }}edges_{{ round }};
             {% endcall %}
         {%- endif -%}
@@ -136,12 +143,13 @@ group by node
             'connected_components: not converged after ' ~ max_rounds ~ ' rounds') }}
     {%- endif -%}
 
-    {#- Compose the per-round maps, last round first: label(v) = label(rep(v)). -#}
+    {#- Compose the per-round maps, last round first: label(v) = label(rep(v)). Round 0's
+        map is applied in the final select. -#}
     {% call statement('cc_compose') %}
-        create or replace table {{ prefix }}labels_{{ ns.rounds }} as
+        create or replace temp table {{ prefix }}labels_{{ ns.rounds }} as
         select node_id, node_id as label_id from {{ prefix }}nodes where false;
-        {%- for round in range(ns.rounds - 1, -1, -1) %}
-        create or replace table {{ prefix }}labels_{{ round }} as
+        {%- for round in range(ns.rounds - 1, 0, -1) %}
+        create or replace temp table {{ prefix }}labels_{{ round }} as
         select
             rep.node_id,
             coalesce(later.label_id, rep.representative_id) as label_id
@@ -151,28 +159,33 @@ group by node
         drop table {{ prefix }}representatives_{{ round }};
         drop table {{ prefix }}labels_{{ round + 1 }};
         {%- endfor %}
+        create temp table if not exists {{ prefix }}representatives_0 as
+        select node_id, node_id as representative_id from {{ prefix }}nodes where false;
+        create temp table if not exists {{ prefix }}labels_1 as
+        select node_id, node_id as label_id from {{ prefix }}nodes where false;
         drop table if exists {{ prefix }}edges_{{ ns.rounds }};
     {% endcall %}
     {{ log('connected_components: converged after ' ~ ns.rounds ~ ' rounds', info=true) }}
 
     select
         nodes.node,
-        cast(coalesce(labels.label_id, nodes.node_id) as {{ dbt.type_string() }}) as component_id
+        coalesce(labels.label_id, first_round.representative_id, nodes.node_id) as component_id
     from {{ prefix }}nodes as nodes
-    left join {{ prefix }}labels_0 as labels
-        on nodes.node_id = labels.node_id
+    left join {{ prefix }}representatives_0 as first_round
+        on nodes.node_id = first_round.node_id
+    left join {{ prefix }}labels_1 as labels
+        on first_round.representative_id = labels.node_id
 {%- endmacro %}
 
 
 {% macro drop_connected_components_work_tables() -%}
     {#- post-hook of models that call connected_components -#}
     {%- if execute and target.type == 'duckdb' -%}
-        {%- set prefix = '__cc_' ~ this.identifier ~ '_' -%}
         {%- set leftovers = run_query(
-            "select table_name from information_schema.tables where table_schema = '"
-            ~ this.schema ~ "' and table_name like '" ~ prefix ~ "%'") -%}
+            "select table_name from duckdb_tables() where temporary and table_name like '__cc_"
+            ~ this.identifier ~ "_%'") -%}
         {%- for name in leftovers.columns[0].values() -%}
-            {% do run_query('drop table if exists ' ~ this.schema ~ '."' ~ name ~ '"') %}
+            {% do run_query('drop table if exists temp.main."' ~ name ~ '"') %}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -46,8 +47,9 @@ def test_net_revenue_reconciles_with_raw_totals_and_refunds(warehouse: Warehouse
         "select (select sum(net_revenue) from core.fct_orders),"
         " (select sum(net_revenue) from core.dim_customers)",
     )
-    assert orders_net == pytest.approx(float(expected), abs=0.01)
-    assert customers_net == pytest.approx(float(expected), abs=0.01)
+    # money is decimal end to end: the sums agree to the cent, not approximately
+    assert orders_net == expected
+    assert customers_net == expected
 
 
 def test_one_profile_per_person_with_contact_and_history(warehouse: Warehouse) -> None:
