@@ -38,3 +38,22 @@
     {#- ('a', 'b') from a list var. -#}
     ({%- for value in values -%}'{{ value }}'{{ ", " if not loop.last }}{%- endfor -%})
 {%- endmacro %}
+
+
+{% macro type_double() -%}
+    {#- 64-bit float (dbt.type_float() is a 32-bit FLOAT on DuckDB). -#}
+    {{ return(adapter.dispatch('type_double')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}double precision{%- endmacro %}
+
+{% macro duckdb__type_double() -%}double{%- endmacro %}
+
+
+{% macro type_timestamptz() -%}
+    {{ return(adapter.dispatch('type_timestamptz')()) }}
+{%- endmacro %}
+
+{% macro default__type_timestamptz() -%}timestamp with time zone{%- endmacro %}
+
+{% macro duckdb__type_timestamptz() -%}timestamptz{%- endmacro %}

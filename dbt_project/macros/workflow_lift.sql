@@ -1,7 +1,8 @@
 {#- Treatment-vs-holdout statistics of int_workflow_entry_outcomes grouped by
     `group_by` (a list of columns), for entries whose lift window has ended. Conversion:
-    difference of proportions with an unpooled (Wald) 95% interval; revenue per entrant:
-    Welch difference of means with a 95% interval. Holdouts are drawn per person and a
+    difference of proportions with Newcombe's hybrid score (Wilson) 95% interval, which
+    stays honest for small groups and rates near zero; revenue per entry: difference of
+    means with a normal 95% interval (the holdout's variance floored at the treatment's). Holdouts are drawn per person and a
     person may enter a workflow several times, so variances are cluster-robust by person
     (linearised ratio estimator). Minimum detectable conversion lift at 80% power = 2.8
     pooled standard errors (inflated by entries per person). Global-holdout entrants are counted but not
@@ -68,11 +69,11 @@ rates as (
         *,
         treatment_entries as treatment_n,
         holdout_entries as holdout_n,
-        cast(treatment_conversions as {{ dbt.type_float() }}) / nullif(treatment_entries, 0)
+        cast(treatment_conversions as {{ type_double() }}) / nullif(treatment_entries, 0)
             as treatment_conversion_rate,
-        cast(holdout_conversions as {{ dbt.type_float() }}) / nullif(holdout_entries, 0)
+        cast(holdout_conversions as {{ type_double() }}) / nullif(holdout_entries, 0)
             as holdout_conversion_rate,
-        cast(treatment_conversions + holdout_conversions as {{ dbt.type_float() }})
+        cast(treatment_conversions + holdout_conversions as {{ type_double() }})
             / nullif(treatment_entries + holdout_entries, 0) as pooled_conversion_rate,
         treatment_revenue / nullif(treatment_entries, 0) as treatment_revenue_per_entry,
         holdout_revenue / nullif(holdout_entries, 0) as holdout_revenue_per_entry
@@ -87,25 +88,83 @@ errors as (
     select
         *,
         treatment_conversion_rate - holdout_conversion_rate as conversion_lift,
-        sqrt(
-            {{ lift_ratio_variance('treatment', 'conversions', 'treatment_conversion_rate') }}
-            + {{ lift_ratio_variance('holdout', 'conversions', 'holdout_conversion_rate') }}
-        ) as conversion_lift_standard_error,
+        {{ lift_ratio_variance('treatment', 'conversions', 'treatment_conversion_rate') }}
+            as treatment_conversion_variance,
+        {{ lift_ratio_variance('holdout', 'conversions', 'holdout_conversion_rate') }}
+            as holdout_conversion_variance,
         -- under no effect (both groups at the pooled rate), for the detectable lift
         sqrt(
             pooled_conversion_rate * (1 - pooled_conversion_rate)
             * (1.0 / nullif(treatment_entries, 0) + 1.0 / nullif(holdout_entries, 0))
             * greatest(
                 1.0,
-                cast(treatment_entries + holdout_entries as {{ dbt.type_float() }})
+                cast(treatment_entries + holdout_entries as {{ type_double() }})
                     / nullif(treatment_persons + holdout_persons, 0))
         ) as pooled_standard_error,
         treatment_revenue_per_entry - holdout_revenue_per_entry as revenue_lift_per_entry,
-        sqrt(
-            {{ lift_ratio_variance('treatment', 'revenue', 'treatment_revenue_per_entry') }}
-            + {{ lift_ratio_variance('holdout', 'revenue', 'holdout_revenue_per_entry') }}
-        ) as revenue_lift_standard_error
+        {{ lift_ratio_variance('treatment', 'revenue', 'treatment_revenue_per_entry') }}
+            as treatment_revenue_variance,
+        {{ lift_ratio_variance('holdout', 'revenue', 'holdout_revenue_per_entry') }}
+            as holdout_revenue_variance
     from rates
+
+),
+
+effective as (
+
+    -- effective sample sizes: entries divided by the design effect of clustering
+    select
+        *,
+        treatment_entries / greatest(1.0, treatment_conversion_variance
+            / nullif(treatment_conversion_rate * (1 - treatment_conversion_rate)
+                / nullif(treatment_entries, 0), 0)) as treatment_effective_n,
+        holdout_entries / greatest(1.0, holdout_conversion_variance
+            / nullif(holdout_conversion_rate * (1 - holdout_conversion_rate)
+                / nullif(holdout_entries, 0), 0)) as holdout_effective_n,
+        -- the holdout's variance of the mean is at least what the treatment's spread
+        -- implies at the holdout's size (a small holdout with no buyer has no spread)
+        sqrt(
+            treatment_revenue_variance
+            + greatest(
+                holdout_revenue_variance,
+                treatment_revenue_variance * treatment_entries / nullif(holdout_entries, 0))
+        ) as revenue_lift_standard_error
+    from errors
+
+),
+
+wilson as (
+
+    -- Wilson score bounds of each rate at its effective sample size
+    {%- for group in ['treatment', 'holdout'] %}
+    {%- set p = group ~ '_conversion_rate' %}
+    {%- set n = group ~ '_effective_n' %}
+    {{ 'select *,' if loop.first else ',' }}
+        ({{ p }} + {{ z * z }} / (2 * {{ n }})
+            - {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))
+            / (1 + {{ z * z }} / {{ n }}) as {{ group }}_rate_low,
+        ({{ p }} + {{ z * z }} / (2 * {{ n }})
+            + {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))
+            / (1 + {{ z * z }} / {{ n }}) as {{ group }}_rate_high
+    {%- endfor %}
+    from effective
+
+),
+
+intervals as (
+
+    -- Newcombe's hybrid score interval for the difference of two proportions
+    select
+        *,
+        conversion_lift - sqrt(
+            power(treatment_conversion_rate - treatment_rate_low, 2)
+            + power(holdout_rate_high - holdout_conversion_rate, 2)
+        ) as conversion_lift_ci_low,
+        conversion_lift + sqrt(
+            power(treatment_rate_high - treatment_conversion_rate, 2)
+            + power(holdout_conversion_rate - holdout_rate_low, 2)
+        ) as conversion_lift_ci_high
+    from wilson
 
 ),
 
@@ -124,35 +183,33 @@ final as (
         ---------- conversion within the window
         cast(treatment_conversions as {{ dbt.type_int() }}) as treatment_conversions,
         cast(holdout_conversions as {{ dbt.type_int() }}) as holdout_conversions,
-        cast(treatment_conversion_rate as {{ dbt.type_float() }}) as treatment_conversion_rate,
-        cast(holdout_conversion_rate as {{ dbt.type_float() }}) as holdout_conversion_rate,
-        cast(conversion_lift as {{ dbt.type_float() }}) as conversion_lift,
-        cast(conversion_lift - {{ z }} * conversion_lift_standard_error
-            as {{ dbt.type_float() }}) as conversion_lift_ci_low,
-        cast(conversion_lift + {{ z }} * conversion_lift_standard_error
-            as {{ dbt.type_float() }}) as conversion_lift_ci_high,
-        cast(conversion_lift / nullif(holdout_conversion_rate, 0) as {{ dbt.type_float() }})
+        cast(treatment_conversion_rate as {{ type_double() }}) as treatment_conversion_rate,
+        cast(holdout_conversion_rate as {{ type_double() }}) as holdout_conversion_rate,
+        cast(conversion_lift as {{ type_double() }}) as conversion_lift,
+        cast(conversion_lift_ci_low as {{ type_double() }}) as conversion_lift_ci_low,
+        cast(conversion_lift_ci_high as {{ type_double() }}) as conversion_lift_ci_high,
+        cast(conversion_lift / nullif(holdout_conversion_rate, 0) as {{ type_double() }})
             as relative_conversion_lift,
 
         ---------- net revenue within the window
-        cast(treatment_revenue_per_entry as {{ dbt.type_float() }}) as treatment_revenue_per_entry,
-        cast(holdout_revenue_per_entry as {{ dbt.type_float() }}) as holdout_revenue_per_entry,
-        cast(revenue_lift_per_entry as {{ dbt.type_float() }}) as revenue_lift_per_entry,
+        cast(treatment_revenue_per_entry as {{ type_double() }}) as treatment_revenue_per_entry,
+        cast(holdout_revenue_per_entry as {{ type_double() }}) as holdout_revenue_per_entry,
+        cast(revenue_lift_per_entry as {{ type_double() }}) as revenue_lift_per_entry,
         cast(revenue_lift_per_entry - {{ z }} * revenue_lift_standard_error
-            as {{ dbt.type_float() }}) as revenue_lift_per_entry_ci_low,
+            as {{ type_double() }}) as revenue_lift_per_entry_ci_low,
         cast(revenue_lift_per_entry + {{ z }} * revenue_lift_standard_error
-            as {{ dbt.type_float() }}) as revenue_lift_per_entry_ci_high,
+            as {{ type_double() }}) as revenue_lift_per_entry_ci_high,
         cast(revenue_lift_per_entry / nullif(holdout_revenue_per_entry, 0)
-            as {{ dbt.type_float() }}) as relative_revenue_lift,
-        cast(revenue_lift_per_entry * treatment_entries as {{ dbt.type_float() }})
+            as {{ type_double() }}) as relative_revenue_lift,
+        cast(revenue_lift_per_entry * treatment_entries as {{ type_double() }})
             as incremental_revenue,
         cast((revenue_lift_per_entry - {{ z }} * revenue_lift_standard_error) * treatment_entries
-            as {{ dbt.type_float() }}) as incremental_revenue_ci_low,
+            as {{ type_double() }}) as incremental_revenue_ci_low,
         cast((revenue_lift_per_entry + {{ z }} * revenue_lift_standard_error) * treatment_entries
-            as {{ dbt.type_float() }}) as incremental_revenue_ci_high,
+            as {{ type_double() }}) as incremental_revenue_ci_high,
 
         ---------- can this sample tell?
-        cast(2.8 * pooled_standard_error as {{ dbt.type_float() }})
+        cast(2.8 * pooled_standard_error as {{ type_double() }})
             as minimum_detectable_conversion_lift,
         coalesce(treatment_persons >= {{ min_n }} and holdout_persons >= {{ min_n }}, false)
             as is_sample_sufficient,
@@ -160,9 +217,9 @@ final as (
             when coalesce(treatment_persons, 0) < {{ min_n }}
                 or coalesce(holdout_persons, 0) < {{ min_n }}
                 then 'sample too small: fewer than {{ min_n }} persons in a group'
-            when conversion_lift - {{ z }} * conversion_lift_standard_error > 0
+            when conversion_lift_ci_low > 0
                 then 'conversion lift detected (95% interval above zero)'
-            when conversion_lift + {{ z }} * conversion_lift_standard_error < 0
+            when conversion_lift_ci_high < 0
                 then 'negative conversion lift (95% interval below zero)'
             else 'no detectable lift: this sample can detect a conversion lift of about '
                 || cast(round(cast(280 * pooled_standard_error as numeric), 1)
@@ -172,11 +229,11 @@ final as (
 
         ---------- last-touch attribution (treatment entries; not incremental)
         cast(last_touch_orders as {{ dbt.type_int() }}) as last_touch_orders,
-        cast(last_touch_revenue as {{ dbt.type_float() }}) as last_touch_revenue,
+        cast(last_touch_revenue as {{ type_double() }}) as last_touch_revenue,
         'last-touch: orders within {{ var("attribution_click_days") }} days after a click in this workflow (credits sales that would have happened anyway)'
             as last_touch_label
 
-    from errors
+    from intervals
 
 )
 
@@ -193,5 +250,5 @@ select * from final
         - 2 * {{ mean }} * {{ group }}_{{ y }}_x_entries
         + {{ mean }} * {{ mean }} * {{ group }}_entries_sq,
         0)
-    / nullif(cast({{ group }}_entries as {{ dbt.type_float() }}) * {{ group }}_entries, 0)
+    / nullif(cast({{ group }}_entries as {{ type_double() }}) * {{ group }}_entries, 0)
 {%- endmacro %}

@@ -55,9 +55,9 @@ final as (
         candidates.net_revenue_12m,
         candidates.last_order_category,
         {% if var('segmentation_use_ml_scores') -%}
-        cast(scores.churn_probability as {{ dbt.type_float() }}) as churn_probability
+        cast(scores.churn_probability as {{ type_double() }}) as churn_probability
         {%- else -%}
-        cast(null as {{ dbt.type_float() }}) as churn_probability
+        cast(null as {{ type_double() }}) as churn_probability
         {%- endif %}
     from candidates
     {% if var('segmentation_use_ml_scores') -%}

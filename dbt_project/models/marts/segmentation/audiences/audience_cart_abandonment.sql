@@ -90,7 +90,7 @@ final as (
             {%- endfor %}
             end as {{ dbt.type_int() }}) as cart_step,
         abandoned.last_added_at,
-        cast(abandoned.hours_since_cart as {{ dbt.type_float() }}) as hours_since_cart,
+        cast(abandoned.hours_since_cart as {{ type_double() }}) as hours_since_cart,
         cast(cart_contents.cart_value as {{ dbt.type_numeric() }}) as cart_value,
         case
             when cart_contents.cart_value >= {{ var('cart_high_value') }} then 'high'

@@ -79,7 +79,7 @@ final as (
         due.person_id,
         'replenishment_due' as audience,
         cast({{ dbt.dateadd('day', -var('replenishment_days_before_max'),
-            'due.expected_run_out_date') }} as {{ dbt.type_timestamp() }}) as entered_at,
+            'due.expected_run_out_date') }} as {{ type_timestamptz() }}) as entered_at,
         'runs_out_in_' || cast(due.days_to_run_out as {{ dbt.type_string() }}) || '_days'
             as entry_reason,
         due.product_id,

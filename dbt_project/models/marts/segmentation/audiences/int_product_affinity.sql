@@ -61,7 +61,7 @@ ranked as (
         pairs.product_id,
         pairs.complementary_product_id,
         pairs.orders_together,
-        cast(pairs.orders_together as {{ dbt.type_float() }})
+        cast(pairs.orders_together as {{ type_double() }})
             / popularity.orders_with_product as confidence,
         row_number() over (
             partition by pairs.product_id
@@ -82,7 +82,7 @@ final as (
         product_id,
         complementary_product_id,
         cast(orders_together as {{ dbt.type_int() }}) as orders_together,
-        cast(confidence as {{ dbt.type_float() }}) as confidence
+        cast(confidence as {{ type_double() }}) as confidence
     from ranked
     where affinity_rank = 1
 

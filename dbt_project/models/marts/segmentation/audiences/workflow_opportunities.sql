@@ -72,17 +72,17 @@ final as (
         cast(coalesce(sizes.qualifying_persons, 0) as {{ dbt.type_int() }}) as qualifying_persons,
         cast(coalesce(sizes.reachable_persons, 0) as {{ dbt.type_int() }}) as reachable_persons,
         cast(coalesce(sizes.eligible_persons, 0) as {{ dbt.type_int() }}) as eligible_persons,
-        cast(coalesce(sizes.revenue_at_stake_12m, 0) as {{ dbt.type_float() }})
+        cast(coalesce(sizes.revenue_at_stake_12m, 0) as {{ type_double() }})
             as revenue_at_stake_12m,
         cast(coalesce(baselines.historical_entries, 0) as {{ dbt.type_int() }})
             as historical_entries,
         cast(coalesce(baselines.untreated_conversion_rate, baselines.all_conversion_rate)
-            as {{ dbt.type_float() }}) as baseline_conversion_rate,
+            as {{ type_double() }}) as baseline_conversion_rate,
         cast(coalesce(baselines.untreated_revenue_per_entry, baselines.all_revenue_per_entry)
-            as {{ dbt.type_float() }}) as baseline_revenue_per_entry,
+            as {{ type_double() }}) as baseline_revenue_per_entry,
         cast(coalesce(sizes.reachable_persons, 0)
             * coalesce(baselines.untreated_revenue_per_entry, baselines.all_revenue_per_entry)
-            as {{ dbt.type_float() }}) as expected_window_revenue_without_flow,
+            as {{ type_double() }}) as expected_window_revenue_without_flow,
         cast(row_number() over (
             order by coalesce(sizes.revenue_at_stake_12m, 0) desc, settings.priority
         ) as {{ dbt.type_int() }}) as impact_rank

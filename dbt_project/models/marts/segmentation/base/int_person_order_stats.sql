@@ -106,7 +106,7 @@ final as (
         cast(
             {{ days_between('per_person.first_order_at', 'per_person.last_order_at') }}
             / nullif(per_person.orders_count - 1, 0)
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) as cadence_days,
         cast(
             per_person.gap_days_stddev
@@ -115,9 +115,9 @@ final as (
                 / nullif(per_person.orders_count - 1, 0),
                 0
             )
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) as cadence_cv,
-        cast(per_person.discounted_orders_count as {{ dbt.type_float() }})
+        cast(per_person.discounted_orders_count as {{ type_double() }})
             / per_person.orders_count as discounted_order_share,
         last_order_categories.category as last_order_category
     from per_person

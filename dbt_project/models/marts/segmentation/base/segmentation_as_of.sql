@@ -25,7 +25,7 @@ final as (
 
     select
         as_of_date,
-        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ dbt.type_timestamp() }}) as as_of_at
+        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ type_timestamptz() }}) as as_of_at
     from as_of_date
 
 )

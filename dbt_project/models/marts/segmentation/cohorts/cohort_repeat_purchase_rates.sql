@@ -63,7 +63,7 @@ final as (
             as {{ dbt.type_int() }}) as eligible_{{ days }}d,
         cast(sum(case when days_observed >= {{ days }}
                 and days_to_second_order <= {{ days }} then 1 else 0 end)
-            as {{ dbt.type_float() }})
+            as {{ type_double() }})
             / nullif(sum(case when days_observed >= {{ days }} then 1 else 0 end), 0)
             as repeat_rate_{{ days }}d{{ "," if not loop.last }}
         {%- endfor %}

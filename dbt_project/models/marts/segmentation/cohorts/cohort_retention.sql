@@ -106,7 +106,7 @@ final as (
         cells.activity_month,
         cast(cells.cohort_customers as {{ dbt.type_int() }}) as cohort_customers,
         cast(cells.active_customers as {{ dbt.type_int() }}) as active_customers,
-        cast(cells.active_customers as {{ dbt.type_float() }}) / cells.cohort_customers
+        cast(cells.active_customers as {{ type_double() }}) / cells.cohort_customers
             as retention_rate,
         cast(cells.orders_count as {{ dbt.type_int() }}) as orders_count,
         cast(cells.net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
@@ -116,7 +116,7 @@ final as (
                 order by cells.months_since_first_order
                 rows between unbounded preceding and current row
             ) / cells.cohort_customers
-            as {{ dbt.type_float() }}
+            as {{ type_double() }}
         ) as cumulative_revenue_per_customer,
         cells.activity_month < cast({{ dbt.date_trunc('month', 'as_of.as_of_date') }} as date)
             as is_complete_month

@@ -78,13 +78,13 @@ final as (
         cast(labels.bucket_order as {{ dbt.type_int() }}) as bucket_order,
         labels.days_bucket,
         cast(coalesce(per_bucket.customers, 0) as {{ dbt.type_int() }}) as customers,
-        cast(coalesce(per_bucket.customers, 0) as {{ dbt.type_float() }})
+        cast(coalesce(per_bucket.customers, 0) as {{ type_double() }})
             / nullif(sum(per_bucket.customers) over (), 0) as customer_share,
         cast(sum(coalesce(per_bucket.customers, 0)) over (
                 order by labels.bucket_order rows between unbounded preceding and current row)
-            as {{ dbt.type_float() }})
+            as {{ type_double() }})
             / nullif(sum(per_bucket.customers) over (), 0) as cumulative_share,
-        cast(per_bucket.average_days as {{ dbt.type_float() }}) as average_days
+        cast(per_bucket.average_days as {{ type_double() }}) as average_days
     from labels
     left join per_bucket
         on labels.bucket_order = per_bucket.bucket_order

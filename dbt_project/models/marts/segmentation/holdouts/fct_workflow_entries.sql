@@ -100,7 +100,7 @@ consumable_purchases as (
         order_items.ordered_at,
         cast({{ dbt.dateadd('day', -var('replenishment_days_before_max'),
             'cast(' ~ dbt.dateadd('day', 'order_items.replenishment_days * order_items.quantity',
-                'order_items.ordered_at') ~ ' as date)') }} as {{ dbt.type_timestamp() }})
+                'order_items.ordered_at') ~ ' as date)') }} as {{ type_timestamptz() }})
             as entered_at,
         lead(order_items.ordered_at) over (
             partition by order_items.person_id, order_items.product_id
@@ -176,7 +176,7 @@ winback_entries as (
             or next_ordered_at > {{ dbt.dateadd('day', var('winback_days'), 'ordered_at') }}
         )
         and (cumulative_net_revenue >= {{ var('winback_min_net_revenue') }} or order_number >= 2)
-        and cast(cumulative_discounted_orders as {{ dbt.type_float() }}) / order_number
+        and cast(cumulative_discounted_orders as {{ type_double() }}) / order_number
             < {{ var('price_only_discount_share') }}
 
 ),
@@ -217,7 +217,7 @@ deduplicated as (
     select
         unioned.person_id,
         unioned.workflow,
-        cast(unioned.entered_at as {{ dbt.type_timestamp() }}) as entered_at,
+        cast(unioned.entered_at as {{ type_timestamptz() }}) as entered_at,
         max(unioned.entry_source) as entry_source
     from unioned
     cross join as_of

@@ -52,7 +52,7 @@ needed as (
     select
         person_id,
         'global' as experiment,
-        cast({{ var('global_holdout_percent') }} as {{ dbt.type_float() }}) as holdout_percent
+        cast({{ var('global_holdout_percent') }} as {{ type_double() }}) as holdout_percent
     from customers
 
     union all
@@ -61,7 +61,7 @@ needed as (
         entries.person_id,
         entries.workflow as experiment,
         cast(coalesce(settings.holdout_percent, {{ var('audience_holdout_percent') }})
-            as {{ dbt.type_float() }}) as holdout_percent
+            as {{ type_double() }}) as holdout_percent
     from entries
     inner join settings
         on entries.workflow = settings.audience
@@ -126,7 +126,7 @@ inherited as (
         cast(null as {{ dbt.type_string() }}) as person_id,
         cast(null as {{ dbt.type_string() }}) as experiment,
         cast(null as {{ dbt.type_string() }}) as inherited_from_person_id,
-        cast(null as {{ dbt.type_float() }}) as holdout_percent,
+        cast(null as {{ type_double() }}) as holdout_percent,
         cast(null as {{ dbt.type_bigint() }}) as hash_bucket,
         cast(null as boolean) as is_holdout,
         1 as inheritance_rank
@@ -158,7 +158,7 @@ final as (
             as holdout_scope,
         cast('{{ var("holdout_salt") }}' as {{ dbt.type_string() }}) as salt,
         cast(coalesce(inherited.holdout_percent, drawn.holdout_percent)
-            as {{ dbt.type_float() }}) as holdout_percent,
+            as {{ type_double() }}) as holdout_percent,
         cast(coalesce(inherited.hash_bucket, drawn.hash_bucket) as {{ dbt.type_bigint() }})
             as hash_bucket,
         coalesce(inherited.is_holdout, drawn.hash_bucket < drawn.holdout_percent * 100)
@@ -166,7 +166,7 @@ final as (
         case when inherited.person_id is not null then 'merge' else 'hash' end
             as assignment_method,
         inherited.inherited_from_person_id,
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as assigned_at
+        cast({{ dbt.current_timestamp() }} as {{ type_timestamptz() }}) as assigned_at
     from drawn
     left join inherited
         on drawn.person_id = inherited.person_id

@@ -104,10 +104,10 @@ final as (
             as net_revenue_12m,
         flagged.days_since_first_order,
         flagged.days_since_last_order,
-        cast(flagged.cadence_days as {{ dbt.type_float() }}) as cadence_days,
-        cast(flagged.cadence_cv as {{ dbt.type_float() }}) as cadence_cv,
-        cast(flagged.at_risk_after_days as {{ dbt.type_float() }}) as at_risk_after_days,
-        cast(flagged.lapsed_after_days as {{ dbt.type_float() }}) as lapsed_after_days,
+        cast(flagged.cadence_days as {{ type_double() }}) as cadence_days,
+        cast(flagged.cadence_cv as {{ type_double() }}) as cadence_cv,
+        cast(flagged.at_risk_after_days as {{ type_double() }}) as at_risk_after_days,
+        cast(flagged.lapsed_after_days as {{ type_double() }}) as lapsed_after_days,
         flagged.last_order_at,
         flagged.last_order_category
     from persons

@@ -106,9 +106,9 @@ final as (
         windowed.window_end_at <= as_of.as_of_at as is_window_complete,
         outcomes.orders_in_window > 0 as has_converted,
         cast(outcomes.orders_in_window as {{ dbt.type_int() }}) as orders_in_window,
-        cast(outcomes.revenue_in_window as {{ dbt.type_float() }}) as revenue_in_window,
+        cast(outcomes.revenue_in_window as {{ type_double() }}) as revenue_in_window,
         cast(outcomes.last_touch_orders as {{ dbt.type_int() }}) as last_touch_orders,
-        cast(outcomes.last_touch_revenue as {{ dbt.type_float() }}) as last_touch_revenue
+        cast(outcomes.last_touch_revenue as {{ type_double() }}) as last_touch_revenue
     from windowed
     cross join as_of
     inner join outcomes

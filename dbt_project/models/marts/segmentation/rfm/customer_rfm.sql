@@ -62,9 +62,10 @@ final as (
         cast(with_fm.frequency_score as {{ dbt.type_int() }}) as frequency_score,
         cast(with_fm.monetary_score as {{ dbt.type_int() }}) as monetary_score,
         cast(with_fm.fm_score as {{ dbt.type_int() }}) as fm_score,
-        cast(with_fm.recency_score as {{ dbt.type_string() }})
-            || cast(with_fm.frequency_score as {{ dbt.type_string() }})
-            || cast(with_fm.monetary_score as {{ dbt.type_string() }}) as rfm_cell,
+        cast(cast(with_fm.recency_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            || cast(cast(with_fm.frequency_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            || cast(cast(with_fm.monetary_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            as rfm_cell,
         segment_map.segment as rfm_segment
     from with_fm
     cross join as_of

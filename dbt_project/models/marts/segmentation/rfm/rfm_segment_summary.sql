@@ -56,15 +56,15 @@ final as (
         cast(segments.display_order as {{ dbt.type_int() }}) as display_order,
         segments.description,
         cast(coalesce(per_segment.customers, 0) as {{ dbt.type_int() }}) as customers,
-        cast(coalesce(per_segment.customers, 0) as {{ dbt.type_float() }})
+        cast(coalesce(per_segment.customers, 0) as {{ type_double() }})
             / nullif(totals.customers, 0) as customer_share,
         cast(coalesce(per_segment.net_revenue, 0) as {{ dbt.type_numeric() }}) as net_revenue,
-        cast(coalesce(per_segment.net_revenue, 0) as {{ dbt.type_float() }})
+        cast(coalesce(per_segment.net_revenue, 0) as {{ type_double() }})
             / nullif(totals.net_revenue, 0) as revenue_share,
-        cast(per_segment.average_recency_days as {{ dbt.type_float() }})
+        cast(per_segment.average_recency_days as {{ type_double() }})
             as average_recency_days,
-        cast(per_segment.average_frequency as {{ dbt.type_float() }}) as average_frequency,
-        cast(per_segment.average_monetary as {{ dbt.type_float() }}) as average_monetary
+        cast(per_segment.average_frequency as {{ type_double() }}) as average_frequency,
+        cast(per_segment.average_monetary as {{ type_double() }}) as average_monetary
     from segments
     cross join totals
     left join per_segment
