@@ -87,7 +87,9 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
     for cutoff in tests:
         train_cutoffs = [t for t in cutoffs if t + horizon <= cutoff]
         train = sample_rows(
-            rows[rows["cutoff_date"].isin(train_cutoffs)], settings.ml_max_train_rows, settings.seed
+            rows[rows["cutoff_date"].isin(train_cutoffs)],
+            settings.ml_backtest_max_train_rows,
+            settings.seed,
         )
         test = rows[rows["cutoff_date"] == cutoff]
         y_train = train[task.label].to_numpy(dtype="float64")

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 def prepare(con, settings: MLSettings) -> tuple[pd.DataFrame, dict]:
     """Features joined with labels for every cutoff, plus per-cutoff BTYD predictions."""
     started = time.perf_counter()
-    frame = load_frame(con, settings.training_table, None)
+    frame = load_frame(con, settings.training_table, None, max_rows=settings.ml_max_load_rows)
     loaded = time.perf_counter()
     frame, btyd_params = add_btyd(frame)
     log.info(

@@ -175,7 +175,7 @@ order_summary as (
         avg(days_since_previous_order) as gap_mean_days,
         median(days_since_previous_order) as gap_median_days,
         stddev_samp(days_since_previous_order) as gap_stddev_days,
-        arg_max(days_since_previous_order, ordered_at) as last_gap_days
+        arg_max(days_since_previous_order, (ordered_at, order_id)) as last_gap_days
     from orders_at_cutoff
     group by person_id, cutoff_date
 
@@ -239,8 +239,11 @@ item_summary as (
         min(
             (epoch(cutoffs.cutoff_at) - epoch(order_items.ordered_at)) / 86400.0
         ) filter (where order_items.is_consumable) as days_since_last_consumable_order,
+        -- supply bought with the last consumable order: its first item to run out
+        -- (ordering by the value too makes ties deterministic)
         arg_max(
-            order_items.replenishment_days * order_items.quantity, order_items.ordered_at
+            order_items.replenishment_days * order_items.quantity,
+            (order_items.ordered_at, -order_items.replenishment_days * order_items.quantity)
         ) filter (where order_items.is_consumable) as last_consumable_supply_days
     from order_items
     inner join cutoffs
