@@ -9,7 +9,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pytest
 
 from ingest.evaluation import junk_identifiers, stitching_quality
 
@@ -147,8 +146,8 @@ def test_new_data_merging_two_persons_keeps_ids_stable_and_records_the_merge(
         phone=[b_phone],
         status=["paid"],
         currency=["PLN"],
-        total=[10],
-        subtotal=[10],
+        total=[Decimal(10)],
+        subtotal=[Decimal(10)],
         ordered_at=[pc.max(orders["ordered_at"])],
     )
     merged = pa.concat_tables([orders, pa.table(new_order).cast(orders.schema)])
