@@ -1,0 +1,1 @@
+"""Dagster definitions, one package per area of the platform (each returns a `dg.Definitions`)."""

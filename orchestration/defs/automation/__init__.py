@@ -1,0 +1,1 @@
+"""Jobs, schedules (in the shop's time zone), declarative automation and alerting."""

@@ -1,0 +1,62 @@
+"""Asset jobs. Reverse-ETL syncs are not in them: they follow their models by automation."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.ingest.assets import raw_key
+from orchestration.defs.ingest.checks import FRESHNESS_COLUMNS
+from orchestration.defs.ml.assets import (
+    DRIFT_KEY,
+    MODEL_KEYS,
+    REGISTRY_KEY,
+    SCORE_RUNS_KEY,
+    SCORES_KEY,
+)
+
+DAILY_BUILD = "daily_build"
+WEEKLY_RETRAIN = "weekly_retrain"
+SYNC_ALL = "sync_all"
+
+SYNC_ASSETS = dg.AssetSelection.key_prefixes(["activation"])
+
+
+def daily_build_selection(dbt_models: dg.AssetsDefinition) -> dg.AssetSelection:
+    """Every dbt model and test, scoring with the current champions, the champions' quality
+    floor and raw-data freshness (raw data itself arrives by ingest/import)."""
+    return (
+        dg.AssetSelection.assets(dbt_models)
+        | dg.AssetSelection.assets(SCORES_KEY, SCORE_RUNS_KEY, DRIFT_KEY)
+        | dg.AssetSelection.checks_for_assets(*[raw_key(t) for t in FRESHNESS_COLUMNS])
+        | dg.AssetSelection.checks_for_assets(*MODEL_KEYS)
+    )
+
+
+def weekly_retrain_selection() -> dg.AssetSelection:
+    """Retrain (backtest, fit, promote) every model, then rescore and rebuild what reads the
+    scores."""
+    retrain = dg.AssetSelection.assets(*MODEL_KEYS, REGISTRY_KEY).downstream()
+    return retrain.required_multi_asset_neighbors() - SYNC_ASSETS
+
+
+def build_jobs(dbt_models: dg.AssetsDefinition) -> list[dg.UnresolvedAssetJobDefinition]:
+    return [
+        dg.define_asset_job(
+            DAILY_BUILD,
+            selection=daily_build_selection(dbt_models),
+            description="Daily: dbt build (staging -> marts, audiences, sync models) and "
+            "scoring; syncs follow by automation.",
+        ),
+        dg.define_asset_job(
+            WEEKLY_RETRAIN,
+            selection=weekly_retrain_selection(),
+            description="Weekly: backtest and retrain every model, promote versions that are "
+            "not worse, rescore, rebuild what reads the scores.",
+            config={"ops": {"ml_models": {"config": {"promote": True}}}},
+        ),
+        dg.define_asset_job(
+            SYNC_ALL,
+            selection=SYNC_ASSETS,
+            description="Run every enabled reverse-ETL sync now.",
+        ),
+    ]

@@ -1,0 +1,61 @@
+"""Schedules in the shop's time zone; a tick is skipped while the same job is still running."""
+
+import dagster as dg
+
+from orchestration.defs.automation.jobs import DAILY_BUILD, WEEKLY_RETRAIN
+from orchestration.settings import OrchestrationSettings
+
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def running_run_id(instance: dg.DagsterInstance, job_name: str) -> str | None:
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS), limit=1
+    )
+    return runs[0].run_id if runs else None
+
+
+def _schedule(name: str, job_name: str, cron: str, timezone: str, description: str):
+    @dg.schedule(
+        name=name,
+        job_name=job_name,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=description,
+    )
+    def _tick(context: dg.ScheduleEvaluationContext):
+        running = running_run_id(context.instance, job_name)
+        if running:
+            return dg.SkipReason(f"{job_name} is still running (run {running})")
+        return dg.RunRequest(
+            run_key=f"{name}:{context.scheduled_execution_time.isoformat()}",
+            tags={"rw/schedule": name},
+        )
+
+    return _tick
+
+
+def build_schedules(settings: OrchestrationSettings) -> list[dg.ScheduleDefinition]:
+    tz = settings.shop_timezone
+    return [
+        _schedule(
+            "daily_build_schedule",
+            DAILY_BUILD,
+            settings.daily_build_cron,
+            tz,
+            f"Daily warehouse build and scoring ({settings.daily_build_cron}, {tz}).",
+        ),
+        _schedule(
+            "weekly_retrain_schedule",
+            WEEKLY_RETRAIN,
+            settings.weekly_retrain_cron,
+            tz,
+            f"Weekly retraining with promotion ({settings.weekly_retrain_cron}, {tz}).",
+        ),
+    ]

@@ -1,0 +1,89 @@
+"""The dbt project as dagster-dbt sees it, and the dbt command lines the assets run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_executable
+
+# Dagster keeps its manifest apart from `dbt_project/target/`, which analysts and `make build`
+# overwrite with their own vars.
+TARGET_PATH = Path("target") / "dagster"
+
+# Vars every Dagster-driven parse and build uses. Under Dagster the scoring asset runs before
+# the audiences, so they read the ML scores (and the manifest records that dependency).
+ORCHESTRATION_VARS: Mapping[str, object] = {"segmentation_use_ml_scores": True}
+
+# dbt vars that pin "today" of the models: RFM/lifecycle/audiences and the ML cutoffs.
+AS_OF_VARS = ("segmentation_as_of_date", "ml_as_of")
+
+
+def dbt_vars(as_of_date: str | None = None, extra: Mapping[str, object] | None = None) -> dict:
+    """The `--vars` of a Dagster dbt invocation."""
+    merged: dict[str, object] = dict(ORCHESTRATION_VARS)
+    if as_of_date:
+        day = date.fromisoformat(as_of_date).isoformat()  # raises on a malformed date
+        merged.update(dict.fromkeys(AS_OF_VARS, day))
+    merged.update(extra or {})
+    return merged
+
+
+def parse_args() -> list[str]:
+    """`dbt parse` as dagster-dbt runs it under `dagster dev` (and tests/CI run it by hand)."""
+    return ["parse", "--quiet", "--vars", json.dumps(dbt_vars(), sort_keys=True)]
+
+
+def build_args(
+    *,
+    as_of_date: str | None = None,
+    full_refresh: bool = False,
+    fail_fast: bool = False,
+    extra_vars: Mapping[str, object] | None = None,
+) -> list[str]:
+    """`dbt build` for one Dagster run; dagster-dbt appends the `--select` of the subset."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if fail_fast:
+        args.append("--fail-fast")
+    args += ["--vars", json.dumps(dbt_vars(as_of_date, extra_vars), sort_keys=True)]
+    return args
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The project, with its manifest regenerated when running under `dagster dev`.
+    Elsewhere (tests, CI, deployments) call `prepare_manifest()` first: the manifest is read
+    when the definitions load."""
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=TARGET_PATH,
+        prepare_project_cli_args=parse_args(),
+    )
+    project.prepare_if_dev()
+    return project
+
+
+def prepare_manifest() -> Path:
+    """Run `dbt parse` into the Dagster target path; returns the manifest path."""
+    result = subprocess.run(
+        [dbt_executable(), *parse_args(), "--target-path", str(TARGET_PATH)],
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    return DBT_PROJECT_DIR / TARGET_PATH / "manifest.json"
+
+
+if __name__ == "__main__":  # python -m orchestration.defs.dbt.project  (CI: before pytest)
+    print(prepare_manifest())

@@ -1,0 +1,149 @@
+"""The raw contract tables as assets, written by the sample-data generator or an importer."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from ingest.contract import TABLES
+from orchestration.resources import WarehouseResource
+from orchestration.settings import settings
+
+RAW_GROUP = "raw"
+
+
+def raw_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", table])
+
+
+class IngestConfig(dg.Config):
+    """What to load into the raw contract (set it in the launchpad)."""
+
+    source: Literal["sample", "shopify", "csv"] = Field(
+        default="sample",
+        description="sample: generate a synthetic shop; shopify: a Shopify orders export; "
+        "csv: a generic orders CSV (with `mapping`).",
+    )
+    customers: int = Field(default=2000, ge=10, description="Sample shop scale (persons).")
+    seed: int = Field(default=42, description="Sample shop random seed.")
+    as_of_date: str | None = Field(
+        default=None,
+        description="Last day of sample history (YYYY-MM-DD). Default: today in the shop's "
+        "time zone.",
+    )
+    years: float = Field(default=3.0, gt=0, description="Years of sample history.")
+    file: str | None = Field(default=None, description="File to import (shopify/csv).")
+    mapping: str | None = Field(
+        default=None, description="YAML/JSON column mapping and options for `csv`."
+    )
+    append: bool = Field(default=False, description="Merge an import into the existing raw tables.")
+
+
+def _column_schema(table: str) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(f.name, str(f.type)) for f in TABLES[table].schema]
+    )
+
+
+RAW_SPECS = [
+    dg.AssetSpec(
+        raw_key(name),
+        description=table.description,
+        group_name=RAW_GROUP,
+        kinds={"parquet", "python"},
+        skippable=True,  # an importer writes only the tables its source has
+        metadata={
+            "dagster/column_schema": _column_schema(name),
+            "primary_key": ", ".join(table.primary_key),
+        },
+    )
+    for name, table in TABLES.items()
+]
+
+
+def _today_in_shop() -> str:
+    return datetime.now(ZoneInfo(settings().shop_timezone)).date().isoformat()
+
+
+def _row_count(path: Path) -> int:
+    with duckdb.connect() as con:
+        (n,) = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()
+    return int(n)
+
+
+def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str], dict]:
+    """Run the generator or importer; returns the tables written and run-level metadata."""
+    if config.source == "sample":
+        from ingest.generator import GenerationConfig, generate
+
+        end = datetime.strptime(config.as_of_date or _today_in_shop(), "%Y-%m-%d").date()
+        report = generate(
+            GenerationConfig(
+                customers=config.customers, seed=config.seed, end_date=end, years=config.years
+            ),
+            raw_dir=warehouse.raw,
+            truth_dir=warehouse.truth,
+        )
+        meta = {
+            "source": "sample",
+            "customers": config.customers,
+            "seed": config.seed,
+            "end_date": str(end),
+            "seconds": round(report.seconds, 1),
+        }
+        return list(report.row_counts), meta
+
+    if not config.file:
+        raise dg.Failure(f"source={config.source!r} needs `file` (the export to import)")
+    from ingest.importers import (
+        CsvImportOptions,
+        ImportFileError,
+        import_csv_orders,
+        import_shopify_orders,
+    )
+
+    try:
+        if config.source == "shopify":
+            report = import_shopify_orders(config.file, warehouse.raw, append=config.append)
+        else:
+            options = (
+                CsvImportOptions.from_file(Path(config.mapping))
+                if config.mapping
+                else CsvImportOptions()
+            )
+            report = import_csv_orders(config.file, warehouse.raw, options, append=config.append)
+    except ImportFileError as exc:
+        raise dg.Failure(str(exc)) from exc
+    meta = {
+        "source": config.source,
+        "file": config.file,
+        "input_rows": report.input_rows,
+        "loaded_rows": report.loaded_rows,
+        "rejected_rows": report.rejected_rows,
+        "rejected_by_reason": dg.MetadataValue.json(report.rejected_by_reason),
+    }
+    return [t for t in report.output_paths if t in TABLES], meta
+
+
+@dg.multi_asset(specs=RAW_SPECS, name="raw_tables", can_subset=False)
+def raw_tables(
+    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource
+):
+    """Load the raw contract: a generated sample shop or an imported export. Rows that break
+    the contract are quarantined (see `rejected_rows`), never dropped silently."""
+    written, meta = _load(config, warehouse)
+    context.log.info("raw tables written: %s", ", ".join(written))
+    for table in written:
+        path = warehouse.raw / f"{table}.parquet"
+        yield dg.MaterializeResult(
+            asset_key=raw_key(table),
+            metadata={
+                "dagster/row_count": _row_count(path),
+                "path": dg.MetadataValue.path(str(path)),
+                **meta,
+            },
+        )

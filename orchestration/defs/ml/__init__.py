@@ -1,0 +1,1 @@
+"""Models: training set (dbt), one asset per model (backtest, fit, promotion), scores."""

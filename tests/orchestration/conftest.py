@@ -1,0 +1,102 @@
+"""Fixtures for the Dagster definitions: a prepared dbt manifest and isolated data dirs.
+
+The definitions read the dbt manifest when they load, so the session starts with the same
+`dbt parse` that `dagster dev` runs. Every location the definitions use is pointed at a
+temporary directory through the environment variables the resources read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestration.defs.dbt.project import prepare_manifest
+
+# Small and quick: the whole graph (ingest -> dbt -> ml -> audiences -> syncs) in ~1-2 min.
+CUSTOMERS = 1200
+SEED = 7
+FAST_ML = {
+    "RW_ML_MAX_ITER": "15",
+    "RW_ML_BACKTEST_FOLDS": "1",
+    "RW_ML_MAX_TRAIN_ROWS": "1000",
+}
+
+# A sync to the file destination that reads a core mart, so the graph always ends in a
+# delivered file whatever sync models exist; the repo's own file syncs are added to it.
+TEST_FILE_SYNC = {
+    "name": "test_file_profiles",
+    "description": "Test: profiles to the file outbox.",
+    "source": "dim_customers",
+    "primary_key": "person_id",
+    "mode": "mirror",
+    "destination": {"type": "file"},
+    "fields": {"email": "email", "first_name": "first_name", "orders_count": "orders_count"},
+    "required": ["email"],
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> Path:
+    return prepare_manifest()
+
+
+def _env_for(root: Path) -> dict[str, str]:
+    return {
+        "RW_RAW_DIR": str(root / "raw"),
+        "RW_TRUTH_DIR": str(root / "truth"),
+        "RW_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "RW_ARTIFACTS_DIR": str(root / "ml"),
+        "RW_OUTBOX_DIR": str(root / "outbox"),
+        "RW_SYNCS_DIR": str(root / "syncs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **FAST_ML,
+    }
+
+
+def write_test_syncs(directory: Path, manifest: Path) -> None:
+    """The repo's enabled file-destination syncs whose model exists, plus TEST_FILE_SYNC."""
+    from reverse_etl.config import DEFAULT_SYNCS_DIR, load_syncs
+
+    models = {
+        node["name"]
+        for node in json.loads(manifest.read_text())["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    for sync in load_syncs(DEFAULT_SYNCS_DIR).values():
+        if sync.enabled and sync.destination.type == "file" and sync.source in models:
+            doc = sync.model_dump(mode="json", exclude_defaults=True)
+            (directory / f"{sync.name}.yml").write_text(yaml.safe_dump(doc))
+    (directory / "test_file_profiles.yml").write_text(yaml.safe_dump(TEST_FILE_SYNC))
+
+
+@pytest.fixture(scope="session")
+def platform_env(
+    tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path
+) -> Iterator[dict[str, str]]:
+    """Environment of an isolated platform (set for the whole session: the definitions
+    read it when they load)."""
+    root = tmp_path_factory.mktemp("platform")
+    env = _env_for(root)
+    write_test_syncs(Path(env["RW_SYNCS_DIR"]), dbt_manifest)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def today() -> str:
+    return date.today().isoformat()
