@@ -29,6 +29,7 @@ import numpy as np
 import psutil
 
 from ingest.evaluation import stitching_quality
+from ingest.export import export_transactions_csv
 from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -108,24 +109,6 @@ def scipy_components(db: Path, repeats: int) -> dict:
     }
 
 
-def export_orders_csv(raw_dir: Path, csv_path: Path) -> int:
-    """The generated orders as a plain transactions CSV, as a shop would export them."""
-    with duckdb.connect() as con:
-        con.execute(
-            f"""
-            copy (
-                select coalesce(customer_id, email, phone) as customer_id, order_id,
-                       strftime(ordered_at, '%Y-%m-%d %H:%M:%S') as ordered_at,
-                       total as amount, email, phone, currency
-                from read_parquet('{raw_dir / "orders.parquet"}')
-                where coalesce(customer_id, email, phone) is not null
-            ) to '{csv_path}' (header, delimiter ',')
-            """
-        )
-        (rows,) = con.execute(f"select count(*) from read_csv('{csv_path}')").fetchone()
-    return rows
-
-
 def bench_scale(customers: int, workdir: Path, repeats: int, portable: bool) -> dict:
     root = workdir / f"{customers}"
     shutil.rmtree(root, ignore_errors=True)
@@ -157,7 +140,7 @@ def bench_scale(customers: int, workdir: Path, repeats: int, portable: bool) -> 
 
     print(f"[{customers:,}] importing a transactions CSV", flush=True)
     csv_path = root / "transactions.csv"
-    figures["import_rows"] = export_orders_csv(raw_dir, csv_path)
+    figures["import_rows"] = export_transactions_csv(raw_dir, csv_path)
     figures["import"] = measured(
         [
             sys.executable,

@@ -1,0 +1,202 @@
+"""Benchmarks of the ml package: feature build, training, scoring, backtest quality.
+
+    from bench.ml_bench import run_benchmarks
+    figures = run_benchmarks(workdir, customers=1_000_000)
+
+Steps, each in a fresh process measured by bench/peak.py (wall time, peak RSS):
+1. the sample shop (skipped if `workdir/raw` already holds one) and the warehouse marts
+   the features need (skipped if `workdir/warehouse.duckdb` already has them);
+2. feature build: `dbt run` of the ml marts (ml_cutoffs, ml_customer_features, ml_labels,
+   ml_training_set);
+3. `rw-ml train`: load, per-cutoff BTYD, rolling backtest (3 folds x 5 models x 4
+   baselines), final fit of all models, registry;
+4. `rw-ml score`: every person scored into ml.customer_scores, with the drift report;
+5. BG/NBD fit alone on `customers` simulated customers (collapsed rows), for comparison
+   with the figures in ANCHORS.md (lifetimes 7.9 s, scipy 3.1 s collapsed at 1M).
+
+Returns the figures as a dict (bench/run.py writes RESULTS.md). `python -m bench.ml_bench
+--customers 20000 --workdir /tmp/ml-bench` prints them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+DBT_DIR = ROOT / "dbt_project"
+ML_MARTS = "marts.ml"
+
+
+def _measured(cmd: list[str], env: dict, cwd: Path = ROOT) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.peak", "--", *cmd],
+        env=env, cwd=cwd, capture_output=True, text=True, check=True,
+    )
+    result = json.loads(out.stdout)
+    if result["returncode"] != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed:\n{result['stdout_tail']}\n{result['stderr_tail']}"
+        )
+    return {"seconds": round(result["seconds"], 1),
+            "peak_rss_gib": round(result["peak_rss_bytes"] / 2**30, 2)}
+
+
+def _dbt(args: list[str], env: dict, work: Path) -> dict:
+    exe = str(Path(sys.executable).parent / "dbt")
+    cmd = [exe, *args, "--profiles-dir", ".", "--project-dir", ".",
+           "--target-path", str(work / "dbt_target"), "--log-path", str(work / "dbt_logs")]
+    return _measured(cmd, env, cwd=DBT_DIR)
+
+
+def _has_table(db: Path, table: str) -> bool:
+    if not db.exists():
+        return False
+    with duckdb.connect(str(db), read_only=True) as con:
+        return bool(
+            con.execute(
+                "select count(*) from information_schema.tables where table_name = ?", [table]
+            ).fetchone()[0]
+        )
+
+
+def _btyd_fit_seconds(customers: int) -> dict:
+    from ml.models.btyd import BetaGeoModel, simulate_bgnbd_gamma_gamma
+
+    sim = simulate_bgnbd_gamma_gamma(
+        customers, r=0.5, alpha=30.0, a=0.8, b=2.5, p=6.0, q=4.0, gamma=15.0,
+        T_max=1000, seed=1, max_purchases=60,
+    )
+    sim["recency"] = sim["recency"].round()  # whole days, as in the warehouse
+    start = time.perf_counter()
+    model = BetaGeoModel().fit(sim["frequency"], sim["recency"], sim["T"])
+    seconds = time.perf_counter() - start
+    unique = len(sim.groupby(["frequency", "recency", "T"]).size())
+    return {"customers": customers, "unique_rows": unique, "seconds": round(seconds, 2),
+            "params": {k: round(v, 3) for k, v in model.params_.items()}}
+
+
+def run_benchmarks(workdir: Path, customers: int) -> dict:
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    raw, truth = workdir / "raw", workdir / "truth"
+    db, artifacts = workdir / "warehouse.duckdb", workdir / "ml_artifacts"
+    env = dict(os.environ, RW_RAW_DIR=str(raw), RW_DUCKDB_PATH=str(db),
+               RW_ARTIFACTS_DIR=str(artifacts), PYTHONPATH=str(ROOT))
+    figures: dict = {"customers": customers}
+
+    if not (raw / "orders.parquet").exists():
+        code = (
+            "from ingest.generator import generate, GenerationConfig; "
+            f"generate(GenerationConfig(customers={customers}, seed=42), "
+            f"raw_dir={str(raw)!r}, truth_dir={str(truth)!r})"
+        )
+        figures["generate"] = _measured([sys.executable, "-c", code], env)
+    if not (_has_table(db, "fct_order_items") and _has_table(db, "dim_customers")):
+        figures["warehouse_build"] = _dbt(
+            ["build", "--indirect-selection", "empty", "--select",
+             "+ml_customer_features,resource_type:model",
+             "+ml_customer_features,resource_type:seed", "--exclude", ML_MARTS],
+            env, workdir,
+        )
+
+    figures["feature_build"] = _dbt(["run", "--select", ML_MARTS], env, workdir)
+    with duckdb.connect(str(db), read_only=True) as con:
+        figures["feature_rows"] = con.execute(
+            "select count(*) from ml.ml_customer_features"
+        ).fetchone()[0]
+        figures["cutoffs"] = con.execute("select count(*) from ml.ml_cutoffs").fetchone()[0]
+
+    train_report = workdir / "train_report.json"
+    figures["train"] = _measured(
+        [sys.executable, "-m", "ml.cli", "train", "--report", str(train_report)], env
+    )
+    report = json.loads(train_report.read_text())
+    figures["train"]["steps"] = {k: round(v, 1) for k, v in report["timings"].items()}
+    figures["feature_build_plus_train_seconds"] = round(
+        figures["feature_build"]["seconds"] + figures["train"]["seconds"], 1
+    )
+    backtest = {}
+    for name, result in report["backtest"].items():
+        metric = result["main_metric"]
+        backtest[name] = {
+            "main_metric": metric,
+            "folds": len(result["folds"]),
+            **{model: round(vals[metric], 4) for model, vals in result["summary"].items()},
+            "beats_baselines": result["beats_baselines"],
+        }
+    figures["backtest"] = backtest
+    figures["backtest_detail"] = {
+        name: {model: {k: round(v, 4) for k, v in vals.items()}
+               for model, vals in result["summary"].items()}
+        for name, result in report["backtest"].items()
+    }
+
+    score_report = workdir / "score_report.json"
+    figures["score"] = _measured(
+        [sys.executable, "-m", "ml.cli", "score", "--report", str(score_report)], env
+    )
+    score = json.loads(score_report.read_text())
+    figures["score"]["persons_scored"] = score["persons_scored"]
+    figures["score"]["steps"] = {k: round(v, 1) for k, v in score["timings"].items()}
+    figures["score"]["max_psi"] = round(max((d["psi"] for d in score["drift"]), default=0.0), 3)
+
+    figures["btyd_fit"] = _btyd_fit_seconds(customers)
+    figures["peak_rss_gib"] = max(
+        v["peak_rss_gib"] for v in figures.values() if isinstance(v, dict) and "peak_rss_gib" in v
+    )
+    return figures
+
+
+def markdown(figures: dict) -> str:
+    """A RESULTS.md section for bench/run.py."""
+    lines = [
+        f"### Models at {figures['customers']:,} customers",
+        "",
+        "| step | seconds | peak RSS |",
+        "|---|---|---|",
+    ]
+    for step in ("generate", "warehouse_build", "feature_build", "train", "score"):
+        if step in figures:
+            f = figures[step]
+            lines.append(f"| {step} | {f['seconds']} | {f['peak_rss_gib']} GiB |")
+    lines += [
+        "",
+        f"Feature build + training (incl. backtest): "
+        f"{figures['feature_build_plus_train_seconds']} s; scoring "
+        f"{figures['score']['persons_scored']:,} persons: {figures['score']['seconds']} s; "
+        f"BG/NBD fit on {figures['btyd_fit']['customers']:,} simulated customers: "
+        f"{figures['btyd_fit']['seconds']} s.",
+        "",
+        "| model | main metric | gradient boosting | btyd | rfm rule | historical avg | "
+        "folds | beats all |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, b in figures["backtest"].items():
+        lines.append(
+            f"| {name} | {b['main_metric']} | {b.get('gradient_boosting')} | {b.get('btyd')} | "
+            f"{b.get('rfm_rule')} | {b.get('historical_average')} | {b['folds']} | "
+            f"{'yes' if b['beats_baselines'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "ml")
+    args = parser.parse_args()
+    figures = run_benchmarks(args.workdir, args.customers)
+    print(json.dumps(figures, indent=1, default=str))
+    print(markdown(figures))
+
+
+if __name__ == "__main__":
+    main()
