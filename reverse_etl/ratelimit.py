@@ -121,8 +121,8 @@ class RateLimiter:
                     wait = self._blocked_until - now
                 else:
                     self._refill()
-                    if self._tokens >= 1:
-                        self._tokens -= 1
+                    if self._tokens >= 1 - 1e-9:  # float slack: never spin on 1e-17
+                        self._tokens = max(0.0, self._tokens - 1)
                         return
                     wait = (1 - self._tokens) / self.rate
             self.clock.sleep(wait)
