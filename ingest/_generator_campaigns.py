@@ -75,7 +75,9 @@ class CampaignReport:
     orders_added: int
 
     def summary(self) -> str:
-        lines = [f"Planted campaigns: {self.emails_added:,} email events, {self.orders_added:,} orders"]
+        lines = [
+            f"Planted campaigns: {self.emails_added:,} email events, {self.orders_added:,} orders"
+        ]
         for name, w in self.workflows.items():
             lines.append(
                 f"  {name:<26} uplift {w['planted_conversion_uplift']:.2f}  treated "
@@ -255,7 +257,9 @@ def plant_campaign_effects(
         {
             "order_id": order_ids,
             "line_number": pa.array(np.ones(k, dtype=np.int32)),
-            "product_id": pa.array(np.asarray(products["product_id"], dtype=object)[prod], pa.string()),
+            "product_id": pa.array(
+                np.asarray(products["product_id"], dtype=object)[prod], pa.string()
+            ),
             "quantity": pa.array(np.ones(k, dtype=np.int32)),
             "unit_price": money(cents),
             "discount": money(np.zeros(k, dtype=np.int64)),

@@ -1,0 +1,1 @@
+"""Reports for people, rendered from the warehouse marts (plain Python, no Dagster)."""
