@@ -38,21 +38,37 @@ ML_MARTS = "marts.ml"
 def _measured(cmd: list[str], env: dict, cwd: Path = ROOT) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "bench.peak", "--", *cmd],
-        env=env, cwd=cwd, capture_output=True, text=True, check=True,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result = json.loads(out.stdout)
     if result["returncode"] != 0:
         raise RuntimeError(
             f"{' '.join(cmd)} failed:\n{result['stdout_tail']}\n{result['stderr_tail']}"
         )
-    return {"seconds": round(result["seconds"], 1),
-            "peak_rss_gib": round(result["peak_rss_bytes"] / 2**30, 2)}
+    return {
+        "seconds": round(result["seconds"], 1),
+        "peak_rss_gib": round(result["peak_rss_bytes"] / 2**30, 2),
+    }
 
 
 def _dbt(args: list[str], env: dict, work: Path) -> dict:
     exe = str(Path(sys.executable).parent / "dbt")
-    cmd = [exe, *args, "--profiles-dir", ".", "--project-dir", ".",
-           "--target-path", str(work / "dbt_target"), "--log-path", str(work / "dbt_logs")]
+    cmd = [
+        exe,
+        *args,
+        "--profiles-dir",
+        ".",
+        "--project-dir",
+        ".",
+        "--target-path",
+        str(work / "dbt_target"),
+        "--log-path",
+        str(work / "dbt_logs"),
+    ]
     return _measured(cmd, env, cwd=DBT_DIR)
 
 
@@ -71,16 +87,29 @@ def _btyd_fit_seconds(customers: int) -> dict:
     from ml.models.btyd import BetaGeoModel, simulate_bgnbd_gamma_gamma
 
     sim = simulate_bgnbd_gamma_gamma(
-        customers, r=0.5, alpha=30.0, a=0.8, b=2.5, p=6.0, q=4.0, gamma=15.0,
-        T_max=1000, seed=1, max_purchases=60,
+        customers,
+        r=0.5,
+        alpha=30.0,
+        a=0.8,
+        b=2.5,
+        p=6.0,
+        q=4.0,
+        gamma=15.0,
+        T_max=1000,
+        seed=1,
+        max_purchases=60,
     )
     sim["recency"] = sim["recency"].round()  # whole days, as in the warehouse
     start = time.perf_counter()
     model = BetaGeoModel().fit(sim["frequency"], sim["recency"], sim["T"])
     seconds = time.perf_counter() - start
     unique = len(sim.groupby(["frequency", "recency", "T"]).size())
-    return {"customers": customers, "unique_rows": unique, "seconds": round(seconds, 2),
-            "params": {k: round(v, 3) for k, v in model.params_.items()}}
+    return {
+        "customers": customers,
+        "unique_rows": unique,
+        "seconds": round(seconds, 2),
+        "params": {k: round(v, 3) for k, v in model.params_.items()},
+    }
 
 
 def run_benchmarks(workdir: Path, customers: int) -> dict:
@@ -88,8 +117,13 @@ def run_benchmarks(workdir: Path, customers: int) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     raw, truth = workdir / "raw", workdir / "truth"
     db, artifacts = workdir / "warehouse.duckdb", workdir / "ml_artifacts"
-    env = dict(os.environ, RW_RAW_DIR=str(raw), RW_DUCKDB_PATH=str(db),
-               RW_ARTIFACTS_DIR=str(artifacts), PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        RW_RAW_DIR=str(raw),
+        RW_DUCKDB_PATH=str(db),
+        RW_ARTIFACTS_DIR=str(artifacts),
+        PYTHONPATH=str(ROOT),
+    )
     figures: dict = {"customers": customers}
 
     if not (raw / "orders.parquet").exists():
@@ -101,10 +135,18 @@ def run_benchmarks(workdir: Path, customers: int) -> dict:
         figures["generate"] = _measured([sys.executable, "-c", code], env)
     if not (_has_table(db, "fct_order_items") and _has_table(db, "dim_customers")):
         figures["warehouse_build"] = _dbt(
-            ["build", "--indirect-selection", "empty", "--select",
-             "+ml_customer_features,resource_type:model",
-             "+ml_customer_features,resource_type:seed", "--exclude", ML_MARTS],
-            env, workdir,
+            [
+                "build",
+                "--indirect-selection",
+                "empty",
+                "--select",
+                "+ml_customer_features,resource_type:model",
+                "+ml_customer_features,resource_type:seed",
+                "--exclude",
+                ML_MARTS,
+            ],
+            env,
+            workdir,
         )
 
     figures["feature_build"] = _dbt(["run", "--select", ML_MARTS], env, workdir)
@@ -134,8 +176,10 @@ def run_benchmarks(workdir: Path, customers: int) -> dict:
         }
     figures["backtest"] = backtest
     figures["backtest_detail"] = {
-        name: {model: {k: round(v, 4) for k, v in vals.items()}
-               for model, vals in result["summary"].items()}
+        name: {
+            model: {k: round(v, 4) for k, v in vals.items()}
+            for model, vals in result["summary"].items()
+        }
         for name, result in report["backtest"].items()
     }
 

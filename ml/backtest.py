@@ -47,9 +47,7 @@ class TaskBacktest:
         if MODEL not in main:
             return False
         return all(
-            mx.better(self.task.main_metric, main[MODEL], v)
-            for k, v in main.items()
-            if k != MODEL
+            mx.better(self.task.main_metric, main[MODEL], v) for k, v in main.items() if k != MODEL
         )
 
     def to_dict(self) -> dict:
@@ -91,7 +89,9 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
             settings.ml_backtest_max_train_rows,
             settings.seed,
         )
-        test = rows[rows["cutoff_date"] == cutoff]
+        test = sample_rows(
+            rows[rows["cutoff_date"] == cutoff], settings.ml_backtest_max_test_rows, settings.seed
+        )
         y_train = train[task.label].to_numpy(dtype="float64")
         y_test = test[task.label].to_numpy(dtype="float64")
         if task.kind == "classifier" and len(np.unique(y_train)) < 2:
@@ -99,7 +99,12 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
             continue
         fold_preds = {}
         model = gbm.fit_model(
-            task, train, y_train, features, settings.seed, settings.ml_max_iter,
+            task,
+            train,
+            y_train,
+            features,
+            settings.seed,
+            settings.ml_max_iter,
             settings.ml_learning_rate,
         )
         fold_preds[MODEL] = gbm.predict(task, model, test)
@@ -113,7 +118,9 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
             "metrics": {k: _metrics(task, y_test, v) for k, v in fold_preds.items()},
         }
         log.info(
-            "%s @ %s: %s", task.name, fold["cutoff"],
+            "%s @ %s: %s",
+            task.name,
+            fold["cutoff"],
             {k: round(v[task.main_metric], 4) for k, v in fold["metrics"].items()},
         )
         result.folds.append(fold)
@@ -136,9 +143,7 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
 def run_backtest(
     frame: pd.DataFrame, settings: MLSettings, tasks: list[str] | None = None
 ) -> dict[str, TaskBacktest]:
-    return {
-        name: backtest_task(frame, TASKS[name], settings) for name in (tasks or list(TASKS))
-    }
+    return {name: backtest_task(frame, TASKS[name], settings) for name in (tasks or list(TASKS))}
 
 
 def summary_table(results: dict[str, TaskBacktest]) -> pd.DataFrame:

@@ -50,16 +50,28 @@ def _check(models: list[str] | None) -> list[str] | None:
 
 def _print_backtest(results) -> None:
     table = Table(title="Backtest: main metric, mean over rolling cutoffs")
-    for col in ("model", "metric", "gradient boosting", "btyd", "rfm rule", "hist. avg",
-                "folds", "beats baselines"):
+    for col in (
+        "model",
+        "metric",
+        "gradient boosting",
+        "btyd",
+        "rfm rule",
+        "hist. avg",
+        "folds",
+        "beats baselines",
+    ):
         table.add_column(col)
     for name, res in results.items():
         main = res.main
         table.add_row(
-            name, res.task.main_metric,
-            *[f"{main.get(k, float('nan')):.4f}" for k in
-              ("gradient_boosting", "btyd", "rfm_rule", "historical_average")],
-            str(len(res.folds)), "yes" if res.beats_baselines else "no",
+            name,
+            res.task.main_metric,
+            *[
+                f"{main.get(k, float('nan')):.4f}"
+                for k in ("gradient_boosting", "btyd", "rfm_rule", "historical_average")
+            ],
+            str(len(res.folds)),
+            "yes" if res.beats_baselines else "no",
         )
     console.print(table)
 
@@ -70,12 +82,16 @@ def train(
     promote: Annotated[
         bool, typer.Option(help="Promote each new version if not worse than the champion")
     ] = True,
+    report: Annotated[Path | None, typer.Option(help="Write backtest + timings as JSON")] = None,
 ) -> None:
     """Backtest against baselines, fit on all complete cutoffs, register (and promote)."""
     from ml.train import train_all
 
     cfg = load_settings()
     out = train_all(cfg, _check(models), promote=promote)
+    if report:
+        payload = {k: v for k, v in out.items() if k != "results"}
+        report.write_text(json.dumps(payload, indent=1, default=float))
     _print_backtest(out["results"])
     for name, version in out["versions"].items():
         state = "promoted" if name in out["promoted"] else "candidate"
@@ -112,7 +128,7 @@ def promote(
     force: Annotated[bool, typer.Option(help="Skip the not-worse-than-champion gate")] = False,
 ) -> None:
     """Make a version the champion if its backtest metric is not worse than the champion's."""
-    from ml.registry import PromotionRefused, Registry
+    from ml.registry import PromotionRefusedError, Registry
     from ml.warehouse import connect
 
     cfg = load_settings()
@@ -120,7 +136,7 @@ def promote(
     reg = Registry(cfg.artifacts_dir)
     try:
         promoted = reg.promote(model, version, cfg.ml_promotion_tolerance, force=force)
-    except PromotionRefused as exc:
+    except PromotionRefusedError as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
     with connect(cfg.duckdb_path) as con:
@@ -150,12 +166,17 @@ def rollback(model: Annotated[str, typer.Option("--model", "-m")]) -> None:
 @app.command()
 def score(
     as_of: Annotated[str | None, typer.Option(help="Cutoff date (default: latest)")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the run summary as JSON")] = None,
 ) -> None:
     """Score all persons with the champions into ml.customer_scores; report drift (PSI)."""
     from ml.score import score as run_score
 
     cfg = load_settings()
     out = run_score(cfg, as_of)
+    if report:
+        payload = {k: v for k, v in out.items() if k != "drift"}
+        payload["drift"] = out["drift"].to_dict(orient="records")
+        report.write_text(json.dumps(payload, indent=1, default=str))
     console.print(
         f"scored {out['persons_scored']:,} persons as of {out['as_of_date']} "
         f"in {out['timings']['total']:.1f}s (run {out['run_id']})"
@@ -178,14 +199,14 @@ def list_versions() -> None:
     if frame.empty:
         console.print("no versions registered")
         return
-    table = Table()
-    for col in ("model_name", "model_version", "is_champion", "main_metric", "main_metric_value",
-                "beats_baselines"):
-        table.add_column(col)
     for row in frame.itertuples():
-        table.add_row(row.model_name, row.model_version, "*" if row.is_champion else "",
-                      row.main_metric, f"{row.main_metric_value:.4f}", str(row.beats_baselines))
-    console.print(table)
+        star = "*" if row.is_champion else " "
+        console.print(
+            f"{star} {row.model_name:<15} {row.model_version}  {row.main_metric}="
+            f"{row.main_metric_value:.4f}  beats baselines: {row.beats_baselines}",
+            soft_wrap=True,
+        )
+    console.print("(* = champion)")
 
 
 @app.command()
@@ -209,7 +230,8 @@ def btyd(
         frame = pd.read_csv(transactions)
     dates = pd.to_datetime(frame[date_col], utc=True, format="mixed")
     frame[date_col] = dates
-    cutoff = pd.Timestamp(as_of) if as_of else dates.max().tz_localize(None).normalize() + pd.Timedelta(days=1)
+    last_day = dates.max().tz_localize(None).normalize()
+    cutoff = pd.Timestamp(as_of) if as_of else last_day + pd.Timedelta(days=1)
     summary = summary_from_transactions(frame, customer_col, date_col, amount_col, cutoff)
     model = BTYDModel().fit(summary)
     pred = model.predict(summary, horizon_days)

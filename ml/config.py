@@ -31,9 +31,10 @@ class MLSettings(BaseSettings):
     seed: int = 42
     # Rows per model fitted (deterministic hash sample beyond this); keeps 1M-customer
     # training inside the time budget with no measurable loss in accuracy.
-    ml_max_train_rows: int = Field(default=300_000, ge=1_000)
-    # The same cap for each backtest fold's training rows (15 fits per run).
-    ml_backtest_max_train_rows: int = Field(default=150_000, ge=1_000)
+    ml_max_train_rows: int = Field(default=250_000, ge=1_000)
+    # The same cap for each backtest fold's training rows (15 fits per run) and test rows.
+    ml_backtest_max_train_rows: int = Field(default=100_000, ge=1_000)
+    ml_backtest_max_test_rows: int = Field(default=300_000, ge=1_000)
     # Rows of the stacked training set loaded into memory: beyond this, a deterministic
     # sample of persons (all their cutoffs) is read, keeping memory flat at any shop size.
     ml_max_load_rows: int = Field(default=3_000_000, ge=10_000)

@@ -97,7 +97,14 @@ def load_frame(
     select = []
     for col, dtype in types.items():
         numeric = dtype.upper() in {
-            "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "HUGEINT", "BOOLEAN",
+            "DOUBLE",
+            "FLOAT",
+            "REAL",
+            "INTEGER",
+            "BIGINT",
+            "SMALLINT",
+            "HUGEINT",
+            "BOOLEAN",
         } or dtype.upper().startswith("DECIMAL")
         if col not in NOT_FEATURES and numeric:
             select.append(f'cast(f."{col}" as float) as "{col}"')

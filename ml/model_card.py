@@ -73,11 +73,15 @@ def write_model_card(directory: Path, metadata: dict, backtest, importance) -> P
     directory.mkdir(parents=True, exist_ok=True)
     if len(backtest.y):
         plot_calibration(
-            backtest.y, backtest.predictions, directory / "calibration.png",
+            backtest.y,
+            backtest.predictions,
+            directory / "calibration.png",
             f"{task.name}: calibration by decile (backtest folds pooled)",
         )
         plot_lift(
-            backtest.y, backtest.predictions, directory / "lift.png",
+            backtest.y,
+            backtest.predictions,
+            directory / "lift.png",
             f"{task.name}: cumulative capture (backtest folds pooled)",
         )
     lines = [
@@ -90,22 +94,25 @@ def write_model_card(directory: Path, metadata: dict, backtest, importance) -> P
         f"**Training data:** cutoffs {', '.join(metadata['train_cutoffs'])}; "
         f"{metadata['n_train']:,} rows ({metadata['n_train_population']:,} before sampling); "
         f"data up to {metadata['data_end_date']}  ",
-        f"**Beats every baseline on the main metric:** {'yes' if backtest.beats_baselines else 'NO'}",
+        "**Beats every baseline on the main metric:** "
+        + ("yes" if backtest.beats_baselines else "NO"),
         "",
         "## Backtest (rolling cutoffs, mean over folds)",
         "",
     ]
     if backtest.summary:
-        metric_names = [
-            k for k in next(iter(backtest.summary.values())) if k not in ("n",)
-        ]
+        metric_names = [k for k in next(iter(backtest.summary.values())) if k not in ("n",)]
         lines.append("| model | " + " | ".join(metric_names) + " |")
         lines.append("|---|" + "---|" * len(metric_names))
         for model, vals in backtest.summary.items():
             cells = [_fmt(vals.get(k)) for k in metric_names]
             lines.append(f"| {model} | " + " | ".join(cells) + " |")
-        lines += ["", "| fold cutoff | train cutoffs | train rows | test rows | "
-                  f"model {task.main_metric} | best baseline |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| fold cutoff | train cutoffs | train rows | test rows | "
+            f"model {task.main_metric} | best baseline |",
+            "|---|---|---|---|---|---|",
+        ]
         for fold in backtest.folds:
             m = fold["metrics"]
             base = {k: v[task.main_metric] for k, v in m.items() if k != "gradient_boosting"}
@@ -135,8 +142,13 @@ def write_model_card(directory: Path, metadata: dict, backtest, importance) -> P
                 f"| {row.decile} | {row.customers:,} | {_fmt(float(row.mean_predicted))} | "
                 f"{_fmt(float(row.mean_actual))} | {_fmt(float(row.share_of_actual))} |"
             )
-    lines += ["", "## Features", "", f"{len(metadata['features'])} inputs: "
-              + ", ".join(f"`{f}`" for f in metadata["features"]), ""]
+    lines += [
+        "",
+        "## Features",
+        "",
+        f"{len(metadata['features'])} inputs: " + ", ".join(f"`{f}`" for f in metadata["features"]),
+        "",
+    ]
     if importance:
         lines += ["Most used in splits:", ""]
         lines += [f"- `{name}` {share:.1%}" for name, share in importance]
@@ -159,8 +171,11 @@ def write_model_card(directory: Path, metadata: dict, backtest, importance) -> P
 
 def backtest_markdown(results) -> str:
     """Compact comparison table of all tasks for the CLI/bench output."""
-    rows = ["| task | main metric | gradient boosting | btyd | rfm rule | historical avg | "
-            "folds | beats baselines |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| task | main metric | gradient boosting | btyd | rfm rule | historical avg | "
+        "folds | beats baselines |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, res in results.items():
         main = res.main
         rows.append(

@@ -30,7 +30,7 @@ from ml.tasks import TASKS
 log = logging.getLogger(__name__)
 
 
-class PromotionRefused(Exception):
+class PromotionRefusedError(Exception):
     """The candidate's backtest main metric is worse than the champion's."""
 
 
@@ -128,13 +128,20 @@ class Registry:
         if current is not None and not force:
             champ = self.main_metric(task, current)
             if not mx.better(metric, cand, champ, tolerance):
-                raise PromotionRefused(
+                raise PromotionRefusedError(
                     f"{task} {version}: {metric} {cand:.4f} is worse than champion "
                     f"{current} ({champ:.4f})"
                 )
         state["history"].append(
-            {"action": "promote", "version": version, "previous": current, "at": _now(),
-             "metric": metric, "value": cand, "forced": bool(force)}
+            {
+                "action": "promote",
+                "version": version,
+                "previous": current,
+                "at": _now(),
+                "metric": metric,
+                "value": cand,
+                "forced": bool(force),
+            }
         )
         state["champion"] = version
         self._save_state(task, state)
@@ -188,7 +195,8 @@ class Registry:
                         "is_champion": version == state["champion"],
                         "trained_at": pd.Timestamp(meta["trained_at"]),
                         "promoted_at": pd.Timestamp(promoted_at[version])
-                        if version in promoted_at else pd.NaT,
+                        if version in promoted_at
+                        else pd.NaT,
                         "main_metric": main,
                         "main_metric_value": self.main_metric(task, version),
                         "baseline_metric_values": json.dumps(baselines, default=float),

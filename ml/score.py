@@ -73,15 +73,26 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
     out["expected_next_order_date"] = (
         pd.Timestamp(cutoff) + pd.to_timedelta(days.round(), unit="D")
     ).dt.date
-    out["churn_risk_band"] = pd.cut(
-        out["churn_probability"], [-0.01, 0.3, 0.6, 1.01], labels=["low", "medium", "high"]
-    ).astype("str").where(out["churn_probability"].notna(), None)
+    out["churn_risk_band"] = (
+        pd.cut(out["churn_probability"], [-0.01, 0.3, 0.6, 1.01], labels=["low", "medium", "high"])
+        .astype("str")
+        .where(out["churn_probability"].notna(), None)
+    )
     out["scored_at"] = scored_at
     out["score_run_id"] = run_id
     columns = [
-        "person_id", "as_of_date", "churn_probability", "churn_risk_band", "propensity_7d",
-        "propensity_30d", "predicted_ltv_12m", "expected_next_order_date",
-        "expected_days_to_next_order", *VERSION_COLUMNS.values(), "scored_at", "score_run_id",
+        "person_id",
+        "as_of_date",
+        "churn_probability",
+        "churn_risk_band",
+        "propensity_7d",
+        "propensity_30d",
+        "predicted_ltv_12m",
+        "expected_next_order_date",
+        "expected_days_to_next_order",
+        *VERSION_COLUMNS.values(),
+        "scored_at",
+        "score_run_id",
     ]
     out = out[columns]
     predicted = time.perf_counter() - started - loaded
@@ -99,7 +110,8 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
                 "persons_scored": len(out),
                 "model_versions": json.dumps(versions),
                 "drift_alerts": int((drift_frame["status"] == "alert").sum())
-                if not drift_frame.empty else 0,
+                if not drift_frame.empty
+                else 0,
                 "max_psi": float(drift_frame["psi"].max()) if not drift_frame.empty else 0.0,
             }
         ]

@@ -1,8 +1,8 @@
 """Train: backtest every model against its baselines, fit the final models, register them.
 
-    frame = prepare(con, settings)           # features + labels + per-cutoff BTYD
-    results = run_backtest(frame, settings)  # rolling cutoffs, model vs baselines
-    train_all(frame, results, settings)      # final fit on all complete cutoffs -> registry
+frame = prepare(con, settings)           # features + labels + per-cutoff BTYD
+results = run_backtest(frame, settings)  # rolling cutoffs, model vs baselines
+train_all(frame, results, settings)      # final fit on all complete cutoffs -> registry
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from ml.config import MLSettings
 from ml.features import add_btyd, feature_columns, load_frame, sample_rows
 from ml.model_card import write_model_card
 from ml.models import gbm
-from ml.registry import PromotionRefused, Registry, new_version
-from ml.tasks import TASKS
+from ml.registry import PromotionRefusedError, Registry, new_version
 from ml.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,10 @@ def prepare(con, settings: MLSettings) -> tuple[pd.DataFrame, dict]:
     frame, btyd_params = add_btyd(frame)
     log.info(
         "loaded %d rows x %d columns in %.1fs; BTYD per cutoff in %.1fs",
-        len(frame), frame.shape[1], loaded - started, time.perf_counter() - loaded,
+        len(frame),
+        frame.shape[1],
+        loaded - started,
+        time.perf_counter() - loaded,
     )
     return frame, btyd_params
 
@@ -140,7 +142,7 @@ def train_all(
             try:
                 registry.promote(name, version, settings.ml_promotion_tolerance)
                 out["promoted"][name] = version
-            except PromotionRefused as exc:
+            except PromotionRefusedError as exc:
                 out["refused"][name] = str(exc)
                 log.warning("%s", exc)
     timings["final_fit"] = time.perf_counter() - t0

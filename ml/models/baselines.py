@@ -63,16 +63,17 @@ class RFMRule:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         cells = _cells(frame, self.monetary_edges_)
-        fine = [self.fine_.get(k) for k in zip(cells["r"], cells["f"], cells["m"], strict=True)]
-        coarse = [self.coarse_.get(k) for k in zip(cells["r"], cells["f"], strict=True)]
-        out = np.array(
-            [
-                a if a is not None else (b if b is not None else self.global_)
-                for a, b in zip(fine, coarse, strict=True)
-            ],
-            dtype="float64",
-        )
-        return out
+
+        def lookup(table: dict, keys: list[str]) -> np.ndarray:
+            if not table:
+                return np.full(len(cells), np.nan)
+            index = pd.MultiIndex.from_tuples(list(table), names=keys)
+            values = pd.Series(list(table.values()), index=index, dtype="float64")
+            return values.reindex(pd.MultiIndex.from_frame(cells[keys])).to_numpy()
+
+        fine = lookup(self.fine_, ["r", "f", "m"])
+        coarse = lookup(self.coarse_, ["r", "f"])
+        return np.where(np.isnan(fine), np.where(np.isnan(coarse), self.global_, coarse), fine)
 
 
 @dataclass

@@ -290,7 +290,13 @@ class BetaGeoModel:
         hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
-    def median_days_to_next_purchase(self, frequency, recency, T, cap: float) -> np.ndarray:
+    def median_days_to_next_purchase(
+        self,
+        frequency,
+        recency,
+        T,  # noqa: N803
+        cap: float,
+    ) -> np.ndarray:
         """Days until P(purchased by then) reaches 1/2, capped at `cap`.
 
         Solves 1 - A + A * ((alpha+T)/(alpha+T+t))^(r+x) = 1/2 for t in closed form, with

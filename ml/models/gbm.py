@@ -54,8 +54,14 @@ class OffsetRegressor(BaseEstimator):
     clipped to [lower, upper].
     """
 
-    def __init__(self, estimator=None, offset_index: int = 0, fill: float = 0.0,
-                 lower: float | None = None, upper: float | None = None):
+    def __init__(
+        self,
+        estimator=None,
+        offset_index: int = 0,
+        fill: float = 0.0,
+        lower: float | None = None,
+        upper: float | None = None,
+    ):
         self.estimator = estimator
         self.offset_index = offset_index
         self.fill = fill
@@ -149,7 +155,10 @@ def _fit_model(task, frame, y, features, seed, max_iter, learning_rate) -> Pipel
             upper = float(task.horizon_days) if task.name == "next_order" else None
             model = OffsetRegressor(
                 HistGradientBoostingRegressor(loss=loss, **params),
-                offset_index=features.index(column), fill=fill, lower=0.0, upper=upper,
+                offset_index=features.index(column),
+                fill=fill,
+                lower=0.0,
+                upper=upper,
             )
         elif task.main_metric == "mae":
             model = HistGradientBoostingRegressor(loss="absolute_error", **params)

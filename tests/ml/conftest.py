@@ -31,8 +31,16 @@ def run_dbt(args: list[str], raw_dir: Path, duckdb_path: Path, work: Path) -> No
         pytest.skip("dbt project or executable not available")
     env = dict(os.environ, RW_RAW_DIR=str(raw_dir), RW_DUCKDB_PATH=str(duckdb_path))
     cmd = [
-        exe, *args, "--profiles-dir", ".", "--project-dir", ".",
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+        exe,
+        *args,
+        "--profiles-dir",
+        ".",
+        "--project-dir",
+        ".",
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
     ]
     proc = subprocess.run(cmd, cwd=DBT_DIR, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -51,8 +59,11 @@ def generate_shop(raw_dir: Path, truth_dir: Path, persons: int = PERSONS, seed: 
 # Everything the ml marts need (models and seeds), plus the data tests of the ml folder
 # only: other folders' tests belong to their own suites.
 ML_SELECTION = [
-    "--indirect-selection", "empty", "--select",
-    "+ml_training_set,resource_type:model", "+ml_training_set,resource_type:seed",
+    "--indirect-selection",
+    "empty",
+    "--select",
+    "+ml_training_set,resource_type:model",
+    "+ml_training_set,resource_type:seed",
     "marts.ml,resource_type:test",
 ]
 
@@ -71,7 +82,9 @@ def shop(tmp_path_factory) -> dict[str, Path]:
     generate_shop(paths["raw"], paths["truth"])
     run_dbt(
         ["build", *ML_SELECTION, "--vars", f"{{ml_as_of: '{AS_OF}'}}"],
-        paths["raw"], paths["duckdb"], base,
+        paths["raw"],
+        paths["duckdb"],
+        base,
     )
     return paths
 

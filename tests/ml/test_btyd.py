@@ -75,8 +75,17 @@ def test_quadrature_agrees_with_closed_form():
 @pytest.fixture(scope="module")
 def simulated() -> pd.DataFrame:
     return simulate_bgnbd_gamma_gamma(
-        30_000, r=0.5, alpha=30.0, a=0.8, b=2.5, p=6.0, q=4.0, gamma=15.0,
-        T_max=500, seed=7, horizon=180,
+        30_000,
+        r=0.5,
+        alpha=30.0,
+        a=0.8,
+        b=2.5,
+        p=6.0,
+        q=4.0,
+        gamma=15.0,
+        T_max=500,
+        seed=7,
+        horizon=180,
     )
 
 
@@ -118,9 +127,14 @@ def test_summary_from_transactions():
         {
             "customer": ["a", "a", "a", "a", "b", "c"],
             "at": pd.to_datetime(
-                ["2026-01-01 10:00", "2026-01-01 18:00", "2026-01-11 00:00", "2026-01-21 00:00",
-                 "2026-01-15 00:00",
-                 "2026-02-02 00:00"],
+                [
+                    "2026-01-01 10:00",
+                    "2026-01-01 18:00",
+                    "2026-01-11 00:00",
+                    "2026-01-21 00:00",
+                    "2026-01-15 00:00",
+                    "2026-02-02 00:00",
+                ],
                 utc=True,
             ),
             "amount": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],

@@ -46,7 +46,9 @@ def mutate_after(src, dst, cutoff: pd.Timestamp) -> dict[str, int]:
     late = orders["ordered_at"] >= cutoff
     three = Decimal(3)
     for col in ("subtotal", "total", "discount"):
-        orders.loc[late, col] = orders.loc[late, col].map(lambda v: None if v is None else v * three)
+        orders.loc[late, col] = orders.loc[late, col].map(
+            lambda v: None if v is None else v * three
+        )
     late_idx = np.flatnonzero(late)
     orders.loc[orders.index[late_idx[::3]], "status"] = "cancelled"
     orders.loc[orders.index[late_idx[1::5]], "status"] = "refunded"
@@ -129,10 +131,19 @@ def test_changing_data_after_the_cutoff_does_not_change_features(shop, tmp_path)
     assert all(n > 0 for n in changed.values()), changed
     mutated_db = tmp_path / "mutated.duckdb"
     run_dbt(
-        ["build", "--indirect-selection", "empty", "--select",
-         "+ml_customer_features,resource_type:model",
-         "+ml_customer_features,resource_type:seed", "--vars", f"{{ml_as_of: '{AS_OF}'}}"],
-        mutated_raw, mutated_db, tmp_path,
+        [
+            "build",
+            "--indirect-selection",
+            "empty",
+            "--select",
+            "+ml_customer_features,resource_type:model",
+            "+ml_customer_features,resource_type:seed",
+            "--vars",
+            f"{{ml_as_of: '{AS_OF}'}}",
+        ],
+        mutated_raw,
+        mutated_db,
+        tmp_path,
     )
     day = CUTOFF.date().isoformat()
     original = _features(shop["duckdb"], f"cutoff_date <= '{day}'")

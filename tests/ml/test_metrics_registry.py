@@ -10,7 +10,7 @@ from sklearn.dummy import DummyClassifier
 from ml import drift
 from ml import metrics as mx
 from ml.models.baselines import HistoricalAverage, RFMRule
-from ml.registry import PromotionRefused, Registry
+from ml.registry import PromotionRefusedError, Registry
 from ml.tasks import TASKS
 
 
@@ -103,10 +103,17 @@ def _register(reg: Registry, task: str, value: float) -> str:
         task,
         version,
         DummyClassifier().fit([[0], [1]], [0, 1]),
-        {"summary": {"gradient_boosting": {metric: value}, "btyd": {metric: 0.5}},
-         "folds": [], "beats_baselines": True},
-        {"version": version, "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
-         "n_train": 10, "data_end_date": "2026-11-16"},
+        {
+            "summary": {"gradient_boosting": {metric: value}, "btyd": {metric: 0.5}},
+            "folds": [],
+            "beats_baselines": True,
+        },
+        {
+            "version": version,
+            "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "n_train": 10,
+            "data_end_date": "2026-11-16",
+        },
     )
     return version
 
@@ -116,7 +123,7 @@ def test_promotion_gate_and_rollback(tmp_path):
     v1 = _register(reg, "churn", 0.80)
     assert reg.promote("churn") == v1  # first version: no champion to beat
     v2 = _register(reg, "churn", 0.78)
-    with pytest.raises(PromotionRefused):
+    with pytest.raises(PromotionRefusedError):
         reg.promote("churn", v2)
     assert reg.champion("churn") == v1
     v3 = _register(reg, "churn", 0.80)  # equal is "not worse"
@@ -133,7 +140,7 @@ def test_promotion_gate_and_rollback(tmp_path):
     r1 = _register(reg, "ltv_12m", 100.0)
     reg.promote("ltv_12m", r1)
     r2 = _register(reg, "ltv_12m", 120.0)
-    with pytest.raises(PromotionRefused):
+    with pytest.raises(PromotionRefusedError):
         reg.promote("ltv_12m", r2)
     reg.promote("ltv_12m", r2, tolerance=25.0)
     assert reg.champion("ltv_12m") == r2

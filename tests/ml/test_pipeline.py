@@ -76,8 +76,7 @@ def test_backtest_has_rolling_folds_and_models_beat_naive_baselines(trained):
     for key in ("pr_auc", "brier", "top_decile_lift", "top_decile_capture"):
         assert np.isfinite(churn[key])
     ltv = out["backtest"]["ltv_12m"]["summary"][MODEL]
-    for key in ("mae", "rmse", "spearman", "top_decile_revenue_capture",
-                "decile_calibration_mae"):
+    for key in ("mae", "rmse", "spearman", "top_decile_revenue_capture", "decile_calibration_mae"):
         assert np.isfinite(ltv[key])
 
 
@@ -88,8 +87,15 @@ def test_registry_files_cards_and_warehouse_table(trained, shop):
         version = out["versions"][name]
         assert reg.champion(name) == version
         directory = reg.version_dir(name, version)
-        for f in ("model.joblib", "metrics.json", "metadata.json", "model_card.md",
-                  "calibration.png", "lift.png", "drift_reference.json"):
+        for f in (
+            "model.joblib",
+            "metrics.json",
+            "metadata.json",
+            "model_card.md",
+            "calibration.png",
+            "lift.png",
+            "drift_reference.json",
+        ):
             assert (directory / f).exists(), f
         meta = json.loads((directory / "metadata.json").read_text())
         assert meta["n_train"] > 0 and meta["features"]
@@ -113,9 +119,15 @@ def test_scoring_writes_customer_scores_and_drift(trained, ml_env):
         drift = con.execute("select * from ml.drift_reports").df()
         runs = con.execute("select * from ml.score_runs").df()
     expected = {
-        "person_id", "churn_probability", "propensity_7d", "propensity_30d",
-        "predicted_ltv_12m", "expected_next_order_date", "churn_model_version",
-        "ltv_model_version", "scored_at",
+        "person_id",
+        "churn_probability",
+        "propensity_7d",
+        "propensity_30d",
+        "predicted_ltv_12m",
+        "expected_next_order_date",
+        "churn_model_version",
+        "ltv_model_version",
+        "scored_at",
     }
     assert expected <= set(scores.columns)
     assert scores["person_id"].is_unique
