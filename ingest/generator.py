@@ -87,6 +87,15 @@ Ground truth (under `truth_dir`, never read by dbt; `TRUTH_FILES` lists the file
 - `junk_identifiers.json`: emails, phones, anonymous_ids that many persons share.
 - `meta.json`: generator version, config, seed, history start, row counts.
 
+Planted campaign effects (a second pass, once a warehouse has been built on the raw data):
+`plant_campaign_effects(raw_dir, truth_dir, duckdb_path)` from `ingest._generator_campaigns`
+(re-exported here) plays the marketing platform on the warehouse's replayed workflow entries
+and holdout assignments: treated entries get their flow's e-mails, some workflows convert
+extra persons (planted true effects), one workflow has none, held-out persons get nothing.
+It appends to email_events/orders/order_items and writes `campaign_effects.json` and
+`campaign_orders.parquet` to the truth; rebuild the warehouse afterwards
+(docs/segmentation.md, "Planted lift").
+
 Identity guarantees (what stitching is scored on): private e-mails and phone numbers are
 unique per person (bijections of the person index), so the only identifiers shared by
 different persons are the junk ones. Every order, customer and consent record carries at
@@ -111,6 +120,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest import _generator_vocab as V  # noqa: N812
+from ingest._generator_campaigns import (  # noqa: F401  (public API, see docstring)
+    CampaignConfig,
+    plant_campaign_effects,
+)
 from ingest._generator_util import (
     US_PER_DAY,
     bijection,

@@ -1,0 +1,119 @@
+"""Segmentation build time on top of the foundation build (called by bench/run.py).
+
+    python -m bench.segmentation_bench --customers 100000 [--workdir bench/out/segmentation]
+
+Generates a shop, builds the foundation (everything the segmentation models need: seeds,
+staging, identity, core marts, the identity snapshot) and then measures, each in a fresh
+process: the segmentation models with the lifecycle snapshot (`dbt build --select
+path:models/marts/segmentation snap_customer_lifecycle`, data tests excluded), a rebuild of
+the same (the incremental holdout table then only appends), the segmentation data and unit
+tests, and rendering the retention report. Node times come from dbt's run_results.json.
+Target (issue "Segmentation"): all segmentation models under 60 s at 1M customers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from bench.run import END_DATE, measured, node_seconds
+from ingest.settings import PROJECT_ROOT
+from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
+
+SEGMENTATION = ["path:models/marts/segmentation", "snap_customer_lifecycle"]
+NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
+
+
+def dbt_measured(command: list[str], raw_dir: Path, db: Path) -> dict:
+    """bench.run.dbt_measured with the project root on PYTHONPATH (the measuring process
+    runs in dbt_project/, where `python -m bench.peak` is otherwise not importable)."""
+    target = db.parent / f"target-{command[0]}-{time.monotonic_ns()}"
+    env = dbt_env(raw_dir, db)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    result = measured(
+        dbt_args([*command, "--target-path", str(target)]), env=env, cwd=DBT_PROJECT_DIR
+    )
+    result["nodes"] = node_seconds(target / "run_results.json")
+    shutil.rmtree(target, ignore_errors=True)
+    return result
+
+
+def _model_seconds(nodes: dict[str, float]) -> float:
+    return sum(s for uid, s in nodes.items() if uid.startswith(("model.", "snapshot.", "seed.")))
+
+
+def run_benchmarks(workdir: Path, customers: int) -> dict:
+    """Generate `customers` persons under `workdir`, build the foundation, time segmentation."""
+    workdir = Path(workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    raw_dir, truth_dir, db = workdir / "raw", workdir / "truth", workdir / "warehouse.duckdb"
+    figures: dict = {"customers": customers}
+
+    print(f"[segmentation {customers:,}] generating", flush=True)
+    figures["generate_seconds"] = measured(
+        [
+            sys.executable, "-m", "ingest.cli", "generate",
+            "--customers", str(customers), "--seed", "42", "--end-date", END_DATE,
+            "--raw-dir", str(raw_dir), "--truth-dir", str(truth_dir),
+        ]
+    )["seconds"]  # fmt: skip
+
+    print(f"[segmentation {customers:,}] foundation build", flush=True)
+    foundation = dbt_measured(
+        [
+            "build", "--select", "+" + SEGMENTATION[0], "+" + SEGMENTATION[1],
+            "--exclude", SEGMENTATION[0], SEGMENTATION[1], "resource_type:test",
+            "resource_type:unit_test",
+        ],
+        raw_dir,
+        db,
+    )  # fmt: skip
+    figures["foundation_build_seconds"] = foundation["seconds"]
+    figures["foundation_models_seconds"] = _model_seconds(foundation["nodes"])
+
+    print(f"[segmentation {customers:,}] segmentation models", flush=True)
+    first = dbt_measured(["build", "--select", *SEGMENTATION, *NO_TESTS], raw_dir, db)
+    figures["segmentation_build_seconds"] = first["seconds"]
+    figures["segmentation_models_seconds"] = _model_seconds(first["nodes"])
+    figures["segmentation_peak_rss_bytes"] = first["peak_rss_bytes"]
+    figures["segmentation_models"] = len(first["nodes"])
+    figures["slowest_segmentation_nodes"] = [
+        (uid.split(".")[-1], round(s, 2))
+        for uid, s in sorted(first["nodes"].items(), key=lambda kv: -kv[1])[:8]
+    ]
+
+    print(f"[segmentation {customers:,}] rebuild (holdouts append only)", flush=True)
+    second = dbt_measured(["build", "--select", *SEGMENTATION, *NO_TESTS], raw_dir, db)
+    figures["segmentation_rebuild_seconds"] = second["seconds"]
+    figures["segmentation_rebuild_models_seconds"] = _model_seconds(second["nodes"])
+
+    print(f"[segmentation {customers:,}] segmentation tests", flush=True)
+    tests = dbt_measured(["test", "--select", *SEGMENTATION], raw_dir, db)
+    figures["segmentation_tests_seconds"] = tests["seconds"]
+    figures["segmentation_tests"] = len(tests["nodes"])
+
+    print(f"[segmentation {customers:,}] retention report", flush=True)
+    report = workdir / "retention.html"
+    figures["report_seconds"] = measured(
+        [sys.executable, "-m", "reports.retention_report", "--duckdb", str(db), "--out", str(report)]
+    )["seconds"]
+    figures["warehouse_bytes"] = db.stat().st_size
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=Path("bench/out/segmentation"))
+    args = parser.parse_args()
+    figures = run_benchmarks(args.workdir, args.customers)
+    print(json.dumps(figures, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
