@@ -24,6 +24,8 @@ import os
 import re
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -123,6 +125,7 @@ class SyncEngine:
         context: DeliveryContext | None = None,
         memory_limit: str | None = "1GB",
         on_batch: Callable[[str, int], None] | None = None,
+        max_in_flight: int = 2,
     ) -> None:
         self.sync = sync
         self.settings = settings or ReverseEtlSettings()
@@ -131,6 +134,7 @@ class SyncEngine:
         self.context = context
         self.memory_limit = memory_limit
         self.on_batch = on_batch
+        self.max_in_flight = max_in_flight
         self._secrets = self._secret_values()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -451,24 +455,34 @@ class SyncEngine:
             dest = build_destination(self.sync, ctx)
             targets = self._targets()
             reader_con = con.cursor()
-            for op, kinds in self.op_groups():
-                if not any(getattr(plan, {"create": "creates", "update": "updates",
-                                          "remove": "removals"}[k]) for k in kinds):
-                    continue
-                size = dest.op_batch_size(op)
-                kinds_sql = ", ".join(_lit(k) for k in kinds)
-                reader = reader_con.sql(
-                    f"select * from {plan_t} where __kind in ({kinds_sql}) order by __pk"
-                ).to_arrow_reader(max(size, 1024))
-                buf: list[Row] = []
-                for rb in reader:
-                    for rec in rb.to_pylist():
-                        buf.append(self._row(rec, targets, removal=op in (DELETE, LIST_REMOVE)))
-                        if len(buf) >= size:
-                            self._send(con, dest, op, buf, lock, result)
-                            buf = []
-                if buf:
-                    self._send(con, dest, op, buf, lock, result)
+            # One delivery in flight while this thread reads the next batch and commits the
+            # previous one: the network wait overlaps DuckDB work. At most two batches are
+            # unconfirmed at any moment; a crash re-sends them (same event ids), never loses.
+            depth = max(1, self.max_in_flight)
+            with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="deliver") as pool:
+                for op, kinds in self.op_groups():
+                    if not any(getattr(plan, {"create": "creates", "update": "updates",
+                                              "remove": "removals"}[k]) for k in kinds):
+                        continue
+                    size = dest.op_batch_size(op)
+                    kinds_sql = ", ".join(_lit(k) for k in kinds)
+                    reader = reader_con.sql(
+                        f"select * from {plan_t} where __kind in ({kinds_sql}) order by __pk"
+                    ).to_arrow_reader(max(size, 1024))
+                    removal = op in (DELETE, LIST_REMOVE)
+                    pending: deque[Future] = deque()
+                    buf: list[Row] = []
+                    for rb in reader:
+                        for row in self._rows(rb, targets, removal):
+                            buf.append(row)
+                            if len(buf) >= size:
+                                pending = self._pipeline(pool, pending, con, dest, op, buf, lock,
+                                                         result)
+                                buf = []
+                    if buf:
+                        pending = self._pipeline(pool, pending, con, dest, op, buf, lock, result)
+                    while pending:
+                        self._settle(pending.popleft(), con, op, lock, result)
             result.status = "success" if result.rejected == 0 else "partial"
         except (DestinationError, SyncConfigError, duckdb.Error, OSError) as exc:
             result.status = "failed"
@@ -514,38 +528,54 @@ class SyncEngine:
             result.confirmed, result.rejected, result.plan.invalid, result.duration_s,
         )
 
-    def _row(self, rec: dict[str, Any], targets, removal: bool) -> Row:
-        payload = {}
-        for i, (t, _c) in enumerate(targets):
-            if removal and t not in IDENTITY_FIELDS:
-                continue
-            payload[t] = rec[f"f{i}"]
-        if removal:
-            payload = {k: v for k, v in payload.items() if v is not None}
-        return Row(pk=rec["__pk"], row_hash=rec["__hash"] or "removed", payload=payload,
-                   dest_id=rec["__dest_id"])
+    @staticmethod
+    def _rows(rb: pa.RecordBatch, targets, removal: bool) -> list[Row]:
+        """Arrow record batch -> Rows, column by column (no per-row dict of every column)."""
+        col = {name: rb.column(name).to_pylist() for name in rb.schema.names}
+        keep = [(t, col[f"f{i}"]) for i, (t, _c) in enumerate(targets)
+                if not removal or t in IDENTITY_FIELDS]
+        names = [t for t, _ in keep]
+        values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
+        out = []
+        for pk, row_hash, dest_id, kind, ident, vals in zip(
+            col["__pk"], col["__hash"], col["__dest_id"], col["__kind"], col["__identity"],
+            values, strict=True,
+        ):
+            payload = dict(zip(names, vals, strict=True))
+            if removal:
+                payload = {k: v for k, v in payload.items() if v is not None}
+            out.append(Row(pk, row_hash or "removed", payload, dest_id, kind, ident))
+        return out
 
     # -- delivery ----------------------------------------------------------------------------
-    def _send(self, con, dest: Destination, op: str, rows: list[Row], lock: Lock,
-              result: RunResult) -> None:
-        result.sent += len(rows)
-        identities = {}
-        self._deliver(con, dest, op, rows, lock, result, identities)
-        if self.on_batch:
-            self.on_batch(op, len(rows))
-
-    def _deliver(self, con, dest, op, rows, lock, result, identities) -> None:
+    def _deliver_leaves(self, dest: Destination, op: str, rows: list[Row]
+                        ) -> list[tuple[list[Row], list[RowResult]]]:
+        """Deliver one batch; a whole-batch rejection is split in halves until the bad rows
+        are isolated. Returns (rows, results) for every sub-batch that got an answer."""
         try:
-            results = dest.deliver(op, rows)
+            return [(rows, dest.deliver(op, rows))]
         except BatchRejected as exc:
             if len(rows) == 1:
-                results = [RowResult(rows[0].pk, False, reason=self.scrub(exc.reason))]
-            else:
-                mid = len(rows) // 2
-                self._deliver(con, dest, op, rows[:mid], lock, result, identities)
-                self._deliver(con, dest, op, rows[mid:], lock, result, identities)
-                return
-        self._commit(con, op, rows, results, lock, result)
+                return [(rows, [RowResult(rows[0].pk, False, reason=self.scrub(exc.reason))])]
+            mid = len(rows) // 2
+            return (self._deliver_leaves(dest, op, rows[:mid])
+                    + self._deliver_leaves(dest, op, rows[mid:]))
+
+    def _pipeline(self, pool, pending: deque, con, dest, op, rows, lock, result) -> deque:
+        """Submit a batch; settle (commit) the oldest ones beyond the in-flight depth, in order."""
+        result.sent += len(rows)
+        pending.append(pool.submit(self._deliver_leaves, dest, op, rows))
+        while len(pending) > max(1, self.max_in_flight):
+            self._settle(pending.popleft(), con, op, lock, result)
+        return pending
+
+    def _settle(self, fut: Future, con, op: str, lock: Lock, result: RunResult) -> None:
+        n = 0
+        for rows, results in fut.result():
+            self._commit(con, op, rows, results, lock, result)
+            n += len(rows)
+        if self.on_batch:
+            self.on_batch(op, n)
 
     def _commit(self, con, op: str, rows: list[Row], results: list[RowResult], lock: Lock,
                 result: RunResult) -> None:
@@ -568,18 +598,19 @@ class SyncEngine:
                         "row_hash": ["deleted" if op == GDPR_DELETE else by_pk[r.pk].row_hash
                                      for r in ok],
                         "dest_id": [r.dest_id or by_pk[r.pk].dest_id for r in ok],
-                        "identity": [None if op == GDPR_DELETE else _identity(by_pk[r.pk])
+                        "identity": [None if op == GDPR_DELETE else by_pk[r.pk].identity
                                      for r in ok],
                     },
                     schema=pa.schema([("pk", pa.string()), ("row_hash", pa.string()),
                                       ("dest_id", pa.string()), ("identity", pa.string())]),
                 )
                 con.register("__ok_rows", ok_table)
-                con.execute(
-                    f"delete from {s}.sync_state where sync_name = ? "
-                    "and pk in (select pk from __ok_rows)",
-                    [self.sync.name],
-                )
+                if any(by_pk[r.pk].kind != "create" for r in ok):
+                    con.execute(
+                        f"delete from {s}.sync_state where sync_name = ? "
+                        "and pk in (select pk from __ok_rows)",
+                        [self.sync.name],
+                    )
                 if not removal:
                     con.execute(
                         f"insert into {s}.sync_state select ?, pk, row_hash, dest_id, identity, ?,"
@@ -604,11 +635,6 @@ class SyncEngine:
         except BaseException:
             con.execute("rollback")
             raise
-
-
-def _identity(row: Row) -> str | None:
-    ident = {k: row.payload.get(k) for k in IDENTITY_FIELDS if k in row.payload}
-    return json.dumps(ident) if ident else None
 
 
 # -- status -------------------------------------------------------------------------------

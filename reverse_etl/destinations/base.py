@@ -27,6 +27,8 @@ class Row:
     row_hash: str
     payload: dict[str, Any]  # destination field (dotted path) -> value; None = null
     dest_id: str | None = None  # id the destination gave this record on a previous run
+    kind: str = "create"  # create | update | remove (from the plan)
+    identity: str | None = None  # JSON of the identity fields (email, ...) kept in state
 
     @property
     def event_id(self) -> str:
@@ -175,15 +177,31 @@ def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
 def nest(payload: dict[str, Any], null_policy: str, null_value: Any = None) -> dict[str, Any]:
     """Dotted payload -> nested object. Nulls become ``null_value`` (clear) or are dropped."""
     out: dict[str, Any] = {}
+    skip = null_policy == "skip"
     for key, value in payload.items():
         if value is None:
-            if null_policy == "skip":
+            if skip:
                 continue
             value = null_value
-        set_path(out, key, value)
+        path = _PATHS.get(key)
+        if path is None:
+            path = _PATHS[key] = tuple(key.split("."))
+        if len(path) == 1:
+            out[key] = value
+            continue
+        node = out
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        node[path[-1]] = value
     return out
 
 

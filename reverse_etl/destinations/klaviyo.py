@@ -39,12 +39,19 @@ _POINTER = re.compile(r"^/data/attributes/profiles/data/(\d+)")
 JSONAPI = "application/vnd.api+json"
 
 
+_KEYS: dict[str, str] = {}
+
+
 def profile_attributes(payload: dict[str, Any], null_policy: str) -> dict[str, Any]:
     """Dotted payload -> Klaviyo profile attributes (unknown top-level keys -> properties)."""
     fixed: dict[str, Any] = {}
     for key, value in payload.items():
-        head = key.split(".", 1)[0]
-        fixed[key if head in STANDARD else f"properties.{key}"] = value
+        target = _KEYS.get(key)
+        if target is None:
+            target = _KEYS[key] = (
+                key if key.split(".", 1)[0] in STANDARD else f"properties.{key}"
+            )
+        fixed[target] = value
     return nest(fixed, null_policy)
 
 

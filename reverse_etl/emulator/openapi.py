@@ -91,6 +91,7 @@ class OpenApiValidator:
         headers: dict[str, str],
         body: bytes | None,
         max_array_items: int | None = None,
+        parsed: Any = None,
     ) -> list[str]:
         found = self.find(method, path)
         if found is None:
@@ -127,7 +128,7 @@ class OpenApiValidator:
                     errors.append("request body is required")
             else:
                 try:
-                    payload = json.loads(body)
+                    payload = parsed if parsed is not None else json.loads(body)
                 except ValueError:
                     return [*errors, "body is not JSON"]
                 if max_array_items is not None:

@@ -370,10 +370,14 @@ class Handler(BaseHTTPRequestHandler):
             return 401, {"errors": [{"id": "auth", "status": 401, "code": "not_authenticated",
                                      "title": "Authentication credentials were not provided.",
                                      "detail": "Missing or invalid private key."}]}, None
+        try:
+            doc = json.loads(body) if body else None
+        except ValueError:
+            return self._k_error(400, "request body is not valid JSON")
         if st.validator is not None and cfg.validation != "off":
             errs = st.validator.validate(
                 method, path, query, dict(self.headers.items()), body or None,
-                max_array_items=50 if cfg.validation == "sample" else None,
+                max_array_items=50 if cfg.validation == "sample" else None, parsed=doc,
             )
             if errs:
                 with st.lock:
@@ -382,7 +386,6 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/api/profile-bulk-import-jobs":
             if len(body) > 5 * 1024 * 1024:
                 return self._k_error(413, "payload exceeds 5MB")
-            doc = json.loads(body)
             data = doc["data"]
             profiles = data["attributes"]["profiles"]["data"]
             self._items = len(profiles)
@@ -473,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"data": found[:size], "links": {"self": path}}, None
         m = re.match(r"^/api/lists/([^/]+)/relationships/profiles$", path)
         if m and method in ("POST", "DELETE"):
-            members_in = [x["id"] for x in json.loads(body)["data"]]
+            members_in = [x["id"] for x in doc["data"]]
             self._items = len(members_in)
             if len(members_in) > 1000:
                 return self._k_error(400, "at most 1000 profiles per call")
@@ -490,7 +493,7 @@ class Handler(BaseHTTPRequestHandler):
                         st.effect("klaviyo.list_removed")
             return 204, None, None
         if method == "POST" and path == "/api/data-privacy-deletion-jobs":
-            attrs = json.loads(body)["data"]["attributes"]["profile"]["data"].get("attributes", {})
+            attrs = doc["data"]["attributes"]["profile"]["data"].get("attributes", {})
             if len([v for v in attrs.values() if v]) != 1:
                 return self._k_error(400, "exactly one identifier is required")
             with st.lock:
