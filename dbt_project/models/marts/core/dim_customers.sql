@@ -81,15 +81,12 @@ identifier_lists as (
 
     select
         person_id,
-        {{ dbt.listagg(
-            "case when identifier_type = 'customer_id' then identifier_value end",
-            "','", "order by identifier_value") }} as customer_ids,
-        {{ dbt.listagg(
-            "case when identifier_type = 'email' then identifier_value end",
-            "','", "order by identifier_value") }} as emails,
-        {{ dbt.listagg(
-            "case when identifier_type = 'phone' then identifier_value end",
-            "','", "order by identifier_value") }} as phones,
+        {{ sorted_string_agg("case when identifier_type = 'customer_id' then identifier_value end") }}
+            as customer_ids,
+        {{ sorted_string_agg("case when identifier_type = 'email' then identifier_value end") }}
+            as emails,
+        {{ sorted_string_agg("case when identifier_type = 'phone' then identifier_value end") }}
+            as phones,
         sum(case when identifier_type = 'anonymous_id' then 1 else 0 end) as anonymous_id_count,
         min(first_seen_at) as first_identified_at
     from stitched
@@ -192,18 +189,28 @@ consent_flags as (
 
 ),
 
----------- email engagement
+---------- email engagement (aggregated per address first: the events table is large)
+address_engagement as (
+
+    select
+        email,
+        max(case when event_type = 'open' then occurred_at end) as last_email_open_at,
+        max(case when event_type = 'click' then occurred_at end) as last_email_click_at
+    from email_events
+    where event_type in ('open', 'click')
+    group by email
+
+),
+
 email_engagement as (
 
     select
         stitched.person_id,
-        max(case when email_events.event_type = 'open' then email_events.occurred_at end)
-            as last_email_open_at,
-        max(case when email_events.event_type = 'click' then email_events.occurred_at end)
-            as last_email_click_at
-    from email_events
+        max(address_engagement.last_email_open_at) as last_email_open_at,
+        max(address_engagement.last_email_click_at) as last_email_click_at
+    from address_engagement
     inner join stitched
-        on {{ identifier_key('email', 'email_events.email') }} = stitched.identifier_key
+        on {{ identifier_key('email', 'address_engagement.email') }} = stitched.identifier_key
     group by stitched.person_id
 
 ),
