@@ -75,6 +75,9 @@ def _setup_logging(verbose: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
     )
+    if not verbose:  # one line per request is noise at INFO
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def _print_plan(plan: Plan) -> None:
@@ -181,8 +184,8 @@ def status_cmd(names: NamesArg = None, duckdb_path: DbOpt = None, as_json: JsonO
         print(json.dumps(info, default=str, indent=2))
         return
     t = Table(title="recent runs")
-    cols = ("sync_name", "run_id", "status", "started_at", "duration_s", "planned", "sent",
-            "confirmed", "rejected", "invalid", "api_calls", "error")
+    cols = ("sync", "run", "status", "started", "s", "planned", "sent", "ok", "rejected",
+            "invalid", "calls", "error")
     for c in cols:
         t.add_column(c)
     for r in info["runs"]:

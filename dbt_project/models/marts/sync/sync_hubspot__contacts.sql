@@ -1,0 +1,39 @@
+-- HubSpot contacts: purchase attributes plus the person's current flow (if any), keyed by
+-- email (HubSpot's idProperty).
+
+with
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+memberships as (
+
+    select * from {{ ref('audience_memberships') }}
+
+),
+
+final as (
+
+    select
+        customers.person_id,
+        customers.email,
+        customers.first_name,
+        customers.last_name,
+        customers.country,
+        customers.orders_count,
+        customers.net_revenue,
+        customers.last_order_at,
+        memberships.audience as current_audience,
+        coalesce(memberships.is_holdout, false) as is_holdout,
+        coalesce(customers.is_email_consented, false) as is_email_consented
+    from customers
+    left join memberships
+        on customers.person_id = memberships.person_id
+    where customers.email is not null
+
+)
+
+select * from final
