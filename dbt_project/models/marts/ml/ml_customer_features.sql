@@ -1,9 +1,10 @@
 -- Point-in-time features: one row per person and cutoff, using only what was known
 -- before the cutoff (orders placed, refunds issued, events, e-mails and consents recorded
 -- before it; devices and e-mail addresses only once they were tied to the person).
--- Persons enter once they were first seen before the cutoff. Day counts are fractional
--- days before the cutoff (midnight UTC). Activity windows look back at most
--- ml_activity_lookback_days (web, e-mail) so the table stays cheap at scale.
+-- Persons enter once they were first seen before the cutoff. "days_since_*" are fractional
+-- days before the cutoff (midnight UTC); "_7d/_30d/_90d" windows of web and e-mail
+-- activity are the 7/30/90 calendar days (UTC) before it, and look back at most
+-- ml_activity_lookback_days so the table stays cheap at scale.
 
 {%- set activity_days = var('ml_activity_lookback_days', 180) %}
 
@@ -265,23 +266,42 @@ device_persons as (
 
 ),
 
-web_events as (
+device_days as (
+
+    -- one row per device and UTC day: the events are pre-aggregated once, not per cutoff
+    select
+        {{ identifier_key('anonymous_id', 'anonymous_id') }} as identifier_key,
+        cast(floor(epoch(occurred_at) / 86400) as bigint) as event_day_number,
+        max(occurred_at) as last_event_at,
+        max(occurred_at) filter (where event_type = 'add_to_cart') as last_cart_at,
+        count(*) filter (where event_type = 'page_view') as page_views,
+        count(*) filter (where event_type = 'view_item') as product_views,
+        count(*) filter (where event_type = 'add_to_cart') as carts,
+        count(*) filter (where event_type = 'begin_checkout') as checkouts,
+        count(*) filter (where event_type = 'search') as searches,
+        count(*) filter (where event_type = 'view_item' and not is_in_stock)
+            as out_of_stock_views
+    from events
+    where anonymous_id is not null
+    group by 1, 2
+
+),
+
+web_days as (
 
     select
         device_persons.person_id,
         cutoffs.cutoff_date,
-        events.event_type,
-        events.is_in_stock,
-        events.occurred_at,
-        cast(floor(epoch(events.occurred_at) / 86400) as bigint) as event_day_number,
-        (epoch(cutoffs.cutoff_at) - epoch(events.occurred_at)) / 86400.0 as days_before
-    from events
+        cutoffs.cutoff_at,
+        device_days.*,
+        -- calendar days before the cutoff: 1 = the day before it
+        cutoffs.cutoff_day_number - device_days.event_day_number as days_before
+    from device_days
     inner join device_persons
-        on {{ identifier_key('anonymous_id', 'events.anonymous_id') }}
-        = device_persons.identifier_key
+        on device_days.identifier_key = device_persons.identifier_key
     inner join cutoffs
-        on events.occurred_at < cutoffs.cutoff_at
-        and events.occurred_at >= cutoffs.cutoff_at - interval {{ activity_days }} day
+        on device_days.event_day_number < cutoffs.cutoff_day_number
+        and device_days.event_day_number >= cutoffs.cutoff_day_number - {{ activity_days }}
         and device_persons.identified_at < cutoffs.cutoff_at
 
 ),
@@ -291,27 +311,23 @@ web_summary as (
     select
         person_id,
         cutoff_date,
-        count(distinct event_day_number) filter (where days_before < 7) as active_days_7d,
-        count(distinct event_day_number) filter (where days_before < 30) as active_days_30d,
-        count(distinct event_day_number) filter (where days_before < 90) as active_days_90d,
-        count(*) filter (where event_type = 'page_view' and days_before < 30) as page_views_30d,
-        count(*) filter (where event_type = 'view_item' and days_before < 7) as product_views_7d,
-        count(*) filter (where event_type = 'view_item' and days_before < 30)
-            as product_views_30d,
-        count(*) filter (where event_type = 'view_item' and days_before < 90)
-            as product_views_90d,
-        count(*) filter (where event_type = 'add_to_cart' and days_before < 7) as carts_7d,
-        count(*) filter (where event_type = 'add_to_cart' and days_before < 30) as carts_30d,
-        count(*) filter (where event_type = 'add_to_cart' and days_before < 90) as carts_90d,
-        count(*) filter (where event_type = 'begin_checkout' and days_before < 30)
-            as checkouts_30d,
-        count(*) filter (where event_type = 'search' and days_before < 30) as searches_30d,
-        count(*) filter (
-            where event_type = 'view_item' and not is_in_stock and days_before < 90
-        ) as out_of_stock_views_90d,
-        min(days_before) as days_since_last_web_event,
-        min(days_before) filter (where event_type = 'add_to_cart') as days_since_last_cart
-    from web_events
+        count(distinct event_day_number) filter (where days_before <= 7) as active_days_7d,
+        count(distinct event_day_number) filter (where days_before <= 30) as active_days_30d,
+        count(distinct event_day_number) filter (where days_before <= 90) as active_days_90d,
+        coalesce(sum(page_views) filter (where days_before <= 30), 0) as page_views_30d,
+        coalesce(sum(product_views) filter (where days_before <= 7), 0) as product_views_7d,
+        coalesce(sum(product_views) filter (where days_before <= 30), 0) as product_views_30d,
+        coalesce(sum(product_views) filter (where days_before <= 90), 0) as product_views_90d,
+        coalesce(sum(carts) filter (where days_before <= 7), 0) as carts_7d,
+        coalesce(sum(carts) filter (where days_before <= 30), 0) as carts_30d,
+        coalesce(sum(carts) filter (where days_before <= 90), 0) as carts_90d,
+        coalesce(sum(checkouts) filter (where days_before <= 30), 0) as checkouts_30d,
+        coalesce(sum(searches) filter (where days_before <= 30), 0) as searches_30d,
+        coalesce(sum(out_of_stock_views) filter (where days_before <= 90), 0)
+            as out_of_stock_views_90d,
+        min(epoch(cutoff_at) - epoch(last_event_at)) / 86400.0 as days_since_last_web_event,
+        min(epoch(cutoff_at) - epoch(last_cart_at)) / 86400.0 as days_since_last_cart
+    from web_days
     group by person_id, cutoff_date
 
 ),
@@ -328,19 +344,36 @@ email_persons as (
 
 ),
 
-person_email_events as (
+email_days as (
+
+    select
+        {{ identifier_key('email', 'email') }} as identifier_key,
+        cast(floor(epoch(occurred_at) / 86400) as bigint) as event_day_number,
+        count(*) filter (where event_type = 'delivered') as delivered,
+        count(*) filter (where event_type = 'open') as opens,
+        count(*) filter (where event_type = 'click') as clicks,
+        max(occurred_at) filter (where event_type = 'open') as last_open_at,
+        max(occurred_at) filter (where event_type = 'click') as last_click_at
+    from email_events
+    where email is not null
+    group by 1, 2
+
+),
+
+person_email_days as (
 
     select
         email_persons.person_id,
         cutoffs.cutoff_date,
-        email_events.event_type,
-        (epoch(cutoffs.cutoff_at) - epoch(email_events.occurred_at)) / 86400.0 as days_before
-    from email_events
+        cutoffs.cutoff_at,
+        email_days.*,
+        cutoffs.cutoff_day_number - email_days.event_day_number as days_before
+    from email_days
     inner join email_persons
-        on {{ identifier_key('email', 'email_events.email') }} = email_persons.identifier_key
+        on email_days.identifier_key = email_persons.identifier_key
     inner join cutoffs
-        on email_events.occurred_at < cutoffs.cutoff_at
-        and email_events.occurred_at >= cutoffs.cutoff_at - interval {{ activity_days }} day
+        on email_days.event_day_number < cutoffs.cutoff_day_number
+        and email_days.event_day_number >= cutoffs.cutoff_day_number - {{ activity_days }}
         and email_persons.identified_at < cutoffs.cutoff_at
 
 ),
@@ -350,15 +383,14 @@ email_summary as (
     select
         person_id,
         cutoff_date,
-        count(*) filter (where event_type = 'delivered' and days_before < 90)
-            as emails_delivered_90d,
-        count(*) filter (where event_type = 'open' and days_before < 30) as email_opens_30d,
-        count(*) filter (where event_type = 'open' and days_before < 90) as email_opens_90d,
-        count(*) filter (where event_type = 'click' and days_before < 30) as email_clicks_30d,
-        count(*) filter (where event_type = 'click' and days_before < 90) as email_clicks_90d,
-        min(days_before) filter (where event_type = 'open') as days_since_last_email_open,
-        min(days_before) filter (where event_type = 'click') as days_since_last_email_click
-    from person_email_events
+        coalesce(sum(delivered) filter (where days_before <= 90), 0) as emails_delivered_90d,
+        coalesce(sum(opens) filter (where days_before <= 30), 0) as email_opens_30d,
+        coalesce(sum(opens) filter (where days_before <= 90), 0) as email_opens_90d,
+        coalesce(sum(clicks) filter (where days_before <= 30), 0) as email_clicks_30d,
+        coalesce(sum(clicks) filter (where days_before <= 90), 0) as email_clicks_90d,
+        min(epoch(cutoff_at) - epoch(last_open_at)) / 86400.0 as days_since_last_email_open,
+        min(epoch(cutoff_at) - epoch(last_click_at)) / 86400.0 as days_since_last_email_click
+    from person_email_days
     group by person_id, cutoff_date
 
 ),
