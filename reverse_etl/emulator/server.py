@@ -89,6 +89,10 @@ class EmulatorState:
         self.config = config
         self.validator = None
         spec = find_klaviyo_spec_dir()
+        try:
+            import jsonschema  # noqa: F401
+        except ImportError:  # runtime install without the dev extras: no spec validation
+            spec = None
         if spec is not None:
             self.validator = OpenApiValidator(spec)
         self.reset()
