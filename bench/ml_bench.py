@@ -112,6 +112,69 @@ def _btyd_fit_seconds(customers: int) -> dict:
     }
 
 
+def truth_check(db: Path, truth: Path) -> dict:
+    """Score quality on the generator's true future (never seen by dbt or the models).
+
+    Persons are matched to true persons through their orders (the most frequent true owner
+    of a person's orders); outcomes are the true orders after the scoring cutoff. LTV is
+    compared by rank only: the truth's net_amount excludes shipping, the label includes it.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ml import metrics as mx
+
+    records = pd.read_parquet(truth / "record_persons.parquet")
+    records = records[records["record_type"] == "order"][["record_id", "true_person_id"]]
+    future = pd.read_parquet(truth / "future_orders.parquet")
+    future = future[future["status"] != "cancelled"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        scores = con.execute("select * from ml.customer_scores").df()
+        orders = con.execute("select order_id as record_id, person_id from core.fct_orders").df()
+    owners = orders.merge(records, on="record_id")
+    owner = (
+        owners.groupby(["person_id", "true_person_id"])
+        .size()
+        .reset_index(name="n")
+        .sort_values(["person_id", "n", "true_person_id"], ascending=[True, False, True])
+        .drop_duplicates("person_id")
+    )
+    frame = scores.merge(owner[["person_id", "true_person_id"]], on="person_id")
+    cutoff = pd.Timestamp(frame["as_of_date"].iloc[0]).tz_localize("UTC")
+    days = (future["ordered_at"] - cutoff).dt.total_seconds() / 86400
+    future = future.assign(days=days)
+    out = {"persons_matched": int(len(frame))}
+    for horizon, col in ((90, "churn_probability"), (7, "propensity_7d"), (30, "propensity_30d")):
+        buyers_in = set(
+            future.loc[(future["days"] >= 0) & (future["days"] < horizon), "true_person_id"]
+        )
+        sub = frame[frame[col].notna()]
+        y = sub["true_person_id"].isin(buyers_in).to_numpy()
+        y = ~y if col == "churn_probability" else y
+        m = mx.classification_metrics(y.astype(int), sub[col].to_numpy())
+        out[col] = {
+            "n": m["n"],
+            "base_rate": round(m["base_rate"], 4),
+            "roc_auc": round(m["roc_auc"], 4),
+            "pr_auc": round(m["pr_auc"], 4),
+            "brier": round(m["brier"], 4),
+        }
+    revenue = (
+        future[(future["days"] >= 0) & (future["days"] < 365)]
+        .groupby("true_person_id")["net_amount"]
+        .sum()
+    )
+    actual = frame["true_person_id"].map(revenue).fillna(0).to_numpy(dtype="float64")
+    m = mx.regression_metrics(actual, frame["predicted_ltv_12m"].to_numpy())
+    out["predicted_ltv_12m"] = {
+        "spearman": round(m["spearman"], 4),
+        "top_decile_revenue_capture": round(m["top_decile_revenue_capture"], 4),
+        "mean_predicted": round(float(np.mean(frame["predicted_ltv_12m"])), 2),
+        "mean_actual_excl_shipping": round(float(actual.mean()), 2),
+    }
+    return out
+
+
 def run_benchmarks(workdir: Path, customers: int) -> dict:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +255,8 @@ def run_benchmarks(workdir: Path, customers: int) -> dict:
     figures["score"]["steps"] = {k: round(v, 1) for k, v in score["timings"].items()}
     figures["score"]["max_psi"] = round(max((d["psi"] for d in score["drift"]), default=0.0), 3)
 
+    if (truth / "future_orders.parquet").exists():
+        figures["truth_check"] = truth_check(db, truth)
     figures["btyd_fit"] = _btyd_fit_seconds(customers)
     figures["peak_rss_gib"] = max(
         v["peak_rss_gib"] for v in figures.values() if isinstance(v, dict) and "peak_rss_gib" in v

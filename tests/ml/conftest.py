@@ -64,7 +64,8 @@ ML_SELECTION = [
     "--select",
     "+ml_training_set,resource_type:model",
     "+ml_training_set,resource_type:seed",
-    "marts.ml,resource_type:test", "marts.ml,resource_type:unit_test",
+    "marts.ml,resource_type:test",
+    "marts.ml,resource_type:unit_test",
 ]
 
 
