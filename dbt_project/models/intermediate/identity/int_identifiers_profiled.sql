@@ -18,17 +18,33 @@ blocklist as (
 
 observations as (
 
-    select 'customer_id' as identifier_type, customer_id as identifier_value, seen_at
-    from records where customer_id is not null
+    select
+        'customer_id' as identifier_type,
+        customer_id as identifier_value,
+        seen_at
+    from records
+    where customer_id is not null
     union all
-    select 'email' as identifier_type, email as identifier_value, seen_at
-    from records where email is not null
+    select
+        'email' as identifier_type,
+        email as identifier_value,
+        seen_at
+    from records
+    where email is not null
     union all
-    select 'phone' as identifier_type, phone as identifier_value, seen_at
-    from records where phone is not null
+    select
+        'phone' as identifier_type,
+        phone as identifier_value,
+        seen_at
+    from records
+    where phone is not null
     union all
-    select 'anonymous_id' as identifier_type, anonymous_id as identifier_value, seen_at
-    from records where anonymous_id is not null
+    select
+        'anonymous_id' as identifier_type,
+        anonymous_id as identifier_value,
+        seen_at
+    from records
+    where anonymous_id is not null
 
 ),
 
@@ -52,21 +68,24 @@ linked as (
         'customer_id' as identifier_type,
         customer_id as identifier_value,
         count(distinct email) + count(distinct phone) as linked_identifier_count
-    from records where customer_id is not null
+    from records
+    where customer_id is not null
     group by customer_id
     union all
     select
         'email' as identifier_type,
         email as identifier_value,
         count(distinct customer_id) + count(distinct phone) as linked_identifier_count
-    from records where email is not null
+    from records
+    where email is not null
     group by email
     union all
     select
         'phone' as identifier_type,
         phone as identifier_value,
         count(distinct customer_id) + count(distinct email) as linked_identifier_count
-    from records where phone is not null
+    from records
+    where phone is not null
     group by phone
     union all
     select
@@ -75,7 +94,8 @@ linked as (
         count(distinct customer_id)
         + count(distinct email)
         + count(distinct phone) as linked_identifier_count
-    from records where anonymous_id is not null
+    from records
+    where anonymous_id is not null
     group by anonymous_id
 
 ),
@@ -100,7 +120,8 @@ blocked as (
 flagged as (
 
     select
-        {{ dbt.concat(['seen.identifier_type', "':'", 'seen.identifier_value']) }} as identifier_key,
+        {{ dbt.concat(['seen.identifier_type', "':'", 'seen.identifier_value']) }}
+            as identifier_key,
         seen.identifier_type,
         seen.identifier_value,
         seen.first_seen_at,
@@ -117,8 +138,9 @@ flagged as (
             when coalesce(linked.linked_identifier_count, 0)
                 > {{ var('identity_max_linked_identifiers') }}
                 then 'over-connected: linked to '
-                || cast(linked.linked_identifier_count as {{ dbt.type_string() }})
-                || ' person-level identifiers (cap {{ var("identity_max_linked_identifiers") }})'
+                    || cast(linked.linked_identifier_count as {{ dbt.type_string() }})
+                    || ' person-level identifiers (cap '
+                    || '{{ var("identity_max_linked_identifiers") }})'
         end as exclusion_reason
     from seen
     left join linked

@@ -12,14 +12,23 @@ anchored as (
 
 star_edges as (
 
-    select anchor_key as node_a, email_key as node_b
-    from anchored where email_key <> anchor_key
+    select
+        anchor_key as node_a,
+        email_key as node_b
+    from anchored
+    where email_key <> anchor_key
     union all
-    select anchor_key as node_a, phone_key as node_b
-    from anchored where phone_key <> anchor_key
+    select
+        anchor_key as node_a,
+        phone_key as node_b
+    from anchored
+    where phone_key <> anchor_key
     union all
-    select anchor_key as node_a, anonymous_id_key as node_b
-    from anchored where anonymous_id_key <> anchor_key
+    select
+        anchor_key as node_a,
+        anonymous_id_key as node_b
+    from anchored
+    where anonymous_id_key <> anchor_key
 
 ),
 

@@ -38,17 +38,17 @@ usable as (
         record_id,
         seen_at,
         case
-            when customer_id_key not in (select identifier_key from excluded)
+            when customer_id_key not in (select excluded.identifier_key from excluded)
                 then customer_id_key
         end as customer_id_key,
         case
-            when email_key not in (select identifier_key from excluded) then email_key
+            when email_key not in (select excluded.identifier_key from excluded) then email_key
         end as email_key,
         case
-            when phone_key not in (select identifier_key from excluded) then phone_key
+            when phone_key not in (select excluded.identifier_key from excluded) then phone_key
         end as phone_key,
         case
-            when anonymous_id_key not in (select identifier_key from excluded)
+            when anonymous_id_key not in (select excluded.identifier_key from excluded)
                 then anonymous_id_key
         end as anonymous_id_key
     from keyed

@@ -57,7 +57,8 @@ persons as (
 
     select distinct person_id from stitched
     union
-    select distinct person_id from orders where is_unidentified
+    select distinct person_id from orders
+    where is_unidentified
 
 ),
 
@@ -81,11 +82,17 @@ identifier_lists as (
 
     select
         person_id,
-        {{ sorted_string_agg("case when identifier_type = 'customer_id' then identifier_value end") }}
+        {{ sorted_string_agg(
+            "case when identifier_type = 'customer_id' then identifier_value end"
+        ) }}
             as customer_ids,
-        {{ sorted_string_agg("case when identifier_type = 'email' then identifier_value end") }}
+        {{ sorted_string_agg(
+            "case when identifier_type = 'email' then identifier_value end"
+        ) }}
             as emails,
-        {{ sorted_string_agg("case when identifier_type = 'phone' then identifier_value end") }}
+        {{ sorted_string_agg(
+            "case when identifier_type = 'phone' then identifier_value end"
+        ) }}
             as phones,
         sum(case when identifier_type = 'anonymous_id' then 1 else 0 end) as anonymous_id_count,
         min(first_seen_at) as first_identified_at
@@ -251,9 +258,9 @@ final as (
         ---------- contact (most recently seen usable identifier)
         best_email.identifier_value as email,
         best_phone.identifier_value as phone,
-        accounts.first_name,
-        accounts.last_name,
-        accounts.country,
+        account_profile.first_name,
+        account_profile.last_name,
+        account_profile.country,
         identifier_lists.customer_ids,
         identifier_lists.emails,
         identifier_lists.phones,
@@ -308,9 +315,9 @@ final as (
         on persons.person_id = best_phone.person_id
         and best_phone.identifier_type = 'phone'
         and best_phone.recency_rank = 1
-    left join ranked_accounts as accounts
-        on persons.person_id = accounts.person_id
-        and accounts.account_rank = 1
+    left join ranked_accounts as account_profile
+        on persons.person_id = account_profile.person_id
+        and account_profile.account_rank = 1
     left join order_summary
         on persons.person_id = order_summary.person_id
     left join category_revenue as favourite

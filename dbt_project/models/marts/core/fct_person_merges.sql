@@ -14,7 +14,7 @@ moves as (
 
     select
         previous_version.person_id as previous_person_id,
-        current_version.person_id as person_id,
+        current_version.person_id,
         current_version.dbt_valid_from as changed_at,
         count(*) as identifiers_moved
     from history as previous_version
