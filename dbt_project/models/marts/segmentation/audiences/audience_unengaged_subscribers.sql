@@ -1,6 +1,8 @@
--- Unengaged subscribers: a current email opt-in, mailed, but no open or click for
--- unengaged_days (counted from the later of the last open/click and the opt-in). The
--- first unengaged_sunset_after_days are the re-permission step; after that, sunset.
+-- Unengaged subscribers: a current email opt-in, still mailed (a send within
+-- unengaged_recent_send_days), but no open or click for unengaged_days (counted from the
+-- later of the last open/click and the opt-in). The first unengaged_sunset_after_days are
+-- the re-permission step; after that, sunset. Last open/click come from dim_customers
+-- (all data: with an earlier segmentation_as_of_date later engagement is visible).
 
 with
 
@@ -10,9 +12,15 @@ consents as (
 
 ),
 
-email_events as (
+customers as (
 
-    select * from {{ ref('int_person_email_events') }}
+    select * from {{ ref('dim_customers') }}
+
+),
+
+recent_sends as (
+
+    select * from {{ ref('int_person_recent_sends') }}
 
 ),
 
@@ -37,15 +45,24 @@ subscribers as (
 engagement as (
 
     select
-        email_events.person_id,
-        max(case when email_events.event_type in ('open', 'click')
-            then email_events.occurred_at end) as last_engaged_at,
-        max(case when email_events.event_type = 'sent'
-            then email_events.occurred_at end) as last_sent_at
-    from email_events
-    cross join as_of
-    where email_events.occurred_at < as_of.as_of_at
-    group by email_events.person_id
+        customers.person_id,
+        case
+            when customers.last_email_click_at > customers.last_email_open_at
+                or customers.last_email_open_at is null
+                then customers.last_email_click_at
+            else customers.last_email_open_at
+        end as last_engaged_at,
+        sends.last_sent_at
+    from customers
+    inner join (
+        select recent_sends.person_id, max(recent_sends.occurred_at) as last_sent_at
+        from recent_sends
+        cross join as_of
+        where recent_sends.occurred_at
+            >= {{ dbt.dateadd('day', -var('unengaged_recent_send_days'), 'as_of.as_of_at') }}
+        group by recent_sends.person_id
+    ) as sends
+        on customers.person_id = sends.person_id
 
 ),
 

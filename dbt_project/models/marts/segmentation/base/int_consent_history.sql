@@ -19,7 +19,7 @@ stitched as (
 
 email_events as (
 
-    select * from {{ ref('int_person_email_events') }}
+    select * from {{ ref('int_person_email_signals') }}
 
 ),
 

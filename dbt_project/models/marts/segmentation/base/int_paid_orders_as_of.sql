@@ -1,3 +1,5 @@
+{{ config(materialized="view") }}
+
 -- Paid orders (any status but cancelled; net of refunds) placed before the as-of point.
 
 with

@@ -26,9 +26,15 @@ consents as (
 
 ),
 
-email_events as (
+email_signals as (
 
-    select * from {{ ref('int_person_email_events') }}
+    select * from {{ ref('int_person_email_signals') }}
+
+),
+
+recent_sends as (
+
+    select * from {{ ref('int_person_recent_sends') }}
 
 ),
 
@@ -201,18 +207,27 @@ email_consent as (
 map_signals as (
 
     select
-        email_events.person_id,
-        {{ dbt.bool_or("email_events.event_type = 'bounce'") }} as has_hard_bounce,
-        {{ dbt.bool_or("email_events.event_type = 'spam_complaint'") }} as has_spam_complaint,
-        sum(case
-            when email_events.event_type = 'sent'
-                and email_events.occurred_at >= {{ dbt.dateadd(
-                    'day', -var('frequency_cap_days'), 'as_of.as_of_at') }}
-            then 1 else 0 end) as recent_sends
-    from email_events
+        email_signals.person_id,
+        {{ dbt.bool_or("email_signals.event_type = 'bounce'") }} as has_hard_bounce,
+        {{ dbt.bool_or("email_signals.event_type = 'spam_complaint'") }} as has_spam_complaint
+    from email_signals
     cross join as_of
-    where email_events.occurred_at < as_of.as_of_at
-    group by email_events.person_id
+    where email_signals.occurred_at < as_of.as_of_at
+    group by email_signals.person_id
+
+),
+
+send_counts as (
+
+    select
+        recent_sends.person_id,
+        count(*) as recent_sends
+    from recent_sends
+    cross join as_of
+    where recent_sends.occurred_at
+        >= {{ dbt.dateadd('day', -var('frequency_cap_days'), 'as_of.as_of_at') }}
+        and recent_sends.occurred_at < as_of.as_of_at
+    group by recent_sends.person_id
 
 ),
 
@@ -244,7 +259,7 @@ decided as (
         settings.is_automated,
         customers.email is not null as has_email_address,
         coalesce(email_consent.email_consent_status, 'none') as email_consent_status,
-        coalesce(map_signals.recent_sends, 0) as recent_sends,
+        coalesce(send_counts.recent_sends, 0) as recent_sends,
         case
             when not settings.is_automated then null
             when customers.email is null then 'no_email_address'
@@ -265,6 +280,8 @@ decided as (
         on unioned.person_id = email_consent.person_id
     left join map_signals
         on unioned.person_id = map_signals.person_id
+    left join send_counts
+        on unioned.person_id = send_counts.person_id
     left join refund_disputes
         on unioned.person_id = refund_disputes.person_id
     left join outreach_persons

@@ -12,7 +12,7 @@ orders as (
 
 clicks as (
 
-    select * from {{ ref('int_person_email_events') }}
+    select * from {{ ref('int_person_email_signals') }}
     where event_type = 'click'
 
 ),
