@@ -42,11 +42,6 @@ TEST_FILE_SYNC = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest() -> Path:
-    return prepare_manifest()
-
-
 def _env_for(root: Path) -> dict[str, str]:
     return {
         "RW_RAW_DIR": str(root / "raw"),
@@ -77,17 +72,19 @@ def write_test_syncs(directory: Path, manifest: Path) -> None:
     (directory / "test_file_profiles.yml").write_text(yaml.safe_dump(TEST_FILE_SYNC))
 
 
-@pytest.fixture(scope="session")
-def platform_env(
-    tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path
-) -> Iterator[dict[str, str]]:
-    """Environment of an isolated platform (set for the whole session: the definitions
-    read it when they load)."""
+@pytest.fixture(scope="package", autouse=True)
+def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """An isolated platform for the orchestration tests: every location in a temporary
+    directory. Set in the environment while this package's tests run (the definitions and
+    dbt read it), restored afterwards."""
     root = tmp_path_factory.mktemp("platform")
     env = _env_for(root)
-    write_test_syncs(Path(env["RW_SYNCS_DIR"]), dbt_manifest)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    # Parsed with the same environment as the runs, so dbt reuses the parse (partial parsing
+    # is discarded when the profile's env-derived values differ).
+    manifest = prepare_manifest()
+    write_test_syncs(Path(env["RW_SYNCS_DIR"]), manifest)
     yield env
     for key, value in saved.items():
         if value is None:

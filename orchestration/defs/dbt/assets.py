@@ -1,6 +1,11 @@
 """One `@dbt_assets` for the whole dbt project; groups come from `orchestration.translator`."""
 
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
@@ -24,6 +29,33 @@ class DbtBuildConfig(dg.Config):
     fail_fast: bool = Field(default=False, description="Stop at the first failure.")
 
 
+@contextmanager
+def _default_env(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable for the duration of the block unless the user set it."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+
+
+def invocation_target_path(project: DbtProject, context: dg.AssetExecutionContext) -> Path:
+    """A fresh dbt target directory for one invocation, under the Dagster target path and
+    seeded with its `partial_parse.msgpack` (same vars as the Dagster parse), so dbt skips
+    most of its parsing."""
+    base = project.project_dir / project.target_path
+    run = context.run.run_id[:8]
+    target = base / "runs" / f"{context.op_execution_context.op.name}-{run}-{uuid.uuid4().hex[:6]}"
+    target.mkdir(parents=True, exist_ok=True)
+    partial_parse = base / "partial_parse.msgpack"
+    if partial_parse.exists():
+        shutil.copy(partial_parse, target / partial_parse.name)
+    return target
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
@@ -41,7 +73,10 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # The graph runs dbt in several steps (Python assets sit between dbt models), so a
         # test must run in the step that builds all of its parents, not in the first step
         # that touches one of them (dbt's default "eager" indirect selection).
-        os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
-        yield from dbt.cli(args, context=context).stream()
+        with _default_env("DBT_INDIRECT_SELECTION", "buildable"):
+            invocation = dbt.cli(
+                args, context=context, target_path=invocation_target_path(project, context)
+            )
+        yield from invocation.stream()
 
     return dbt_models

@@ -4,7 +4,6 @@ The training set and point-in-time features are dbt models (`models/marts/ml/`);
 package does the rest (`ml.train.train_all`, `ml.score.score`) with no Dagster import.
 """
 
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from pydantic import Field

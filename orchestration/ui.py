@@ -1,0 +1,81 @@
+"""Start the Dagster UI (`dagster dev`) on 127.0.0.1 with a persistent instance in the project.
+
+    python -m orchestration.ui                 # http://127.0.0.1:3000
+    python -m orchestration.ui --port 3001
+
+DAGSTER_HOME defaults to `<project>/dagster_home/` (git-ignored); its `dagster.yaml` is
+written on first start: telemetry off, and one run at a time, because every asset writes the
+same DuckDB file. The process `exec`s `dagster dev` with SIGINT restored to its default, so
+`kill -INT <pid>` (or Ctrl-C) stops the UI and the daemon even when this was started from a
+script that ignores SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from ingest.settings import PROJECT_ROOT
+
+DEFAULT_HOME = PROJECT_ROOT / "dagster_home"
+
+INSTANCE_YAML = """\
+# Written by orchestration/ui.py. Every asset writes the one DuckDB warehouse file, so runs
+# are queued and executed one at a time.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+  pools:
+    default_limit: 1
+"""
+
+
+def ensure_instance(home: Path) -> Path:
+    """Create DAGSTER_HOME and its dagster.yaml unless one exists (never overwritten)."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML)
+    return config
+
+
+def dagster_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    executable = Path(sys.executable).parent / "dagster"
+    dagster = str(executable) if executable.exists() else (shutil.which("dagster") or "dagster")
+    # Loads [tool.dagster] from pyproject.toml (the process runs in the project root).
+    return [dagster, "dev", "--host", host, "--port", str(port)]
+
+
+def environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env["DAGSTER_HOME"] = str(home)
+    # dagster-dbt's `dbt parse` under `dagster dev` looks for dbt on PATH: use the venv's.
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    env["DAGSTER_DISABLE_TELEMETRY"] = "true"
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RW_UI_PORT", "3000")))
+    args = parser.parse_args(argv)
+
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
+    ensure_instance(home)
+    command = dagster_command(args.port)
+    print(f"Dagster UI: http://127.0.0.1:{args.port}  (DAGSTER_HOME={home})", flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(command[0], command, environment(home))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Schedules, sensors and declarative automation, evaluated with Dagster's test utilities."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.automation.schedules import build_schedules
+from orchestration.defs.automation.sensors import failure_payload, report_run_failures
+from orchestration.resources import ReverseEtlResource, WarehouseResource
+from orchestration.settings import OrchestrationSettings
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def _schedules(**overrides) -> dict[str, dg.ScheduleDefinition]:
+    return {s.name: s for s in build_schedules(OrchestrationSettings(**overrides))}
+
+
+def test_schedules_run_in_the_shop_time_zone():
+    schedules = _schedules(shop_timezone="America/New_York", daily_build_cron="0 5 * * *")
+    daily = schedules["daily_build_schedule"]
+    assert daily.execution_timezone == "America/New_York"
+    assert daily.job_name == "daily_build"
+    assert schedules["weekly_retrain_schedule"].job_name == "weekly_retrain"
+    # 05:00 in New York is 10:00 UTC in November (EST, UTC-5)
+    next_tick = next(_ticks(daily, datetime(2026, 11, 23, 0, 0, tzinfo=UTC)))
+    assert next_tick.astimezone(ZoneInfo("America/New_York")).hour == 5
+    assert next_tick.astimezone(UTC).hour == 10
+
+
+def _ticks(schedule: dg.ScheduleDefinition, start: datetime):
+    from dagster._utils.schedules import cron_string_iterator
+
+    return cron_string_iterator(
+        start.timestamp(), schedule.cron_schedule, schedule.execution_timezone
+    )
+
+
+def test_unknown_time_zone_is_rejected():
+    with pytest.raises(ValueError):
+        OrchestrationSettings(shop_timezone="Mars/Olympus")
+
+
+def test_daily_schedule_requests_a_run(instance):
+    daily = _schedules()["daily_build_schedule"]
+    tick = datetime(2026, 11, 23, 5, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    result = daily.evaluate_tick(context)
+    assert len(result.run_requests) == 1
+    assert result.run_requests[0].tags["rw/schedule"] == "daily_build_schedule"
+
+
+def test_schedule_skips_while_the_same_job_runs(instance):
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="weekly_retrain", run_id="a" * 36, status=dg.DagsterRunStatus.STARTED
+        )
+    )
+    tick = datetime(2026, 11, 23, 2, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+    weekly = _schedules()["weekly_retrain_schedule"]
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    result = weekly.evaluate_tick(context)
+    assert not result.run_requests
+    assert "still running" in result.skip_message
+    # the other job is not blocked
+    daily = _schedules()["daily_build_schedule"]
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    assert daily.evaluate_tick(context).run_requests
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 - http.server API
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Receiver.received = []
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    monkeypatch.setenv("RW_ALERT_WEBHOOK_URL", url)
+    yield _Receiver.received
+    server.shutdown()
+
+
+def _failed_run(instance):
+    @dg.op
+    def explode():
+        raise RuntimeError("warehouse is on fire")
+
+    @dg.job
+    def doomed():
+        explode()
+
+    result = doomed.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    failure = [e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"][0]
+    return run, failure
+
+
+def test_failure_sensor_posts_to_the_webhook(instance, webhook):
+    run, failure = _failed_run(instance)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="report_run_failures",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
+    ).for_run_failure()
+    report_run_failures(context)
+    assert len(webhook) == 1
+    assert webhook[0]["event"] == "dagster_run_failure"
+    assert webhook[0]["job_name"] == "doomed"
+    assert webhook[0]["run_id"] == run.run_id
+
+
+def test_failure_sensor_without_webhook_only_logs(instance, monkeypatch):
+    monkeypatch.delenv("RW_ALERT_WEBHOOK_URL", raising=False)
+    run, failure = _failed_run(instance)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="report_run_failures",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
+    ).for_run_failure()
+    report_run_failures(context)  # no exception, nothing sent
+
+
+def test_failure_payload_has_no_secrets_of_dagster():
+    run = dg.DagsterRun(job_name="daily_build", run_id="b" * 36, tags={"rw/schedule": "x"})
+    payload = failure_payload(run, "boom " * 1000)
+    assert payload["tags"] == {"rw/schedule": "x"}
+    assert len(payload["error"]) == 2000
+
+
+def test_sync_runs_only_after_its_model_is_rebuilt(instance, tmp_path):
+    """The sync's eager() condition: nothing while its model was never built; one request
+    once the model is rebuilt; none again until the next rebuild."""
+    from orchestration.defs.reverse_etl.assets import build_sync_asset
+    from reverse_etl.config import SyncConfig
+
+    # not a dbt asset: the sync falls back to the model name as the upstream key
+    model = dg.AssetSpec(dg.AssetKey(["audience_memberships"]))
+    sync = SyncConfig.model_validate(
+        {
+            "name": "probe_sync",
+            "source": "audience_memberships",
+            "primary_key": "person_id",
+            "destination": {"type": "file"},
+            "fields": {"email": "email"},
+        }
+    )
+
+    @dg.multi_asset(specs=[model])
+    def fake_dbt():
+        yield dg.MaterializeResult(asset_key=model.key)
+
+    sync_asset = build_sync_asset(sync, fake_dbt)
+    defs = dg.Definitions(
+        assets=[fake_dbt, sync_asset],
+        resources={
+            "warehouse": WarehouseResource(
+                duckdb_path=str(tmp_path / "w.duckdb"), raw_dir=str(tmp_path), truth_dir=""
+            ),
+            "reverse_etl": ReverseEtlResource(syncs_dir=str(tmp_path), outbox_dir=str(tmp_path)),
+        },
+    )
+    sync_key = dg.AssetKey(["activation", "probe_sync"])
+
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert result.total_requested == 0  # the model was never built
+
+    instance.report_runless_asset_event(dg.AssetMaterialization(model.key))
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor)
+    assert result.total_requested == 1
+    assert [r.key for r in result.results if r.true_subset.size] == [sync_key]
+
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor)
+    assert result.total_requested == 0  # nothing new upstream

@@ -1,0 +1,77 @@
+"""Pure logic behind the platform's asset checks and sync metadata."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from orchestration.defs.ingest.checks import age_hours
+from orchestration.defs.ml.checks import quality_floor
+from orchestration.defs.reverse_etl.assets import error_rate, missing_secrets, run_stats
+
+
+def _summary(model: dict, naive: dict | None = None) -> dict:
+    return {"gradient_boosting": model, "historical_average": naive or {}}
+
+
+def test_classifier_floor_uses_roc_auc():
+    passed, meta = quality_floor("churn", _summary({"roc_auc": 0.71, "pr_auc": 0.2}), 0.7)
+    assert passed and meta["backtest_roc_auc"] == 0.71
+    passed, _ = quality_floor("propensity_7d", _summary({"roc_auc": 0.55}), 0.6)
+    assert not passed
+
+
+def test_classifier_without_auc_fails():
+    passed, _ = quality_floor("churn", _summary({"roc_auc": float("nan")}), 0.6)
+    assert not passed
+
+
+def test_regressor_must_beat_the_naive_baseline():
+    assert quality_floor("ltv_12m", _summary({"rmse": 800.0}, {"rmse": 1700.0}), 0.6)[0]
+    assert not quality_floor("next_order", _summary({"mae": 90.0}, {"mae": 80.0}), 0.6)[0]
+
+
+def test_age_hours():
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    assert age_hours(now - timedelta(hours=30), now) == pytest.approx(30)
+    assert age_hours(datetime(2026, 11, 23, 6), now) == pytest.approx(6)  # naive = UTC
+    assert age_hours(None, now) is None
+
+
+def _result(sent, rejected, creates=0, updates=0, removals=0, invalid=0, consent=0, holdout=0):
+    plan = SimpleNamespace(
+        creates=creates,
+        updates=updates,
+        removals=removals,
+        invalid=invalid,
+        excluded_no_consent=consent,
+        excluded_holdout=holdout,
+    )
+    return SimpleNamespace(sent=sent, rejected=rejected, plan=plan)
+
+
+def test_run_stats():
+    result = _result(10, 2, creates=7, updates=2, removals=1, invalid=1, consent=3, holdout=4)
+    assert run_stats(result) == {"sent": 10, "changed": 10, "failed": 2, "skipped": 8}
+    assert error_rate(result) == pytest.approx(0.2)
+    assert error_rate(_result(0, 0)) == 0.0
+
+
+def test_missing_secrets(monkeypatch):
+    from reverse_etl.config import SyncConfig
+
+    sync = SyncConfig.model_validate(
+        {
+            "name": "k",
+            "source": "dim_customers",
+            "primary_key": "person_id",
+            "destination": {"type": "klaviyo", "api_key_env": "RW_TEST_KLAVIYO_KEY"},
+            "fields": {"email": "email"},
+        }
+    )
+    monkeypatch.delenv("RW_TEST_KLAVIYO_KEY", raising=False)
+    assert missing_secrets(sync) == ["RW_TEST_KLAVIYO_KEY"]
+    monkeypatch.setenv("RW_TEST_KLAVIYO_KEY", "pk_test")
+    assert missing_secrets(sync) == []
