@@ -56,7 +56,13 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
     drift_rows: list[dict] = []
     versions: dict[str, str] = {}
     for name, task in TASKS.items():
-        pipeline, version = registry.load(name)
+        try:
+            pipeline, version = registry.load(name)
+        except LookupError as exc:  # no champion yet: the column stays empty
+            log.warning("%s", exc)
+            out[task.score_column] = np.nan
+            out[VERSION_COLUMNS[name]] = pd.Series(pd.NA, index=out.index, dtype="string")
+            continue
         versions[name] = version
         values = gbm.predict(task, pipeline, frame).astype("float64")
         if task.population in ("buyers", "active_buyers"):
@@ -69,6 +75,8 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
             ref = json.loads(ref_path.read_text())
             for row in drift.report(ref, frame[mask], values[mask], settings.ml_psi_alert):
                 drift_rows.append({"model_name": name, "model_version": version, **row})
+    if not versions:
+        raise LookupError("no champion models: run `rw-ml train` first")
     days = out["expected_days_to_next_order"]
     out["expected_next_order_date"] = (
         pd.Timestamp(cutoff) + pd.to_timedelta(days.round(), unit="D")

@@ -170,3 +170,31 @@ def test_btyd_runs_on_a_plain_order_export():
     assert pred.notna().all().all()
     assert (pred["probability_alive"].between(0, 1)).all()
     assert model.bgnbd.params_["r"] > 0
+
+
+def test_btyd_cli_on_an_order_export(tmp_path):
+    from typer.testing import CliRunner
+
+    from ml.cli import app
+
+    sim = simulate_bgnbd_gamma_gamma(
+        300, r=0.6, alpha=20.0, a=0.9, b=3.0, p=5.0, q=3.0, gamma=20.0, T_max=300, seed=5
+    )
+    cutoff = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = []
+    for i, row in sim.iterrows():
+        first = cutoff - pd.Timedelta(days=row["T"])
+        rows.append((f"c{i}", first.isoformat(), 25.0))
+        if row["frequency"] > 0:
+            rows.append((f"c{i}", (first + pd.Timedelta(days=row["recency"])).isoformat(), 40.0))
+    pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount"]).to_csv(
+        tmp_path / "orders.csv", index=False
+    )
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(
+        app, ["btyd", str(tmp_path / "orders.csv"), "-o", str(out), "--as-of", "2026-01-01"]
+    )
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out)
+    assert len(scores) == 300
+    assert {"probability_alive", "expected_value", "p_no_order_90d"} <= set(scores.columns)
