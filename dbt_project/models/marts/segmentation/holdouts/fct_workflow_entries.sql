@@ -1,8 +1,9 @@
 -- Every entry of a person into an automated workflow's audience, past and present: the
 -- rule-based audiences are replayed over the whole order/event history by the same entry
 -- rules as their audience models (second-purchase nurture, replenishment due, cart
--- abandonment, win-back; entry_source 'reconstructed'), and today's qualifications of every audience
--- (audience_candidates) are added. is_reachable: the person had an email address and the
+-- abandonment, win-back; entry_source 'reconstructed'), and every qualification the
+-- warehouse has recorded (audience_membership_history, this build's and earlier ones';
+-- 'audience_history') is added. is_reachable: the person had an email address and the
 -- email consent in force at entry was an opt-in (the lift model measures those entries).
 
 with
@@ -26,10 +27,9 @@ cart_events as (
 
 ),
 
-candidates as (
+audience_history as (
 
-    select * from {{ ref('audience_candidates') }}
-    where is_automated
+    select * from {{ ref('audience_membership_history') }}
 
 ),
 
@@ -193,14 +193,14 @@ reconstructed as (
 
 ),
 
-current_entries as (
+recorded_entries as (
 
     select
         person_id,
         audience as workflow,
         entered_at,
-        'current_audience' as entry_source
-    from candidates
+        'audience_history' as entry_source
+    from audience_history
 
 ),
 
@@ -208,7 +208,7 @@ unioned as (
 
     select * from reconstructed
     union all
-    select * from current_entries
+    select * from recorded_entries
 
 ),
 
