@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,10 @@ TaskOpt = Annotated[
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    # OpenMP threads (scikit-learn's gradient boosting) sleep instead of spinning while
+    # they wait: on a shared machine spinning burns the other processes' CPU for nothing.
+    # Read when the OpenMP runtime loads, i.e. before scikit-learn is first imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
