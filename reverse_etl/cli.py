@@ -26,10 +26,13 @@ from rich.table import Table
 from reverse_etl.config import ReverseEtlSettings, SyncConfig, SyncConfigError, load_syncs
 from reverse_etl.destinations import DeliveryContext
 from reverse_etl.engine import Plan, RunResult, SyncEngine, status
-from reverse_etl.state import SyncLocked
+from reverse_etl.state import SyncLockedError
 
-app = typer.Typer(help="Reverse ETL: sync warehouse models to marketing platforms.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Reverse ETL: sync warehouse models to marketing platforms.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console(stderr=False)
 
 SyncsOpt = Annotated[Path | None, typer.Option("--syncs-dir", help="Directory of sync YAML files")]
@@ -39,14 +42,16 @@ NamesArg = Annotated[list[str] | None, typer.Argument(help="Sync names (default:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
 
-def _settings(syncs_dir: Path | None, duckdb_path: Path | None,
-              outbox_dir: Path | None) -> ReverseEtlSettings:
+def _settings(
+    syncs_dir: Path | None, duckdb_path: Path | None, outbox_dir: Path | None
+) -> ReverseEtlSettings:
     from ingest.settings import paths  # the project's single source of data locations
 
     base = ReverseEtlSettings()
     data = paths()
-    default_outbox = base.outbox_dir if base.outbox_dir.is_absolute() else (
-        data.data_dir / "outbox")
+    default_outbox = (
+        base.outbox_dir if base.outbox_dir.is_absolute() else (data.data_dir / "outbox")
+    )
     return ReverseEtlSettings(
         duckdb_path=duckdb_path or data.duckdb_path,
         syncs_dir=syncs_dir or base.syncs_dir,
@@ -82,15 +87,42 @@ def _setup_logging(verbose: bool) -> None:
 
 def _print_plan(plan: Plan) -> None:
     t = Table(title=f"plan: {plan.sync_name} ({plan.mode} -> {plan.destination})")
-    for col in ("source rows", "creates", "updates", "removals", "invalid", "no consent",
-                "holdout excluded", "retrying", "plan s"):
+    for col in (
+        "source rows",
+        "creates",
+        "updates",
+        "removals",
+        "invalid",
+        "no consent",
+        "holdout excluded",
+        "retrying",
+        "plan s",
+    ):
         t.add_column(col, justify="right")
-    t.add_row(*(str(x) for x in (plan.source_rows, plan.creates, plan.updates, plan.removals,
-                                 plan.invalid, plan.excluded_no_consent, plan.excluded_holdout,
-                                 plan.retrying, f"{plan.seconds:.2f}")))
+    t.add_row(
+        *(
+            str(x)
+            for x in (
+                plan.source_rows,
+                plan.creates,
+                plan.updates,
+                plan.removals,
+                plan.invalid,
+                plan.excluded_no_consent,
+                plan.excluded_holdout,
+                plan.retrying,
+                f"{plan.seconds:.2f}",
+            )
+        )
+    )
     console.print(t)
-    calls = ", ".join(f"{op}: {n} calls ({plan.batch_sizes.get(op)}/batch)"
-                      for op, n in plan.api_calls.items()) or "none"
+    calls = (
+        ", ".join(
+            f"{op}: {n} calls ({plan.batch_sizes.get(op)}/batch)"
+            for op, n in plan.api_calls.items()
+        )
+        or "none"
+    )
     console.print(f"API calls: {calls}")
     if plan.quota_note:
         console.print(f"quota: {plan.quota_note}")
@@ -121,9 +153,13 @@ def validate(syncs_dir: SyncsOpt = None) -> None:
 
 
 @app.command()
-def plan(names: NamesArg = None, syncs_dir: SyncsOpt = None, duckdb_path: DbOpt = None,
-         full_resync: Annotated[bool, typer.Option("--full-resync")] = False,
-         as_json: JsonOpt = False) -> None:
+def plan(
+    names: NamesArg = None,
+    syncs_dir: SyncsOpt = None,
+    duckdb_path: DbOpt = None,
+    full_resync: Annotated[bool, typer.Option("--full-resync")] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Dry run: creates, updates, removals, invalid rows, a sample, API calls. Sends nothing."""
     settings = _settings(syncs_dir, duckdb_path, None)
     out = []
@@ -144,7 +180,7 @@ def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbo
         ctx = DeliveryContext(run_id="pending", outbox_dir=settings.outbox_dir, base_url=base_url)
         try:
             result = SyncEngine(sync, settings=settings, context=ctx).run(full_resync=full_resync)
-        except SyncLocked as exc:
+        except SyncLockedError as exc:
             console.print(f"[yellow]skipped[/yellow]: {exc}")
             continue
         _print_result(result)
@@ -153,30 +189,47 @@ def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbo
         raise typer.Exit(1)
 
 
-BaseUrlOpt = Annotated[str | None, typer.Option(
-    "--base-url", help="Send every request to this base URL instead (e.g. the local emulator)")]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="Send every request to this base URL instead (e.g. the local emulator)"
+    ),
+]
 
 
 @app.command()
-def run(names: NamesArg = None, syncs_dir: SyncsOpt = None, duckdb_path: DbOpt = None,
-        outbox_dir: OutboxOpt = None, base_url: BaseUrlOpt = None,
-        verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
+def run(
+    names: NamesArg = None,
+    syncs_dir: SyncsOpt = None,
+    duckdb_path: DbOpt = None,
+    outbox_dir: OutboxOpt = None,
+    base_url: BaseUrlOpt = None,
+    verbose: Annotated[bool, typer.Option("-v")] = False,
+) -> None:
     """Send new and changed rows (and removals) for the given syncs."""
     _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, False, verbose)
 
 
 @app.command()
-def resync(names: Annotated[list[str], typer.Argument(help="Sync names")],
-           syncs_dir: SyncsOpt = None, duckdb_path: DbOpt = None, outbox_dir: OutboxOpt = None,
-           base_url: BaseUrlOpt = None,
-           verbose: Annotated[bool, typer.Option("-v")] = False) -> None:
+def resync(
+    names: Annotated[list[str], typer.Argument(help="Sync names")],
+    syncs_dir: SyncsOpt = None,
+    duckdb_path: DbOpt = None,
+    outbox_dir: OutboxOpt = None,
+    base_url: BaseUrlOpt = None,
+    verbose: Annotated[bool, typer.Option("-v")] = False,
+) -> None:
     """Full resync: resend every desired row regardless of the stored state."""
     _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, True, verbose)
 
 
 @app.command(name="status")
-def status_cmd(names: NamesArg = None, duckdb_path: DbOpt = None, as_json: JsonOpt = False,
-               limit: Annotated[int, typer.Option(help="Runs per sync")] = 5) -> None:
+def status_cmd(
+    names: NamesArg = None,
+    duckdb_path: DbOpt = None,
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(help="Runs per sync")] = 5,
+) -> None:
     """Recent runs, state size, locks and the last run's rejections."""
     settings = _settings(None, duckdb_path, None)
     info = status(settings.duckdb_path, names, limit=limit)
@@ -184,17 +237,40 @@ def status_cmd(names: NamesArg = None, duckdb_path: DbOpt = None, as_json: JsonO
         print(json.dumps(info, default=str, indent=2))
         return
     t = Table(title="recent runs")
-    cols = ("sync", "run", "status", "started", "s", "planned", "sent", "ok", "rejected",
-            "invalid", "calls", "error")
+    cols = (
+        "sync",
+        "run",
+        "status",
+        "started",
+        "s",
+        "planned",
+        "sent",
+        "ok",
+        "rejected",
+        "invalid",
+        "calls",
+        "error",
+    )
     for c in cols:
         t.add_column(c)
     for r in info["runs"]:
-        planned = (r["planned_creates"] or 0) + (r["planned_updates"] or 0) + (
-            r["planned_removals"] or 0)
-        t.add_row(r["sync_name"], r["run_id"], r["status"], str(r["started_at"])[:19],
-                  f"{r['duration_s'] or 0:.2f}", str(planned), str(r["sent"]),
-                  str(r["confirmed"]), str(r["rejected"]), str(r["invalid"]),
-                  str(r["api_calls"]), (r["error"] or "")[:60])
+        planned = (
+            (r["planned_creates"] or 0) + (r["planned_updates"] or 0) + (r["planned_removals"] or 0)
+        )
+        t.add_row(
+            r["sync_name"],
+            r["run_id"],
+            r["status"],
+            str(r["started_at"])[:19],
+            f"{r['duration_s'] or 0:.2f}",
+            str(planned),
+            str(r["sent"]),
+            str(r["confirmed"]),
+            str(r["rejected"]),
+            str(r["invalid"]),
+            str(r["api_calls"]),
+            (r["error"] or "")[:60],
+        )
     console.print(t)
     for name, n in info["state_rows"].items():
         console.print(f"{name}: {n} rows delivered")

@@ -18,15 +18,14 @@ One run of a sync:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import time
 import uuid
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejected,
+    BatchRejectedError,
     Destination,
     DestinationError,
     Row,
@@ -250,15 +249,16 @@ class SyncEngine:
             + [f"{expr} as {name}" for name, expr in select_cols if expr != "__holdout"]
             + [f"{consent} as __consent", f"{holdout} as __holdout"]
         )
-        outer_f = ", ".join(f"{expr} as {name}" if expr == "__holdout" else name
-                            for name, expr in select_cols)
+        outer_f = ", ".join(
+            f"{expr} as {name}" if expr == "__holdout" else name for name, expr in select_cols
+        )
         con.execute(
             f"""
             create or replace {tmp}table {desired_t} as
             with src as (select {inner} from {source}),
             flagged as (select *, count(*) over (partition by __pk) as __dups from src)
-            select __pk, {outer_f}{',' if outer_f else ''} __consent, __holdout,
-                case {' '.join(invalid_cases)} else null end as __invalid
+            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout,
+                case {" ".join(invalid_cases)} else null end as __invalid
             from flagged
             """
         )
@@ -282,8 +282,12 @@ class SyncEngine:
             cond = "s.pk is null or s.row_hash <> d.__hash"
         fcols = ", ".join(f"d.f{i}" for i in range(len(targets)))
         removal_cols = ", ".join(
-            (f"json_extract_string(s.identity, {_lit('$.' + _q(t))})" if t in IDENTITY_FIELDS
-             else "null") + f" as f{i}"
+            (
+                f"json_extract_string(s.identity, {_lit('$.' + _q(t))})"
+                if t in IDENTITY_FIELDS
+                else "null"
+            )
+            + f" as f{i}"
             for i, (t, _c) in enumerate(targets)
         )
         with_removals = sync.mode in ("mirror", "list")
@@ -291,7 +295,7 @@ class SyncEngine:
             f"""
             union all
             select 'remove' as __kind, s.pk as __pk, null as __hash, s.identity as __identity,
-                s.dest_id as __dest_id{', ' + removal_cols if removal_cols else ''}
+                s.dest_id as __dest_id{", " + removal_cols if removal_cols else ""}
             from state as s
             anti join desired as d on d.__pk = s.pk
             """
@@ -302,7 +306,7 @@ class SyncEngine:
             f"""
             create or replace {tmp}table {plan_t} as
             with desired as (
-                select __pk, {fcols.replace('d.', '')}{',' if fcols else ''}
+                select __pk, {fcols.replace("d.", "")}{"," if fcols else ""}
                     md5({fp} || to_json(struct_pack({struct}))) as __hash,
                     {ident_json} as __identity
                 from {desired_t}
@@ -310,7 +314,8 @@ class SyncEngine:
             ),
             state as (select * from {state_t} where sync_name = {_lit(sync.name)})
             select case when s.pk is null then 'create' else 'update' end as __kind,
-                d.__pk, d.__hash, d.__identity, s.dest_id as __dest_id{', ' + fcols if fcols else ''}
+                d.__pk, d.__hash, d.__identity,
+                s.dest_id as __dest_id{", " + fcols if fcols else ""}
             from desired as d
             left join state as s on s.pk = d.__pk
             where {cond}
@@ -323,7 +328,7 @@ class SyncEngine:
                 count(*) filter (where __invalid is not null),
                 count(*) filter (where __invalid is null and not __consent),
                 count(*) filter (where __invalid is null and __consent and __holdout
-                                 and {'true' if exclude_holdout else 'false'})
+                                 and {"true" if exclude_holdout else "false"})
             from {desired_t}
             """
         ).fetchone()
@@ -425,11 +430,22 @@ class SyncEngine:
         con.execute(
             f"insert into {s}.runs (run_id, sync_name, mode, destination, is_full_resync, status,"
             " started_at, pid) values (?, ?, ?, ?, ?, 'running', ?, ?)",
-            [run_id, self.sync.name, self.sync.mode, self.sync.destination.type, full_resync,
-             now_utc(), os.getpid()],
+            [
+                run_id,
+                self.sync.name,
+                self.sync.mode,
+                self.sync.destination.type,
+                full_resync,
+                now_utc(),
+                os.getpid(),
+            ],
         )
-        result = RunResult(run_id, self.sync.name, "running", Plan(
-            self.sync.name, self.sync.mode, self.sync.destination.type, self.sync.source))
+        result = RunResult(
+            run_id,
+            self.sync.name,
+            "running",
+            Plan(self.sync.name, self.sync.mode, self.sync.destination.type, self.sync.source),
+        )
         dest: Destination | None = None
         reader_con = None
         desired_t, plan_t = self._tables(temp=False)
@@ -446,11 +462,20 @@ class SyncEngine:
                 f"""update {s}.runs set source_rows = ?, planned_creates = ?, planned_updates = ?,
                 planned_removals = ?, invalid = ?, excluded_no_consent = ?, excluded_holdout = ?
                 where run_id = ?""",
-                [plan.source_rows, plan.creates, plan.updates, plan.removals, plan.invalid,
-                 plan.excluded_no_consent, plan.excluded_holdout, run_id],
+                [
+                    plan.source_rows,
+                    plan.creates,
+                    plan.updates,
+                    plan.removals,
+                    plan.invalid,
+                    plan.excluded_no_consent,
+                    plan.excluded_holdout,
+                    run_id,
+                ],
             )
-            ctx = self.context or DeliveryContext(run_id=run_id,
-                                                  outbox_dir=self.settings.outbox_dir)
+            ctx = self.context or DeliveryContext(
+                run_id=run_id, outbox_dir=self.settings.outbox_dir
+            )
             ctx.run_id = run_id
             dest = build_destination(self.sync, ctx)
             targets = self._targets()
@@ -461,8 +486,13 @@ class SyncEngine:
             depth = max(1, self.max_in_flight)
             with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="deliver") as pool:
                 for op, kinds in self.op_groups():
-                    if not any(getattr(plan, {"create": "creates", "update": "updates",
-                                              "remove": "removals"}[k]) for k in kinds):
+                    if not any(
+                        getattr(
+                            plan,
+                            {"create": "creates", "update": "updates", "remove": "removals"}[k],
+                        )
+                        for k in kinds
+                    ):
                         continue
                     size = dest.op_batch_size(op)
                     kinds_sql = ", ".join(_lit(k) for k in kinds)
@@ -472,22 +502,35 @@ class SyncEngine:
                     removal = op in (DELETE, LIST_REMOVE)
                     pending: deque[Future] = deque()
                     buf: list[Row] = []
-                    for rb in reader:
-                        for row in self._rows(rb, targets, removal):
-                            buf.append(row)
-                            if len(buf) >= size:
-                                pending = self._pipeline(pool, pending, con, dest, op, buf, lock,
-                                                         result)
-                                buf = []
-                    if buf:
-                        pending = self._pipeline(pool, pending, con, dest, op, buf, lock, result)
-                    while pending:
-                        self._settle(pending.popleft(), con, op, lock, result)
+                    try:
+                        for rb in reader:
+                            for row in self._rows(rb, targets, removal):
+                                buf.append(row)
+                                if len(buf) >= size:
+                                    pending = self._pipeline(
+                                        pool, pending, con, dest, op, buf, lock, result
+                                    )
+                                    buf = []
+                        if buf:
+                            pending = self._pipeline(
+                                pool, pending, con, dest, op, buf, lock, result
+                            )
+                        while pending:
+                            self._settle(pending.popleft(), con, op, lock, result)
+                    finally:
+                        # Break the future -> exception -> traceback -> frame cycle and release
+                        # the Arrow stream now: it keeps the DuckDB file open otherwise.
+                        for fut in pending:
+                            fut.cancel()
+                        pending.clear()
+                        reader.close()
+                        del reader
             result.status = "success" if result.rejected == 0 else "partial"
         except (DestinationError, SyncConfigError, duckdb.Error, OSError) as exc:
             result.status = "failed"
             result.error = self.scrub(f"{type(exc).__name__}: {exc}")[:1000]
             log.error("sync %s run %s failed: %s", self.sync.name, run_id, result.error)
+            exc.__traceback__ = None
         except BaseException as exc:
             result.status = "failed"
             result.error = self.scrub(f"{type(exc).__name__}: {exc}")[:1000]
@@ -512,9 +555,19 @@ class SyncEngine:
                 f"""update {s}.runs set status = ?, finished_at = ?, duration_s = ?, sent = ?,
                 confirmed = ?, rejected = ?, api_calls = ?, retries = ?, throttled = ?, error = ?
                 where run_id = ?""",
-                [result.status, now_utc(), result.duration_s, result.sent, result.confirmed,
-                 result.rejected, result.api_calls, result.retries, result.throttled,
-                 result.error, result.run_id],
+                [
+                    result.status,
+                    now_utc(),
+                    result.duration_s,
+                    result.sent,
+                    result.confirmed,
+                    result.rejected,
+                    result.api_calls,
+                    result.retries,
+                    result.throttled,
+                    result.error,
+                    result.run_id,
+                ],
             )
             desired_t, plan_t = self._tables(temp=False)
             con.execute(f"drop table if exists {desired_t}")
@@ -524,22 +577,37 @@ class SyncEngine:
             con.close()
         log.info(
             "sync %s run %s %s: planned=%d sent=%d confirmed=%d rejected=%d invalid=%d in %.2fs",
-            self.sync.name, result.run_id, result.status, result.plan.total, result.sent,
-            result.confirmed, result.rejected, result.plan.invalid, result.duration_s,
+            self.sync.name,
+            result.run_id,
+            result.status,
+            result.plan.total,
+            result.sent,
+            result.confirmed,
+            result.rejected,
+            result.plan.invalid,
+            result.duration_s,
         )
 
     @staticmethod
     def _rows(rb: pa.RecordBatch, targets, removal: bool) -> list[Row]:
         """Arrow record batch -> Rows, column by column (no per-row dict of every column)."""
         col = {name: rb.column(name).to_pylist() for name in rb.schema.names}
-        keep = [(t, col[f"f{i}"]) for i, (t, _c) in enumerate(targets)
-                if not removal or t in IDENTITY_FIELDS]
+        keep = [
+            (t, col[f"f{i}"])
+            for i, (t, _c) in enumerate(targets)
+            if not removal or t in IDENTITY_FIELDS
+        ]
         names = [t for t, _ in keep]
         values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
         out = []
         for pk, row_hash, dest_id, kind, ident, vals in zip(
-            col["__pk"], col["__hash"], col["__dest_id"], col["__kind"], col["__identity"],
-            values, strict=True,
+            col["__pk"],
+            col["__hash"],
+            col["__dest_id"],
+            col["__kind"],
+            col["__identity"],
+            values,
+            strict=True,
         ):
             payload = dict(zip(names, vals, strict=True))
             if removal:
@@ -548,18 +616,20 @@ class SyncEngine:
         return out
 
     # -- delivery ----------------------------------------------------------------------------
-    def _deliver_leaves(self, dest: Destination, op: str, rows: list[Row]
-                        ) -> list[tuple[list[Row], list[RowResult]]]:
+    def _deliver_leaves(
+        self, dest: Destination, op: str, rows: list[Row]
+    ) -> list[tuple[list[Row], list[RowResult]]]:
         """Deliver one batch; a whole-batch rejection is split in halves until the bad rows
         are isolated. Returns (rows, results) for every sub-batch that got an answer."""
         try:
             return [(rows, dest.deliver(op, rows))]
-        except BatchRejected as exc:
+        except BatchRejectedError as exc:
             if len(rows) == 1:
                 return [(rows, [RowResult(rows[0].pk, False, reason=self.scrub(exc.reason))])]
             mid = len(rows) // 2
-            return (self._deliver_leaves(dest, op, rows[:mid])
-                    + self._deliver_leaves(dest, op, rows[mid:]))
+            return self._deliver_leaves(dest, op, rows[:mid]) + self._deliver_leaves(
+                dest, op, rows[mid:]
+            )
 
     def _pipeline(self, pool, pending: deque, con, dest, op, rows, lock, result) -> deque:
         """Submit a batch; settle (commit) the oldest ones beyond the in-flight depth, in order."""
@@ -577,8 +647,9 @@ class SyncEngine:
         if self.on_batch:
             self.on_batch(op, n)
 
-    def _commit(self, con, op: str, rows: list[Row], results: list[RowResult], lock: Lock,
-                result: RunResult) -> None:
+    def _commit(
+        self, con, op: str, rows: list[Row], results: list[RowResult], lock: Lock, result: RunResult
+    ) -> None:
         s = self.schema
         by_pk = {r.pk: r for r in rows}
         ok = [r for r in results if r.ok and r.pk in by_pk]
@@ -595,14 +666,22 @@ class SyncEngine:
                 ok_table = pa.table(
                     {
                         "pk": [r.pk for r in ok],
-                        "row_hash": ["deleted" if op == GDPR_DELETE else by_pk[r.pk].row_hash
-                                     for r in ok],
+                        "row_hash": [
+                            "deleted" if op == GDPR_DELETE else by_pk[r.pk].row_hash for r in ok
+                        ],
                         "dest_id": [r.dest_id or by_pk[r.pk].dest_id for r in ok],
-                        "identity": [None if op == GDPR_DELETE else by_pk[r.pk].identity
-                                     for r in ok],
+                        "identity": [
+                            None if op == GDPR_DELETE else by_pk[r.pk].identity for r in ok
+                        ],
                     },
-                    schema=pa.schema([("pk", pa.string()), ("row_hash", pa.string()),
-                                      ("dest_id", pa.string()), ("identity", pa.string())]),
+                    schema=pa.schema(
+                        [
+                            ("pk", pa.string()),
+                            ("row_hash", pa.string()),
+                            ("dest_id", pa.string()),
+                            ("identity", pa.string()),
+                        ]
+                    ),
                 )
                 con.register("__ok_rows", ok_table)
                 if any(by_pk[r.pk].kind != "create" for r in ok):
@@ -621,8 +700,17 @@ class SyncEngine:
             if bad:
                 con.executemany(
                     f"insert into {s}.rejections values (?, ?, ?, ?, 'rejected', ?, ?)",
-                    [[result.run_id, self.sync.name, r.pk, op, self.scrub(r.reason or "")[:1000],
-                      ts] for r in bad],
+                    [
+                        [
+                            result.run_id,
+                            self.sync.name,
+                            r.pk,
+                            op,
+                            self.scrub(r.reason or "")[:1000],
+                            ts,
+                        ]
+                        for r in bad
+                    ],
                 )
             result.confirmed += len(ok)
             result.rejected += len(bad)
@@ -638,8 +726,12 @@ class SyncEngine:
 
 
 # -- status -------------------------------------------------------------------------------
-def status(duckdb_path: str | Path, sync_names: list[str] | None = None,
-           schema: str = DEFAULT_SCHEMA, limit: int = 5) -> dict[str, Any]:
+def status(
+    duckdb_path: str | Path,
+    sync_names: list[str] | None = None,
+    schema: str = DEFAULT_SCHEMA,
+    limit: int = 5,
+) -> dict[str, Any]:
     con = connect(str(duckdb_path))
     try:
         ensure_schema(con, schema)
@@ -668,7 +760,7 @@ def status(duckdb_path: str | Path, sync_names: list[str] | None = None,
             join (select sync_name, max(started_at) as started_at from {schema}.runs
                   where status <> 'running' group by 1) as last using (sync_name)
             join {schema}.runs as ru on ru.run_id = r.run_id and ru.started_at = last.started_at
-            {where.replace('sync_name', 'r.sync_name')}
+            {where.replace("sync_name", "r.sync_name")}
             order by 1, 2 limit 50""",
             params,
         ).fetchall()

@@ -104,7 +104,7 @@ def connect(path: str, retries: int = 50, wait_s: float = 0.2) -> duckdb.DuckDBP
     raise RuntimeError(f"warehouse {path} is locked by another process") from last
 
 
-class SyncLocked(RuntimeError):
+class SyncLockedError(RuntimeError):
     """Another live run holds this sync's lock."""
 
 
@@ -143,11 +143,14 @@ class Lock:
                 age = (now_utc() - heartbeat).total_seconds() if heartbeat else 1e9
                 dead = owner_host == host and not _pid_alive(pid)
                 if not dead and age < self.stale_after_s:
-                    raise SyncLocked(
-                        f"sync {self.sync_name} is running (run {run_id}, pid {pid} on {owner_host})"
+                    raise SyncLockedError(
+                        f"sync {self.sync_name} is running "
+                        f"(run {run_id}, pid {pid} on {owner_host})"
                     )
                 stale_run = run_id
-                con.execute(f"delete from {self.schema}.locks where sync_name = ?", [self.sync_name])
+                con.execute(
+                    f"delete from {self.schema}.locks where sync_name = ?", [self.sync_name]
+                )
             ts = now_utc()
             con.execute(
                 f"insert into {self.schema}.locks values (?, ?, ?, ?, ?, ?)",

@@ -17,7 +17,13 @@ from reverse_etl.ratelimit import Backoff, Clock, RateLimiter, parse_retry_after
 log = logging.getLogger(__name__)
 
 # Operations a destination may be asked to perform on a batch of rows.
-UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE = "upsert", "update", "delete", "list_add", "list_remove"
+UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE = (
+    "upsert",
+    "update",
+    "delete",
+    "list_add",
+    "list_remove",
+)
 GDPR_DELETE = "gdpr_delete"
 
 
@@ -52,7 +58,7 @@ class TransientError(DestinationError):
     """Retries exhausted on 429/5xx/timeouts/resets: stop the run, nothing confirmed."""
 
 
-class BatchRejected(DestinationError):
+class BatchRejectedError(DestinationError):
     """The API rejected the whole batch (4xx) — the engine bisects to isolate bad rows."""
 
     def __init__(self, reason: str) -> None:
@@ -165,7 +171,9 @@ class HttpTransport:
                 raise FatalError(f"{endpoint}: HTTP {status} (authentication/permission)")
             self.limiter.on_success()
             return resp
-        raise TransientError(f"{endpoint}: gave up after {self.max_attempts} attempts ({last_problem})")
+        raise TransientError(
+            f"{endpoint}: gave up after {self.max_attempts} attempts ({last_problem})"
+        )
 
 
 def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
@@ -207,7 +215,7 @@ def nest(payload: dict[str, Any], null_policy: str, null_value: Any = None) -> d
 
 class Destination:
     """Interface. ``deliver`` returns one RowResult per input row (same order not required)
-    or raises BatchRejected (whole batch refused) / TransientError / FatalError."""
+    or raises BatchRejectedError (whole batch refused) / TransientError / FatalError."""
 
     name = "base"
     max_batch = 1000

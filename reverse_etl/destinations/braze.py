@@ -18,7 +18,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     UPDATE,
     UPSERT,
-    BatchRejected,
+    BatchRejectedError,
     HttpDestination,
     Row,
     RowResult,
@@ -35,7 +35,8 @@ class Braze(HttpDestination):
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._key = secret_from_env(sync.destination.api_key_env)
         super().__init__(
-            sync, ctx,
+            sync,
+            ctx,
             headers={"Authorization": f"Bearer {self._key.get_secret_value()}"},
             secrets=[self._key.get_secret_value()],
         )
@@ -44,7 +45,9 @@ class Braze(HttpDestination):
         return min(self.batch_size, 50) if op in (DELETE, GDPR_DELETE) else self.batch_size
 
     def quota_note(self) -> str:
-        return "/users/track 3,000 requests per 3 s, 75 attribute objects each; /users/delete 50 ids"
+        return (
+            "/users/track 3,000 requests per 3 s, 75 attribute objects each; /users/delete 50 ids"
+        )
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         if op in (DELETE, GDPR_DELETE):
@@ -52,7 +55,7 @@ class Braze(HttpDestination):
                 "POST", "/users/delete", json_body={"external_ids": [r.pk for r in rows]}
             )
             if resp.status_code not in (200, 201, 202):
-                raise BatchRejected(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+                raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
             return [RowResult(r.pk, True) for r in rows]
         attributes = []
         for r in rows:
@@ -66,7 +69,7 @@ class Braze(HttpDestination):
             attributes.append(obj)
         resp = self.http.request("POST", "/users/track", json_body={"attributes": attributes})
         if resp.status_code not in (200, 201):
-            raise BatchRejected(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
         failed = {}
         for err in resp.json().get("errors", []) or []:
             if err.get("input_array") == "attributes" and isinstance(err.get("index"), int):

@@ -46,7 +46,9 @@ class FileOutbox(Destination):
                 "op": op,
                 "object": obj,
                 "key": row.pk,
-                "data": nest(row.payload, self.sync.null_policy) if op in (UPSERT, UPDATE, LIST_ADD) else None,
+                "data": nest(row.payload, self.sync.null_policy)
+                if op in (UPSERT, UPDATE, LIST_ADD)
+                else None,
             }
             out.append(json.dumps(record, default=str, separators=(",", ":")))
         self._fh.write("\n".join(out) + "\n")

@@ -23,7 +23,7 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejected,
+    BatchRejectedError,
     HttpDestination,
     Row,
     RowResult,
@@ -87,17 +87,21 @@ class HubSpot(HttpDestination):
                     self._membership(add=[], remove=record_ids)
                 else:
                     resp = self.http.request(
-                        "POST", "/crm/v3/objects/contacts/batch/archive",
+                        "POST",
+                        "/crm/v3/objects/contacts/batch/archive",
                         json_body={"inputs": [{"id": i} for i in record_ids]},
                     )
                     if resp.status_code != 204:
-                        raise BatchRejected(f"archive HTTP {resp.status_code}: {self.error_text(resp)}")
+                        raise BatchRejectedError(
+                            f"archive HTTP {resp.status_code}: {self.error_text(resp)}"
+                        )
             return [RowResult(r.pk, True, dest_id=ids.get(r.pk)) for r in rows]
         if op == GDPR_DELETE:
             out = []
             for r in rows:
                 resp = self.http.request(
-                    "POST", "/crm/v3/objects/contacts/gdpr-delete",
+                    "POST",
+                    "/crm/v3/objects/contacts/gdpr-delete",
                     json_body={"objectId": self._email(r), "idProperty": "email"},
                 )
                 ok = resp.status_code in (204, 404)  # 404: nothing to delete
@@ -113,7 +117,7 @@ class HubSpot(HttpDestination):
         path = f"/crm/v3/objects/contacts/batch/{'upsert' if op == UPSERT else 'update'}"
         resp = self.http.request("POST", path, json_body={"inputs": inputs})
         if resp.status_code not in (200, 201, 207):
-            raise BatchRejected(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
         body = resp.json()
         failed: dict[str, str] = {}
         for err in body.get("errors", []):
@@ -140,12 +144,18 @@ class HubSpot(HttpDestination):
         need = [r for r in rows if not r.dest_id and self._email(r)]
         if need:
             resp = self.http.request(
-                "POST", "/crm/v3/objects/contacts/batch/read",
-                json_body={"idProperty": "email", "properties": ["email"],
-                           "inputs": [{"id": self._email(r)} for r in need]},
+                "POST",
+                "/crm/v3/objects/contacts/batch/read",
+                json_body={
+                    "idProperty": "email",
+                    "properties": ["email"],
+                    "inputs": [{"id": self._email(r)} for r in need],
+                },
             )
             if resp.status_code not in (200, 207):
-                raise BatchRejected(f"batch read HTTP {resp.status_code}: {self.error_text(resp)}")
+                raise BatchRejectedError(
+                    f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
             found = {
                 str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
                 for res in resp.json().get("results", [])
@@ -159,11 +169,14 @@ class HubSpot(HttpDestination):
         if not add and not remove:
             return
         resp = self.http.request(
-            "PUT", f"/crm/v3/lists/{self.cfg.list_id}/memberships/add-and-remove",
+            "PUT",
+            f"/crm/v3/lists/{self.cfg.list_id}/memberships/add-and-remove",
             json_body={"recordIdsToAdd": add, "recordIdsToRemove": remove},
         )
         if resp.status_code != 200:
-            raise BatchRejected(f"memberships HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise BatchRejectedError(
+                f"memberships HTTP {resp.status_code}: {self.error_text(resp)}"
+            )
 
 
 def _stringify(value: Any) -> str:

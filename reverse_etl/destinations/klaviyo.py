@@ -23,7 +23,7 @@ from reverse_etl.destinations.base import (
     LIST_ADD,
     LIST_REMOVE,
     UPSERT,
-    BatchRejected,
+    BatchRejectedError,
     HttpDestination,
     Row,
     RowResult,
@@ -32,8 +32,17 @@ from reverse_etl.destinations.base import (
 )
 
 STANDARD = {
-    "email", "phone_number", "external_id", "first_name", "last_name", "organization",
-    "locale", "title", "image", "location", "properties",
+    "email",
+    "phone_number",
+    "external_id",
+    "first_name",
+    "last_name",
+    "organization",
+    "locale",
+    "title",
+    "image",
+    "location",
+    "properties",
 }
 _POINTER = re.compile(r"^/data/attributes/profiles/data/(\d+)")
 JSONAPI = "application/vnd.api+json"
@@ -48,9 +57,7 @@ def profile_attributes(payload: dict[str, Any], null_policy: str) -> dict[str, A
     for key, value in payload.items():
         target = _KEYS.get(key)
         if target is None:
-            target = _KEYS[key] = (
-                key if key.split(".", 1)[0] in STANDARD else f"properties.{key}"
-            )
+            target = _KEYS[key] = key if key.split(".", 1)[0] in STANDARD else f"properties.{key}"
         fixed[target] = value
     return nest(fixed, null_policy)
 
@@ -96,7 +103,9 @@ class Klaviyo(HttpDestination):
 
     def _post(self, path: str, body: dict[str, Any]):
         return self.http.request(
-            "POST", path, content=json.dumps(body, separators=(",", ":"), default=str).encode(),
+            "POST",
+            path,
+            content=json.dumps(body, separators=(",", ":"), default=str).encode(),
             headers={"Content-Type": JSONAPI},
         )
 
@@ -123,7 +132,7 @@ class Klaviyo(HttpDestination):
             data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
         resp = self._post("/api/profile-bulk-import-jobs", {"data": data})
         if resp.status_code != 202:
-            raise BatchRejected(f"HTTP {resp.status_code}: {self._errors(resp)}")
+            raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
         job_id = resp.json()["data"]["id"]
         job = self._wait(job_id)
         failed: dict[int, str] = {}
@@ -188,11 +197,16 @@ class Klaviyo(HttpDestination):
             resp = self.http.request(
                 "GET",
                 "/api/profiles",
-                params={"filter": f"any(email,[{emails}])", "page[size]": "100",
-                        "fields[profile]": "email"},
+                params={
+                    "filter": f"any(email,[{emails}])",
+                    "page[size]": "100",
+                    "fields[profile]": "email",
+                },
             )
             if resp.status_code != 200:
-                raise BatchRejected(f"profile look-up HTTP {resp.status_code}: {self._errors(resp)}")
+                raise BatchRejectedError(
+                    f"profile look-up HTTP {resp.status_code}: {self._errors(resp)}"
+                )
             for prof in resp.json().get("data", []):
                 ids[str(prof["attributes"].get("email", "")).lower()] = prof["id"]
         return ids
@@ -212,7 +226,7 @@ class Klaviyo(HttpDestination):
                 headers={"Content-Type": JSONAPI},
             )
             if resp.status_code != 204:
-                raise BatchRejected(f"HTTP {resp.status_code}: {self._errors(resp)}")
+                raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
         # A profile Klaviyo does not know is not on the list: removal is confirmed.
         return [RowResult(r.pk, True) for r in rows]
 

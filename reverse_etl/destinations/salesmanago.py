@@ -21,7 +21,7 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejected,
+    BatchRejectedError,
     HttpDestination,
     Row,
     RowResult,
@@ -42,7 +42,9 @@ class SalesManago(HttpDestination):
         self._api_key = secret_from_env(cfg.api_key_env)
         self._api_secret = secret_from_env(cfg.api_secret_env)
         super().__init__(
-            sync, ctx, headers={"Accept": "application/json"},
+            sync,
+            ctx,
+            headers={"Accept": "application/json"},
             secrets=[self._api_key.get_secret_value(), self._api_secret.get_secret_value()],
         )
 
@@ -55,7 +57,9 @@ class SalesManago(HttpDestination):
     def _auth(self) -> dict[str, Any]:
         key = self._api_key.get_secret_value()
         client = self.cfg.client_id
-        sha = hashlib.sha1((key + client + self._api_secret.get_secret_value()).encode()).hexdigest()
+        sha = hashlib.sha1(
+            (key + client + self._api_secret.get_secret_value()).encode()
+        ).hexdigest()
         return {
             "clientId": client,
             "apiKey": key,
@@ -101,7 +105,7 @@ class SalesManago(HttpDestination):
         resp = self.http.request("POST", "/api/contact/batchupsertv2", json_body=body)
         data = _json(resp)
         if resp.status_code != 200 or data.get("success") is not True:
-            raise BatchRejected(_message(data, resp))
+            raise BatchRejectedError(_message(data, resp))
         ids = {str(k).lower(): str(v) for k, v in (data.get("contactIds") or {}).items()}
         return [
             RowResult(r.pk, True, dest_id=ids.get(str(r.payload.get("email") or "").lower()))

@@ -24,7 +24,7 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejected,
+    BatchRejectedError,
     HttpDestination,
     Row,
     RowResult,
@@ -48,8 +48,13 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def verify(secret: str, headers: dict[str, str], body: bytes, tolerance_s: int = 300,
-           now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    headers: dict[str, str],
+    body: bytes,
+    tolerance_s: int = 300,
+    now: float | None = None,
+) -> bool:
     import time
 
     msg_id = headers.get("webhook-id", "")
@@ -80,8 +85,12 @@ class SignedWebhook(HttpDestination):
         self.path = parts.path or "/"
         if parts.query:
             self.path += "?" + parts.query
-        super().__init__(sync, ctx, headers={"User-Agent": "retention-warehouse-sync/1"},
-                         secrets=[self._secret.get_secret_value()])
+        super().__init__(
+            sync,
+            ctx,
+            headers={"User-Agent": "retention-warehouse-sync/1"},
+            secrets=[self._secret.get_secret_value()],
+        )
         if not (ctx.base_url or cfg.base_url):
             self.http.client.base_url = base
 
@@ -92,9 +101,12 @@ class SignedWebhook(HttpDestination):
             if op in (UPSERT, UPDATE, LIST_ADD):
                 rec["attributes"] = nest(row.payload, self.sync.null_policy)
             records.append(rec)
-        msg_id = "msg_" + hashlib.sha256(
-            "|".join(sorted(r["event_id"] for r in records)).encode()
-        ).hexdigest()[:26]
+        msg_id = (
+            "msg_"
+            + hashlib.sha256("|".join(sorted(r["event_id"] for r in records)).encode()).hexdigest()[
+                :26
+            ]
+        )
         body = json.dumps(
             {
                 "type": f"sync.{op}",
@@ -113,7 +125,7 @@ class SignedWebhook(HttpDestination):
         }
         resp = self.http.request("POST", self.path, content=body, headers=headers)
         if resp.status_code in (400, 409, 413, 422):
-            raise BatchRejected(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
         if resp.status_code >= 300:
-            raise BatchRejected(f"HTTP {resp.status_code}")
+            raise BatchRejectedError(f"HTTP {resp.status_code}")
         return [RowResult(r.pk, True) for r in rows]

@@ -8,5 +8,10 @@ from reverse_etl.emulator.server import (
     RunningEmulator,
 )
 
-__all__ = ["DEFAULT_CREDENTIALS", "FAULT_KINDS", "EmulatorConfig", "EmulatorServer",
-           "RunningEmulator"]
+__all__ = [
+    "DEFAULT_CREDENTIALS",
+    "FAULT_KINDS",
+    "EmulatorConfig",
+    "EmulatorServer",
+    "RunningEmulator",
+]

@@ -18,8 +18,12 @@ def main() -> None:
     parser.add_argument("--validation", choices=["full", "sample", "off"], default="full")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    cfg = EmulatorConfig(seed=args.seed, fault_rate=args.fault_rate, job_polls=args.job_polls,
-                         validation=args.validation)
+    cfg = EmulatorConfig(
+        seed=args.seed,
+        fault_rate=args.fault_rate,
+        job_polls=args.job_polls,
+        validation=args.validation,
+    )
     server = EmulatorServer(args.host, args.port, cfg)
     print(f"emulator listening on {server.url}", flush=True)
     try:

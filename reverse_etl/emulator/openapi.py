@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[A-Za-z0-9]+)?$")
 
 
 def find_klaviyo_spec_dir() -> Path | None:
@@ -41,7 +42,9 @@ def _nullable(node: Any) -> Any:
     out = {}
     for key, value in node.items():
         if key in ("properties", "patternProperties", "definitions", "schemas"):
-            out[key] = {k: _nullable(v) for k, v in value.items()} if isinstance(value, dict) else value
+            out[key] = (
+                {k: _nullable(v) for k, v in value.items()} if isinstance(value, dict) else value
+            )
         else:
             out[key] = _nullable(value)
     if out.get("nullable") is True:
@@ -101,9 +104,9 @@ class OpenApiValidator:
         for p in op.get("parameters", []):
             if p["in"] == "header" and p.get("required") and p["name"].lower() not in lower:
                 errors.append(f"missing required header {p['name']!r}")
-            if p["in"] == "header" and p["name"].lower() == "revision" and "revision" in lower:
-                if not re.match(r"^\d{4}-\d{2}-\d{2}(\.[A-Za-z0-9]+)?$", lower["revision"]):
-                    errors.append("revision header must be YYYY-MM-DD[.suffix]")
+            is_revision = p["in"] == "header" and p["name"].lower() == "revision"
+            if is_revision and "revision" in lower and not _REVISION.match(lower["revision"]):
+                errors.append("revision header must be YYYY-MM-DD[.suffix]")
             if p["in"] == "query":
                 declared_query.add(p["name"])
         for name in query:

@@ -14,6 +14,7 @@ client sees the same faults on every run with the same seed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -77,10 +78,6 @@ class EmulatorConfig:
     validation: str = "full"  # full | sample (first 50 array items) | off
     log_bodies: bool = False
     credentials: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREDENTIALS))
-
-
-class Drop(Exception):
-    """Close the connection without answering."""
 
 
 class EmulatorState:
@@ -157,11 +154,15 @@ class EmulatorState:
             return {
                 "klaviyo": {
                     "profiles": {
-                        (a.get("email") or pid): {"id": pid, **a} for pid, a in self.k_profiles.items()
+                        (a.get("email") or pid): {"id": pid, **a}
+                        for pid, a in self.k_profiles.items()
                     },
                     "lists": {
-                        lid: sorted(self.k_profiles[p].get("email") or p for p in members
-                                    if p in self.k_profiles)
+                        lid: sorted(
+                            self.k_profiles[p].get("email") or p
+                            for p in members
+                            if p in self.k_profiles
+                        )
                         for lid, members in self.k_lists.items()
                     },
                     "jobs": len(self.k_jobs),
@@ -173,15 +174,19 @@ class EmulatorState:
                         for cid, p in self.h_contacts.items()
                     },
                     "lists": {
-                        lid: sorted(self.h_contacts[c].get("email") or c for c in members
-                                    if c in self.h_contacts)
+                        lid: sorted(
+                            self.h_contacts[c].get("email") or c
+                            for c in members
+                            if c in self.h_contacts
+                        )
                         for lid, members in self.h_lists.items()
                     },
                     "gdpr_deleted": list(self.h_gdpr_deleted),
                 },
                 "salesmanago": {
                     "contacts": {
-                        e: {**c, "tags": sorted(c.get("tags", []))} for e, c in self.s_contacts.items()
+                        e: {**c, "tags": sorted(c.get("tags", []))}
+                        for e, c in self.s_contacts.items()
                     }
                 },
                 "braze": {"users": dict(self.b_users), "deleted": list(self.b_deleted)},
@@ -208,9 +213,18 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-              ctype: str = "application/json") -> None:
-        data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    def _send(
+        self,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        ctype: str = "application/json",
+    ) -> None:
+        data = (
+            b""
+            if body is None
+            else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        )
         self.send_response(status)
         if data or status not in (204,):
             self.send_header("Content-Type", ctype)
@@ -224,10 +238,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._status = 0
 
     def do_GET(self) -> None:
@@ -258,8 +270,9 @@ class Handler(BaseHTTPRequestHandler):
         if st.config.log_bodies:
             entry["query"] = query
             entry["body"] = body.decode("utf-8", "replace")
-            entry["headers"] = {k: v for k, v in self.headers.items()
-                                if k.lower() not in ("authorization",)}
+            entry["headers"] = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("authorization",)
+            }
         fault = st.draw_fault()
         entry["fault"] = fault
         with st.lock:
@@ -274,9 +287,20 @@ class Handler(BaseHTTPRequestHandler):
                 self._throttle(vendor, st.config.retry_after_s, kind=fault)
                 return
             if fault in ("500", "503"):
-                self._send(int(fault), {"errors": [{"id": str(uuid.uuid4()), "status": int(fault),
-                                                    "code": "error", "title": "Server error",
-                                                    "detail": "injected"}]})
+                self._send(
+                    int(fault),
+                    {
+                        "errors": [
+                            {
+                                "id": str(uuid.uuid4()),
+                                "status": int(fault),
+                                "code": "error",
+                                "title": "Server error",
+                                "detail": "injected",
+                            }
+                        ]
+                    },
+                )
                 return
             if fault == "timeout_before":
                 time.sleep(st.config.timeout_s)
@@ -298,8 +322,6 @@ class Handler(BaseHTTPRequestHandler):
                 return
             ctype = "application/vnd.api+json" if vendor == "klaviyo" else "application/json"
             self._send(status, resp, headers, ctype=ctype)
-        except Drop:
-            self._drop()
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
@@ -316,9 +338,21 @@ class Handler(BaseHTTPRequestHandler):
             )
         if vendor == "braze":
             headers["X-RateLimit-Reset"] = str(int(time.time()) + secs)
-        self._send(429, {"errors": [{"id": str(uuid.uuid4()), "status": 429, "code": "throttled",
-                                     "title": "Request was throttled.",
-                                     "detail": "Request was throttled."}]}, headers)
+        self._send(
+            429,
+            {
+                "errors": [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "status": 429,
+                        "code": "throttled",
+                        "title": "Request was throttled.",
+                        "detail": "Request was throttled.",
+                    }
+                ]
+            },
+            headers,
+        )
 
     def _control(self, method: str, path: str, body: bytes) -> None:
         st = self.server.state
@@ -362,26 +396,56 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- Klaviyo ---------------------------------------------------------------------------
     def _k_error(self, status: int, detail: str, pointer: str = "/data", code: str = "invalid"):
-        return status, {"errors": [{"id": str(uuid.uuid4()), "status": status, "code": code,
-                                    "title": "Invalid input.", "detail": detail,
-                                    "source": {"pointer": pointer}}]}, None
+        return (
+            status,
+            {
+                "errors": [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "status": status,
+                        "code": code,
+                        "title": "Invalid input.",
+                        "detail": detail,
+                        "source": {"pointer": pointer},
+                    }
+                ]
+            },
+            None,
+        )
 
     def _klaviyo(self, method, path, query, body, fault):
         st = self.server.state
         cfg = st.config
         auth = self.headers.get("Authorization", "")
         if auth != f"Klaviyo-API-Key {cfg.credentials['klaviyo']}":
-            return 401, {"errors": [{"id": "auth", "status": 401, "code": "not_authenticated",
-                                     "title": "Authentication credentials were not provided.",
-                                     "detail": "Missing or invalid private key."}]}, None
+            return (
+                401,
+                {
+                    "errors": [
+                        {
+                            "id": "auth",
+                            "status": 401,
+                            "code": "not_authenticated",
+                            "title": "Authentication credentials were not provided.",
+                            "detail": "Missing or invalid private key.",
+                        }
+                    ]
+                },
+                None,
+            )
         try:
             doc = json.loads(body) if body else None
         except ValueError:
             return self._k_error(400, "request body is not valid JSON")
         if st.validator is not None and cfg.validation != "off":
             errs = st.validator.validate(
-                method, path, query, dict(self.headers.items()), body or None,
-                max_array_items=50 if cfg.validation == "sample" else None, parsed=doc,
+                method,
+                path,
+                query,
+                dict(self.headers.items()),
+                body or None,
+                max_array_items=50 if cfg.validation == "sample" else None,
+                parsed=doc,
             )
             if errs:
                 with st.lock:
@@ -394,12 +458,14 @@ class Handler(BaseHTTPRequestHandler):
             profiles = data["attributes"]["profiles"]["data"]
             self._items = len(profiles)
             if len(profiles) > 10_000:
-                return self._k_error(400, "at most 10000 profiles per job",
-                                     "/data/attributes/profiles/data")
+                return self._k_error(
+                    400, "at most 10000 profiles per job", "/data/attributes/profiles/data"
+                )
             if fault == "reject_batch":
                 return self._k_error(400, "injected whole-request rejection")
-            list_ids = [x["id"] for x in (data.get("relationships") or {}).get("lists", {})
-                        .get("data", [])]
+            list_ids = [
+                x["id"] for x in (data.get("relationships") or {}).get("lists", {}).get("data", [])
+            ]
             errors = []
             reject = set()
             if fault == "reject_rows" and profiles:
@@ -410,16 +476,24 @@ class Handler(BaseHTTPRequestHandler):
                     email = attrs.get("email")
                     ptr = f"/data/attributes/profiles/data/{i}"
                     if email is not None and not EMAIL.match(str(email)):
-                        errors.append(("invalid", "Invalid email address", ptr + "/attributes/email",
-                                       attrs))
+                        errors.append(
+                            ("invalid", "Invalid email address", ptr + "/attributes/email", attrs)
+                        )
                         continue
                     if not (email or attrs.get("phone_number") or attrs.get("external_id")):
-                        errors.append(("invalid", "One of email, phone_number or external_id is "
-                                       "required", ptr + "/attributes", attrs))
+                        errors.append(
+                            (
+                                "invalid",
+                                "One of email, phone_number or external_id is required",
+                                ptr + "/attributes",
+                                attrs,
+                            )
+                        )
                         continue
                     if i in reject:
-                        errors.append(("temporarily_unavailable", "injected per-profile failure",
-                                       ptr, attrs))
+                        errors.append(
+                            ("temporarily_unavailable", "injected per-profile failure", ptr, attrs)
+                        )
                         continue
                     pid = self._k_upsert(attrs)
                     for lid in list_ids:
@@ -437,9 +511,17 @@ class Handler(BaseHTTPRequestHandler):
                     "completed_count": len(profiles) - len(errors),
                     "failed_count": len(errors),
                     "errors": [
-                        {"type": "import-error", "id": str(uuid.uuid4()),
-                         "attributes": {"code": c, "title": "Import error", "detail": d,
-                                        "source": {"pointer": p}, "original_payload": a}}
+                        {
+                            "type": "import-error",
+                            "id": str(uuid.uuid4()),
+                            "attributes": {
+                                "code": c,
+                                "title": "Import error",
+                                "detail": d,
+                                "source": {"pointer": p},
+                                "original_payload": a,
+                            },
+                        }
                         for c, d, p, a in errors
                     ],
                     "lists": list_ids,
@@ -466,7 +548,7 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"data": self._k_job(m.group(1))}, None
         if method == "GET" and path == "/api/profiles":
             flt = query.get("filter", "")
-            fm = re.match(r'^(any|equals)\((email|phone_number|external_id),\s*(.*)\)$', flt)
+            fm = re.match(r"^(any|equals)\((email|phone_number|external_id),\s*(.*)\)$", flt)
             if not fm:
                 return self._k_error(400, "unsupported filter", code="invalid")
             values = json.loads(fm.group(3)) if fm.group(1) == "any" else [json.loads(fm.group(3))]
@@ -474,7 +556,8 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 found = [
                     {"type": "profile", "id": pid, "attributes": {"email": a.get("email")}}
-                    for pid, a in st.k_profiles.items() if a.get(field_name) in values
+                    for pid, a in st.k_profiles.items()
+                    if a.get(field_name) in values
                 ]
             size = int(query.get("page[size]", 20))
             return 200, {"data": found[:size], "links": {"self": path}}, None
@@ -561,13 +644,23 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- HubSpot ---------------------------------------------------------------------------
     def _h_error(self, status: int, message: str, category: str = "VALIDATION_ERROR"):
-        return status, {"status": "error", "message": message, "category": category,
-                        "correlationId": str(uuid.uuid4())}, None
+        return (
+            status,
+            {
+                "status": "error",
+                "message": message,
+                "category": category,
+                "correlationId": str(uuid.uuid4()),
+            },
+            None,
+        )
 
     def _hubspot(self, method, path, body, fault):
         st = self.server.state
         if self.headers.get("Authorization") != f"Bearer {st.config.credentials['hubspot']}":
-            return self._h_error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+            return self._h_error(
+                401, "Authentication credentials not found.", "INVALID_AUTHENTICATION"
+            )
         doc = json.loads(body) if body else {}
         m = re.match(r"^/crm/v3/objects/contacts/batch/(upsert|update|read|archive)$", path)
         if method == "POST" and m:
@@ -595,7 +688,8 @@ class Handler(BaseHTTPRequestHandler):
                     email = str(inp.get("id", ""))
                     if not EMAIL.match(email):
                         return self._h_error(
-                            400, f"Property values were not valid: email {email!r} is invalid")
+                            400, f"Property values were not valid: email {email!r} is invalid"
+                        )
             results, errors = [], []
             reject = {st.rng.randrange(len(inputs))} if fault == "reject_rows" and inputs else set()
             now = datetime.now(UTC).isoformat()
@@ -604,19 +698,36 @@ class Handler(BaseHTTPRequestHandler):
                     email = str(inp.get("id", "")).lower()
                     cid = st.h_by_email.get(email)
                     if i in reject:
-                        errors.append({"status": "error", "category": "RATE_LIMITS",
-                                       "message": "injected per-record failure",
-                                       "context": {"ids": [email]}})
+                        errors.append(
+                            {
+                                "status": "error",
+                                "category": "RATE_LIMITS",
+                                "message": "injected per-record failure",
+                                "context": {"ids": [email]},
+                            }
+                        )
                         continue
                     if action == "read":
                         if cid:
-                            results.append({"id": cid, "properties": dict(st.h_contacts[cid]),
-                                            "createdAt": now, "updatedAt": now, "archived": False})
+                            results.append(
+                                {
+                                    "id": cid,
+                                    "properties": dict(st.h_contacts[cid]),
+                                    "createdAt": now,
+                                    "updatedAt": now,
+                                    "archived": False,
+                                }
+                            )
                         continue
                     if cid is None and action == "update":
-                        errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
-                                       "message": "Object not found.",
-                                       "context": {"ids": [email]}})
+                        errors.append(
+                            {
+                                "status": "error",
+                                "category": "OBJECT_NOT_FOUND",
+                                "message": "Object not found.",
+                                "context": {"ids": [email]},
+                            }
+                        )
                         continue
                     is_new = cid is None
                     if is_new:
@@ -633,10 +744,22 @@ class Handler(BaseHTTPRequestHandler):
                         else:
                             props[k] = str(v)
                     props["email"] = email
-                    results.append({"id": cid, "properties": dict(props), "createdAt": now,
-                                    "updatedAt": now, "archived": False, "new": is_new})
-            out: dict[str, Any] = {"status": "COMPLETE", "results": results,
-                                   "startedAt": now, "completedAt": now}
+                    results.append(
+                        {
+                            "id": cid,
+                            "properties": dict(props),
+                            "createdAt": now,
+                            "updatedAt": now,
+                            "archived": False,
+                            "new": is_new,
+                        }
+                    )
+            out: dict[str, Any] = {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": now,
+                "completedAt": now,
+            }
             if errors:
                 out["errors"] = errors
                 out["numErrors"] = len(errors)
@@ -664,8 +787,15 @@ class Handler(BaseHTTPRequestHandler):
                         members.discard(rid)
                         removed.append(rid)
                         st.effect("hubspot.list_removed")
-            return 200, {"recordIdsAdded": added, "recordIdsRemoved": removed,
-                         "recordsIdsMissing": missing}, None
+            return (
+                200,
+                {
+                    "recordIdsAdded": added,
+                    "recordIdsRemoved": removed,
+                    "recordsIdsMissing": missing,
+                },
+                None,
+            )
         if method == "POST" and path == "/crm/v3/objects/contacts/gdpr-delete":
             email = str(doc.get("objectId", "")).lower()
             with st.lock:
@@ -686,12 +816,17 @@ class Handler(BaseHTTPRequestHandler):
         c = st.config.credentials
         doc = json.loads(body) if body else {}
         sha = hashlib.sha1(
-            (c["salesmanago_api_key"] + c["salesmanago_client_id"] + c["salesmanago_api_secret"])
-            .encode()
+            (
+                c["salesmanago_api_key"] + c["salesmanago_client_id"] + c["salesmanago_api_secret"]
+            ).encode()
         ).hexdigest()
-        if (doc.get("clientId") != c["salesmanago_client_id"]
-                or doc.get("apiKey") != c["salesmanago_api_key"] or doc.get("sha") != sha
-                or not isinstance(doc.get("requestTime"), int) or not doc.get("owner")):
+        if (
+            doc.get("clientId") != c["salesmanago_client_id"]
+            or doc.get("apiKey") != c["salesmanago_api_key"]
+            or doc.get("sha") != sha
+            or not isinstance(doc.get("requestTime"), int)
+            or not doc.get("owner")
+        ):
             return 200, {"success": False, "message": ["Not authenticated"]}, None
         if path == "/api/contact/batchupsertv2":
             details = doc.get("upsertDetails", [])
@@ -703,8 +838,11 @@ class Handler(BaseHTTPRequestHandler):
             for d in details:
                 email = str((d.get("contact") or {}).get("email") or "")
                 if not EMAIL.match(email):
-                    return 200, {"success": False,
-                                 "message": [f"Not valid email address: {email}"]}, None
+                    return (
+                        200,
+                        {"success": False, "message": [f"Not valid email address: {email}"]},
+                        None,
+                    )
             ids = {}
             with st.lock:
                 for d in details:
@@ -712,8 +850,11 @@ class Handler(BaseHTTPRequestHandler):
                     email = contact["email"].lower()
                     rec = st.s_contacts.get(email)
                     if rec is None:
-                        rec = st.s_contacts[email] = {"contactId": str(uuid.uuid4()), "tags": set(),
-                                                      "properties": {}}
+                        rec = st.s_contacts[email] = {
+                            "contactId": str(uuid.uuid4()),
+                            "tags": set(),
+                            "properties": {},
+                        }
                         st.effect("salesmanago.contacts_created")
                     else:
                         st.effect("salesmanago.contacts_updated")
@@ -765,17 +906,24 @@ class Handler(BaseHTTPRequestHandler):
                 for i, obj in enumerate(attrs):
                     ext = obj.get("external_id")
                     if not ext:
-                        errors.append({"type": "Missing external_id", "input_array": "attributes",
-                                       "index": i})
+                        errors.append(
+                            {"type": "Missing external_id", "input_array": "attributes", "index": i}
+                        )
                         continue
                     email = obj.get("email")
                     if email is not None and not EMAIL.match(str(email)):
-                        errors.append({"type": "'email' is not a valid email address",
-                                       "input_array": "attributes", "index": i})
+                        errors.append(
+                            {
+                                "type": "'email' is not a valid email address",
+                                "input_array": "attributes",
+                                "index": i,
+                            }
+                        )
                         continue
                     if i in reject:
-                        errors.append({"type": "injected failure", "input_array": "attributes",
-                                       "index": i})
+                        errors.append(
+                            {"type": "injected failure", "input_array": "attributes", "index": i}
+                        )
                         continue
                     if obj.get("_update_existing_only") and ext not in st.b_users:
                         continue
@@ -792,7 +940,10 @@ class Handler(BaseHTTPRequestHandler):
                             user.pop(k, None)
                         else:
                             user[k] = v
-            out: dict[str, Any] = {"message": "success", "attributes_processed": len(attrs) - len(errors)}
+            out: dict[str, Any] = {
+                "message": "success",
+                "attributes_processed": len(attrs) - len(errors),
+            }
             if errors:
                 out["errors"] = errors
             return 201, out, None
@@ -863,8 +1014,9 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, config: EmulatorConfig | None = None
+    ) -> None:
         super().__init__((host, port), Handler)
         self.state = EmulatorState(config or EmulatorConfig())
 
@@ -887,8 +1039,9 @@ class RunningEmulator:
 
     def __init__(self, config: EmulatorConfig | None = None, port: int = 0) -> None:
         self.server = EmulatorServer(port=port, config=config)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
-                                       kwargs={"poll_interval": 0.05})
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
 
     @property
     def url(self) -> str:

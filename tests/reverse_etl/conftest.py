@@ -33,16 +33,36 @@ DESTINATIONS: dict[str, dict[str, Any]] = {
 }
 
 FIELDS = {
-    "klaviyo": {"email": "email", "first_name": "first_name", "properties.segment": "segment",
-                "properties.net_revenue": "net_revenue"},
-    "hubspot": {"email": "email", "firstname": "first_name", "segment": "segment",
-                "net_revenue": "net_revenue"},
-    "salesmanago": {"email": "email", "name": "first_name", "segment": "segment",
-                    "net_revenue": "net_revenue"},
-    "braze": {"email": "email", "first_name": "first_name", "segment": "segment",
-              "net_revenue": "net_revenue"},
-    "webhook": {"email": "email", "first_name": "first_name", "segment": "segment",
-                "net_revenue": "net_revenue"},
+    "klaviyo": {
+        "email": "email",
+        "first_name": "first_name",
+        "properties.segment": "segment",
+        "properties.net_revenue": "net_revenue",
+    },
+    "hubspot": {
+        "email": "email",
+        "firstname": "first_name",
+        "segment": "segment",
+        "net_revenue": "net_revenue",
+    },
+    "salesmanago": {
+        "email": "email",
+        "name": "first_name",
+        "segment": "segment",
+        "net_revenue": "net_revenue",
+    },
+    "braze": {
+        "email": "email",
+        "first_name": "first_name",
+        "segment": "segment",
+        "net_revenue": "net_revenue",
+    },
+    "webhook": {
+        "email": "email",
+        "first_name": "first_name",
+        "segment": "segment",
+        "net_revenue": "net_revenue",
+    },
 }
 
 
@@ -95,8 +115,16 @@ def sync_config(dest: str, **overrides: Any) -> SyncConfig:
     return SyncConfig.model_validate(spec)
 
 
-def engine_for(sync: SyncConfig, db: Path, emu_url: str | None, tmp_path: Path, *,
-               seed: int = 0, timeout_s: float = 0.25, **kw: Any) -> SyncEngine:
+def engine_for(
+    sync: SyncConfig,
+    db: Path,
+    emu_url: str | None,
+    tmp_path: Path,
+    *,
+    seed: int = 0,
+    timeout_s: float = 0.25,
+    **kw: Any,
+) -> SyncEngine:
     ctx = DeliveryContext(
         run_id="pending",
         outbox_dir=tmp_path / "outbox",
@@ -114,9 +142,11 @@ def engine_for(sync: SyncConfig, db: Path, emu_url: str | None, tmp_path: Path, 
 def state_rows(db: Path, sync_name: str) -> dict[str, str]:
     con = duckdb.connect(str(db))
     try:
-        return dict(con.execute(
-            "select pk, row_hash from reverse_etl.sync_state where sync_name = ?", [sync_name]
-        ).fetchall())
+        return dict(
+            con.execute(
+                "select pk, row_hash from reverse_etl.sync_state where sync_name = ?", [sync_name]
+            ).fetchall()
+        )
     finally:
         con.close()
 

@@ -19,11 +19,18 @@ def _setup(tmp_path):
     make_customers(db, 30)
     syncs = tmp_path / "syncs"
     syncs.mkdir()
-    (syncs / "f.yml").write_text(yaml.safe_dump({
-        "name": "outbox_people", "source": "dim_customers", "primary_key": "person_id",
-        "mode": "mirror", "destination": {"type": "file"},
-        "fields": {"email": "email", "first_name": "first_name"},
-    }))
+    (syncs / "f.yml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "outbox_people",
+                "source": "dim_customers",
+                "primary_key": "person_id",
+                "mode": "mirror",
+                "destination": {"type": "file"},
+                "fields": {"email": "email", "first_name": "first_name"},
+            }
+        )
+    )
     return db, syncs
 
 
@@ -42,8 +49,9 @@ def test_cli_plan_run_status_resync(tmp_path):
     assert r.exit_code == 0 and "confirmed=30" in r.output, r.output
     r = runner.invoke(app, ["run", *common, "--outbox-dir", str(tmp_path / "out")])
     assert "planned=0" in r.output
-    r = runner.invoke(app, ["resync", "outbox_people", *common,
-                            "--outbox-dir", str(tmp_path / "out")])
+    r = runner.invoke(
+        app, ["resync", "outbox_people", *common, "--outbox-dir", str(tmp_path / "out")]
+    )
     assert r.exit_code == 0 and "confirmed=30" in r.output
     r = runner.invoke(app, ["status", "--duckdb-path", str(db), "--json"])
     info = json.loads(r.output)
@@ -56,7 +64,8 @@ def test_cli_plan_run_status_resync(tmp_path):
 def test_cli_reports_invalid_config(tmp_path):
     syncs = tmp_path / "syncs"
     syncs.mkdir()
-    (syncs / "bad.yml").write_text("name: x\nsource: t\nprimary_key: id\n"
-                                   "destination: {type: carrier_pigeon}\n")
+    (syncs / "bad.yml").write_text(
+        "name: x\nsource: t\nprimary_key: id\ndestination: {type: carrier_pigeon}\n"
+    )
     r = runner.invoke(app, ["validate", "--syncs-dir", str(syncs)])
     assert r.exit_code == 2 and "bad.yml" in r.output and "destination" in r.output

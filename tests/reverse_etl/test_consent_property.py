@@ -22,23 +22,31 @@ histories = st.lists(population, min_size=1, max_size=3)
 
 def _load(db: Path, people: list[tuple[bool, bool, bool]]) -> None:
     con = duckdb.connect(str(db))
-    con.execute("create or replace table audience (person_id varchar, email varchar, "
-                "is_email_consented boolean, is_holdout boolean)")
-    rows = [(f"p{i}", f"p{i}@shop.test", c, h) for i, (present, c, h) in enumerate(people)
-            if present]
+    con.execute(
+        "create or replace table audience (person_id varchar, email varchar, "
+        "is_email_consented boolean, is_holdout boolean)"
+    )
+    rows = [
+        (f"p{i}", f"p{i}@shop.test", c, h) for i, (present, c, h) in enumerate(people) if present
+    ]
     if rows:
         con.executemany("insert into audience values (?, ?, ?, ?)", rows)
     con.close()
 
 
 def _sync(policy: str) -> SyncConfig:
-    return SyncConfig.model_validate({
-        "name": "treatment", "source": "audience", "primary_key": "person_id", "mode": "list",
-        "destination": {"type": "file", "object": "list"},
-        "fields": {"email": "email"},
-        "consent": {"column": "is_email_consented"},
-        "holdout": {"column": "is_holdout", "policy": policy, "attribute": "is_holdout"},
-    })
+    return SyncConfig.model_validate(
+        {
+            "name": "treatment",
+            "source": "audience",
+            "primary_key": "person_id",
+            "mode": "list",
+            "destination": {"type": "file", "object": "list"},
+            "fields": {"email": "email"},
+            "consent": {"column": "is_email_consented"},
+            "holdout": {"column": "is_holdout", "policy": policy, "attribute": "is_holdout"},
+        }
+    )
 
 
 def _replay(outbox: Path, run_id: str, members: dict[str, dict]) -> list[dict]:
@@ -57,8 +65,9 @@ def _replay(outbox: Path, run_id: str, members: dict[str, dict]) -> list[dict]:
 def test_no_unconsented_or_excluded_holdout_person_on_treatment_list(history, policy):
     with tempfile.TemporaryDirectory() as tmp:
         db, outbox = Path(tmp) / "w.duckdb", Path(tmp) / "outbox"
-        engine = SyncEngine(_sync(policy),
-                            settings=ReverseEtlSettings(duckdb_path=db, outbox_dir=outbox))
+        engine = SyncEngine(
+            _sync(policy), settings=ReverseEtlSettings(duckdb_path=db, outbox_dir=outbox)
+        )
         members: dict[str, dict] = {}
         for people in history:
             _load(db, people)
@@ -73,8 +82,7 @@ def test_no_unconsented_or_excluded_holdout_person_on_treatment_list(history, po
                         assert not holdout, f"holdout member {e['key']} sent to treatment"
                     else:
                         assert e["data"]["is_holdout"] is holdout
-            eligible = {k for k, (c, h) in state.items()
-                        if c and (policy == "attribute" or not h)}
+            eligible = {k for k, (c, h) in state.items() if c and (policy == "attribute" or not h)}
             assert set(members) == eligible
             for key, data in members.items():
                 if policy == "attribute":

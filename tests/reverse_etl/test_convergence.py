@@ -92,13 +92,19 @@ def test_converges_under_faults(dest, mode, emulator, secrets_env, tmp_path):
 
     # Change the warehouse: 10 rows change, 7 rows leave, consent flips for 5 — converge again.
     con = duckdb.connect(str(db))
-    con.execute("update dim_customers set segment = 'winback' where person_id in "
-                "(select person_id from dim_customers order by person_id limit 10)")
-    con.execute("delete from dim_customers where person_id in "
-                "(select person_id from dim_customers order by person_id desc limit 7)")
-    con.execute("update dim_customers set is_email_consented = not is_email_consented "
-                "where person_id in (select person_id from dim_customers order by person_id "
-                "limit 5 offset 40)")
+    con.execute(
+        "update dim_customers set segment = 'winback' where person_id in "
+        "(select person_id from dim_customers order by person_id limit 10)"
+    )
+    con.execute(
+        "delete from dim_customers where person_id in "
+        "(select person_id from dim_customers order by person_id desc limit 7)"
+    )
+    con.execute(
+        "update dim_customers set is_email_consented = not is_email_consented "
+        "where person_id in (select person_id from dim_customers order by person_id "
+        "limit 5 offset 40)"
+    )
     con.close()
     _converge(engine)
     snap = _check(emulator, db, dest, mode, sync)

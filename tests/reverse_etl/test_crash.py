@@ -27,8 +27,21 @@ def _write_sync(dir_: Path, name: str, spec: dict) -> None:
 
 
 def _cmd(syncs: Path, db: Path, outbox: Path, url: str, name: str) -> list[str]:
-    return [sys.executable, "-m", "reverse_etl.cli", "run", name, "--syncs-dir", str(syncs),
-            "--duckdb-path", str(db), "--outbox-dir", str(outbox), "--base-url", url]
+    return [
+        sys.executable,
+        "-m",
+        "reverse_etl.cli",
+        "run",
+        name,
+        "--syncs-dir",
+        str(syncs),
+        "--duckdb-path",
+        str(db),
+        "--outbox-dir",
+        str(outbox),
+        "--base-url",
+        url,
+    ]
 
 
 def _env() -> dict[str, str]:
@@ -44,17 +57,35 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
     syncs = tmp_path / "syncs"
     name = f"crash_{dest}"
     if dest == "webhook":
-        spec = {"source": "dim_customers", "primary_key": "person_id", "mode": "upsert",
-                "destination": {"type": "webhook", "url": "http://127.0.0.1:9/webhooks/crm",
-                                "batch_size": 10},
-                "fields": {"email": "email", "first_name": "first_name", "segment": "segment",
-                           "net_revenue": "net_revenue"}}
+        spec = {
+            "source": "dim_customers",
+            "primary_key": "person_id",
+            "mode": "upsert",
+            "destination": {
+                "type": "webhook",
+                "url": "http://127.0.0.1:9/webhooks/crm",
+                "batch_size": 10,
+            },
+            "fields": {
+                "email": "email",
+                "first_name": "first_name",
+                "segment": "segment",
+                "net_revenue": "net_revenue",
+            },
+        }
     else:
-        spec = {"source": "dim_customers", "primary_key": "person_id", "mode": "upsert",
-                "destination": {"type": "klaviyo", "batch_size": 10, "poll_interval_s": 0.01},
-                "fields": {"email": "email", "first_name": "first_name",
-                           "properties.segment": "segment",
-                           "properties.net_revenue": "net_revenue"}}
+        spec = {
+            "source": "dim_customers",
+            "primary_key": "person_id",
+            "mode": "upsert",
+            "destination": {"type": "klaviyo", "batch_size": 10, "poll_interval_s": 0.01},
+            "fields": {
+                "email": "email",
+                "first_name": "first_name",
+                "properties.segment": "segment",
+                "properties.net_revenue": "net_revenue",
+            },
+        }
     _write_sync(syncs, name, spec)
     # Every request is slow so the kill lands mid-run; the kill points differ per round.
     emulator.state.config.fault_rate = 1.0
@@ -65,9 +96,13 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
     checkpoints = []  # (request index at kill, pks confirmed at kill)
     for kill_after in (4, 8):
         before = len(emulator.state.requests)
-        proc = subprocess.Popen(_cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
-                                env=_env(), cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+            env=_env(),
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.time() + 60
         while len(emulator.state.requests) - before < kill_after and time.time() < deadline:
             if proc.poll() is not None:
@@ -83,8 +118,14 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
     assert 0 < confirmed_before < n
 
     emulator.state.config.fault_rate = 0.0
-    done = subprocess.run(_cmd(syncs, db, tmp_path / "outbox", emulator.url, name), env=_env(),
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+        env=_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(state_rows(db, name)) == n
 
@@ -107,11 +148,16 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
             if dest == "webhook":
                 keys = {rec["key"] for rec in doc["data"]["records"]}
             else:
-                keys = {"P" + p["attributes"]["email"].split("@")[0][6:].zfill(6)
-                        for p in doc["data"]["attributes"]["profiles"]["data"]}
+                keys = {
+                    "P" + p["attributes"]["email"].split("@")[0][6:].zfill(6)
+                    for p in doc["data"]["attributes"]["profiles"]["data"]
+                }
             assert not keys & confirmed, "a confirmed row was sent again after the crash"
-    sent_rows = sum(r.get("items") or 0 for r in emulator.state.requests
-                    if r["method"] == "POST" and r.get("status") in (200, 202))
+    sent_rows = sum(
+        r.get("items") or 0
+        for r in emulator.state.requests
+        if r["method"] == "POST" and r.get("status") in (200, 202)
+    )
     assert sent_rows <= n + kills * 3 * 10  # in-flight depth 2 + the batch being read
 
     # Nothing is left to send.

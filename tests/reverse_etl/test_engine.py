@@ -8,7 +8,7 @@ import os
 import duckdb
 import pytest
 
-from reverse_etl.state import SyncLocked
+from reverse_etl.state import SyncLockedError
 
 from .conftest import engine_for, make_customers, state_rows, sync_config
 
@@ -19,9 +19,13 @@ def _outbox_lines(tmp_path, sync_name, run_id):
 
 
 def _file_sync(**kw):
-    base = {"name": "file_customers", "source": "dim_customers", "primary_key": "person_id",
-            "destination": {"type": "file", "batch_size": 50},
-            "fields": {"email": "email", "first_name": "first_name", "segment": "segment"}}
+    base = {
+        "name": "file_customers",
+        "source": "dim_customers",
+        "primary_key": "person_id",
+        "destination": {"type": "file", "batch_size": 50},
+        "fields": {"email": "email", "first_name": "first_name", "segment": "segment"},
+    }
     base.update(kw)
     from reverse_etl.config import SyncConfig
 
@@ -36,13 +40,23 @@ def test_only_changed_rows_are_sent(emulator, secrets_env, tmp_path):
     first = eng.run()
     assert first.status == "success" and first.confirmed == 1000
     con = duckdb.connect(str(db))
-    changed = [r[0] for r in con.execute(
-        "select person_id from dim_customers using sample 1% (reservoir, 42)").fetchall()]
+    changed = [
+        r[0]
+        for r in con.execute(
+            "select person_id from dim_customers using sample 1% (reservoir, 42)"
+        ).fetchall()
+    ]
     assert len(changed) == 10
-    con.execute("update dim_customers set first_name = first_name || '!' where person_id in "
-                f"({','.join(repr(c) for c in changed)})")
-    emails = {r[0] for r in con.execute(
-        "select email from dim_customers where first_name like '%!'").fetchall()}
+    con.execute(
+        "update dim_customers set first_name = first_name || '!' where person_id in "
+        f"({','.join(repr(c) for c in changed)})"
+    )
+    emails = {
+        r[0]
+        for r in con.execute(
+            "select email from dim_customers where first_name like '%!'"
+        ).fetchall()
+    }
     con.close()
     emulator.state.reset()
     plan = eng.plan()
@@ -68,14 +82,18 @@ def test_plan_is_a_dry_run(emulator, secrets_env, tmp_path):
     make_customers(db, 200, bad_emails=0)
     con = duckdb.connect(str(db))
     con.execute("insert into dim_customers select * from dim_customers limit 2")  # duplicates
-    con.execute("insert into dim_customers values (null, 'x@shop.test', 'X', 'new', 1, true, false)")
+    con.execute(
+        "insert into dim_customers values (null, 'x@shop.test', 'X', 'new', 1, true, false)"
+    )
     con.close()
     sync = sync_config("klaviyo", required=["email"])
     plan = engine_for(sync, db, emulator.url, tmp_path).plan()
     assert plan.invalid == 5  # 2 x 2 duplicated keys + 1 null key
     assert plan.creates == 198
-    assert {r["reason"] for r in plan.invalid_sample} == {"null primary key",
-                                                          "duplicate primary key"}
+    assert {r["reason"] for r in plan.invalid_sample} == {
+        "null primary key",
+        "duplicate primary key",
+    }
     assert plan.api_calls["upsert"] >= 1 and plan.batch_sizes["upsert"] == 10_000
     assert len(plan.sample["create"]) == 5 and "email" in plan.sample["create"][0]
     assert not emulator.state.requests
@@ -106,14 +124,17 @@ def test_rejections_stored_with_reason_and_retried_next_run(emulator, secrets_en
     r = eng.run()
     assert r.status == "partial" and r.rejected == 3 and r.confirmed == 37
     con = duckdb.connect(str(db))
-    reasons = con.execute("select pk, reason from reverse_etl.rejections where stage='rejected' "
-                          "order by pk").fetchall()
+    reasons = con.execute(
+        "select pk, reason from reverse_etl.rejections where stage='rejected' order by pk"
+    ).fetchall()
     assert [p for p, _ in reasons] == ["P000000", "P000001", "P000002"]
     assert all("Invalid email" in why for _, why in reasons)
     runs = con.execute("select status, sent, confirmed, rejected from reverse_etl.runs").fetchall()
     assert runs == [("partial", 40, 37, 3)]
-    con.execute("update dim_customers set email = 'fixed' || person_id || '@shop.test' "
-                "where email like 'broken%'")
+    con.execute(
+        "update dim_customers set email = 'fixed' || person_id || '@shop.test' "
+        "where email like 'broken%'"
+    )
     con.close()
     plan = eng.plan()
     assert plan.retrying == 3 and plan.creates == 3
@@ -158,7 +179,9 @@ def test_list_sync_consent_holdout_and_unsubscribe(emulator, secrets_env, tmp_pa
     db = tmp_path / "w.duckdb"
     make_customers(db, 50)
     sync = sync_config(
-        "klaviyo", mode="list", destination={"object": "list", "list_id": "Vip"},
+        "klaviyo",
+        mode="list",
+        destination={"object": "list", "list_id": "Vip"},
         consent={"column": "is_email_consented"},
         holdout={"column": "is_holdout", "policy": "exclude"},
     )
@@ -180,8 +203,9 @@ def test_list_sync_consent_holdout_and_unsubscribe(emulator, secrets_env, tmp_pa
 def test_holdout_sent_as_attribute(emulator, secrets_env, tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 20)
-    sync = sync_config("braze", holdout={"column": "is_holdout", "policy": "attribute",
-                                         "attribute": "is_holdout"})
+    sync = sync_config(
+        "braze", holdout={"column": "is_holdout", "policy": "attribute", "attribute": "is_holdout"}
+    )
     engine_for(sync, db, emulator.url, tmp_path).run()
     users = emulator.state.snapshot()["braze"]["users"]
     assert users["P000007"]["is_holdout"] is True and users["P000001"]["is_holdout"] is False
@@ -193,11 +217,18 @@ def test_gdpr_delete_is_sent_once(emulator, secrets_env, tmp_path):
     up = sync_config("hubspot")
     engine_for(up, db, emulator.url, tmp_path).run()
     con = duckdb.connect(str(db))
-    con.execute("create table gdpr_requests as select person_id, email from dim_customers "
-                "where person_id in ('P000001', 'P000002')")
+    con.execute(
+        "create table gdpr_requests as select person_id, email from dim_customers "
+        "where person_id in ('P000001', 'P000002')"
+    )
     con.close()
-    gdpr = sync_config("hubspot", name="hubspot_gdpr", source="gdpr_requests",
-                       mode="gdpr_delete", fields={"email": "email"})
+    gdpr = sync_config(
+        "hubspot",
+        name="hubspot_gdpr",
+        source="gdpr_requests",
+        mode="gdpr_delete",
+        fields={"email": "email"},
+    )
     eng = engine_for(gdpr, db, emulator.url, tmp_path)
     r = eng.run()
     assert r.confirmed == 2
@@ -205,8 +236,9 @@ def test_gdpr_delete_is_sent_once(emulator, secrets_env, tmp_path):
     assert sorted(snap["gdpr_deleted"]) == ["person1@shop.test", "person2@shop.test"]
     assert eng.run().plan.total == 0
     con = duckdb.connect(str(db))
-    ident = con.execute("select identity from reverse_etl.sync_state where sync_name = "
-                        "'hubspot_gdpr'").fetchall()
+    ident = con.execute(
+        "select identity from reverse_etl.sync_state where sync_name = 'hubspot_gdpr'"
+    ).fetchall()
     con.close()
     assert ident == [(None,), (None,)]  # no PII kept for deleted people
 
@@ -263,22 +295,27 @@ def test_lock_blocks_second_run_and_stale_lock_is_taken_over(tmp_path):
     ensure_schema(con)
     import socket
 
-    con.execute("insert into reverse_etl.locks values ('file_customers', 'other-run', ?, ?, ?, ?)",
-                [os.getppid(), socket.gethostname(), now_utc(), now_utc()])
+    con.execute(
+        "insert into reverse_etl.locks values ('file_customers', 'other-run', ?, ?, ?, ?)",
+        [os.getppid(), socket.gethostname(), now_utc(), now_utc()],
+    )
     con.close()
-    with pytest.raises(SyncLocked):
+    with pytest.raises(SyncLockedError):
         SyncEngine(_file_sync(), settings=st).run()
     # owner process is gone -> stale -> taken over, the old run is marked abandoned
     con = duckdb.connect(str(db))
     con.execute("update reverse_etl.locks set owner_pid = 2147483")
-    con.execute("insert into reverse_etl.runs (run_id, sync_name, status) values "
-                "('other-run', 'file_customers', 'running')")
+    con.execute(
+        "insert into reverse_etl.runs (run_id, sync_name, status) values "
+        "('other-run', 'file_customers', 'running')"
+    )
     con.close()
     r = SyncEngine(_file_sync(), settings=st).run()
     assert r.status == "success"
     con = duckdb.connect(str(db))
-    assert con.execute("select status from reverse_etl.runs where run_id = 'other-run'"
-                       ).fetchone() == ("abandoned",)
+    assert con.execute(
+        "select status from reverse_etl.runs where run_id = 'other-run'"
+    ).fetchone() == ("abandoned",)
     assert con.execute("select count(*) from reverse_etl.locks").fetchone() == (0,)
     con.close()
 

@@ -27,7 +27,9 @@ def validator():
 
 def test_vendored_copy_keeps_licence():
     assert (HERE / "specs" / "klaviyo" / "LICENSE").read_text().startswith("MIT")
-    assert OpenApiValidator(HERE / "specs" / "klaviyo").find("POST", "/api/profile-bulk-import-jobs")
+    assert OpenApiValidator(HERE / "specs" / "klaviyo").find(
+        "POST", "/api/profile-bulk-import-jobs"
+    )
 
 
 def _fake_klaviyo(captured):
@@ -35,21 +37,55 @@ def _fake_klaviyo(captured):
         captured.append(request)
         path = request.url.path
         if request.method == "POST" and path == "/api/profile-bulk-import-jobs":
-            return httpx.Response(202, json={"data": {"type": "profile-bulk-import-job",
-                                                      "id": "J1", "attributes": {
-                                                          "status": "queued"}}})
+            return httpx.Response(
+                202,
+                json={
+                    "data": {
+                        "type": "profile-bulk-import-job",
+                        "id": "J1",
+                        "attributes": {"status": "queued"},
+                    }
+                },
+            )
         if path == "/api/profile-bulk-import-jobs/J1":
-            return httpx.Response(200, json={"data": {"type": "profile-bulk-import-job", "id": "J1",
-                                                      "attributes": {"status": "complete",
-                                                                     "failed_count": 1}}})
+            return httpx.Response(
+                200,
+                json={
+                    "data": {
+                        "type": "profile-bulk-import-job",
+                        "id": "J1",
+                        "attributes": {"status": "complete", "failed_count": 1},
+                    }
+                },
+            )
         if path.endswith("/import-errors"):
-            return httpx.Response(200, json={"data": [{"type": "import-error", "id": "e1",
-                "attributes": {"code": "invalid", "title": "t", "detail": "bad phone",
-                               "source": {"pointer": "/data/attributes/profiles/data/1"}}}],
-                "links": {}})
+            return httpx.Response(
+                200,
+                json={
+                    "data": [
+                        {
+                            "type": "import-error",
+                            "id": "e1",
+                            "attributes": {
+                                "code": "invalid",
+                                "title": "t",
+                                "detail": "bad phone",
+                                "source": {"pointer": "/data/attributes/profiles/data/1"},
+                            },
+                        }
+                    ],
+                    "links": {},
+                },
+            )
         if path == "/api/profiles":
-            return httpx.Response(200, json={"data": [{"type": "profile", "id": "01P",
-                                                       "attributes": {"email": "a@shop.test"}}]})
+            return httpx.Response(
+                200,
+                json={
+                    "data": [
+                        {"type": "profile", "id": "01P", "attributes": {"email": "a@shop.test"}}
+                    ]
+                },
+            )
         if "relationships/profiles" in path:
             return httpx.Response(204)
         if path == "/api/data-privacy-deletion-jobs":
@@ -61,64 +97,115 @@ def _fake_klaviyo(captured):
 
 def test_every_klaviyo_request_validates(validator, secrets_env, tmp_path):
     captured: list[httpx.Request] = []
-    sync = sync_config("klaviyo", mode="list", destination={"object": "list", "list_id": "L1"},
-                       consent={"column": "is_email_consented"},
-                       fields={"email": "email", "phone_number": "phone", "first_name": "fn",
-                               "location.country": "country", "properties.segment": "segment",
-                               "rfm_score": "rfm"})
-    ctx = DeliveryContext(run_id="r", outbox_dir=tmp_path, clock=ScaledClock(0.001),
-                          transport=httpx.MockTransport(_fake_klaviyo(captured)))
+    sync = sync_config(
+        "klaviyo",
+        mode="list",
+        destination={"object": "list", "list_id": "L1"},
+        consent={"column": "is_email_consented"},
+        fields={
+            "email": "email",
+            "phone_number": "phone",
+            "first_name": "fn",
+            "location.country": "country",
+            "properties.segment": "segment",
+            "rfm_score": "rfm",
+        },
+    )
+    ctx = DeliveryContext(
+        run_id="r",
+        outbox_dir=tmp_path,
+        clock=ScaledClock(0.001),
+        transport=httpx.MockTransport(_fake_klaviyo(captured)),
+    )
     dest = build_destination(sync, ctx)
     rows = [
-        Row("1", "h1", {"email": "a@shop.test", "phone_number": None, "first_name": "A",
-                        "location.country": "PL", "properties.segment": "vip", "rfm_score": 5}),
-        Row("2", "h2", {"email": "b@shop.test", "phone_number": "+48500100200",
-                        "first_name": None, "location.country": None,
-                        "properties.segment": None, "rfm_score": 1.5}),
+        Row(
+            "1",
+            "h1",
+            {
+                "email": "a@shop.test",
+                "phone_number": None,
+                "first_name": "A",
+                "location.country": "PL",
+                "properties.segment": "vip",
+                "rfm_score": 5,
+            },
+        ),
+        Row(
+            "2",
+            "h2",
+            {
+                "email": "b@shop.test",
+                "phone_number": "+48500100200",
+                "first_name": None,
+                "location.country": None,
+                "properties.segment": None,
+                "rfm_score": 1.5,
+            },
+        ),
     ]
     up = dest.deliver(UPSERT, rows)
     assert [r.ok for r in up] == [True, False] and "bad phone" in up[1].reason
     dest.deliver(LIST_ADD, rows)
     dest.deliver(LIST_REMOVE, [Row("1", "x", {"email": "a@shop.test"})])
-    dest.deliver(GDPR_DELETE, [Row("2", "x", {"email": "b@shop.test",
-                                              "phone_number": "+48500100200"})])
+    dest.deliver(
+        GDPR_DELETE, [Row("2", "x", {"email": "b@shop.test", "phone_number": "+48500100200"})]
+    )
     assert len(captured) >= 9
     for req in captured:
         query = dict(req.url.params)
-        errors = validator.validate(req.method, req.url.path, query, dict(req.headers),
-                                    req.content or None)
+        errors = validator.validate(
+            req.method, req.url.path, query, dict(req.headers), req.content or None
+        )
         assert errors == [], (req.method, req.url.path, errors)
     body = json.loads(captured[0].content)
     attrs = body["data"]["attributes"]["profiles"]["data"][1]["attributes"]
     # null clears in Klaviyo: sent explicitly, unknown keys go under properties
     assert attrs["first_name"] is None and attrs["properties"]["segment"] is None
-    assert body["data"]["attributes"]["profiles"]["data"][0]["attributes"]["properties"][
-        "rfm_score"] == 5
+    assert (
+        body["data"]["attributes"]["profiles"]["data"][0]["attributes"]["properties"]["rfm_score"]
+        == 5
+    )
 
 
 def test_emulator_accepts_only_what_the_spec_accepts(emulator, secrets_env):
     key = secrets_env["KLAVIYO_API_KEY"]
-    headers = {"Authorization": f"Klaviyo-API-Key {key}", "revision": "2026-07-15",
-               "Content-Type": "application/vnd.api+json"}
-    bad = {"data": {"type": "profile-bulk-import-job",
-                    "attributes": {"profiles": {"data": [{"type": "profile",
-                                                          "attributes": {"email": 42}}]}}}}
+    headers = {
+        "Authorization": f"Klaviyo-API-Key {key}",
+        "revision": "2026-07-15",
+        "Content-Type": "application/vnd.api+json",
+    }
+    bad = {
+        "data": {
+            "type": "profile-bulk-import-job",
+            "attributes": {
+                "profiles": {"data": [{"type": "profile", "attributes": {"email": 42}}]}
+            },
+        }
+    }
     r = httpx.post(emulator.url + "/api/profile-bulk-import-jobs", json=bad, headers=headers)
     assert r.status_code == 400 and "email" in r.json()["errors"][0]["detail"]
     no_rev = {k: v for k, v in headers.items() if k != "revision"}
     bad["data"]["attributes"]["profiles"]["data"][0]["attributes"]["email"] = "a@shop.test"
     r = httpx.post(emulator.url + "/api/profile-bulk-import-jobs", json=bad, headers=no_rev)
     assert r.status_code == 400 and "revision" in r.json()["errors"][0]["detail"]
-    r = httpx.post(emulator.url + "/api/profile-bulk-import-jobs", json=bad,
-                   headers={**headers, "Authorization": "Bearer nope"})
+    r = httpx.post(
+        emulator.url + "/api/profile-bulk-import-jobs",
+        json=bad,
+        headers={**headers, "Authorization": "Bearer nope"},
+    )
     assert r.status_code == 401
 
 
 def test_engine_run_against_emulator_has_no_spec_errors(emulator, secrets_env, tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 60, bad_emails=2)
-    sync = sync_config("klaviyo", mode="list", destination={"object": "list", "list_id": "L9"},
-                       consent={"column": "is_email_consented"})
+    sync = sync_config(
+        "klaviyo",
+        mode="list",
+        destination={"object": "list", "list_id": "L9"},
+        consent={"column": "is_email_consented"},
+    )
     eng = engine_for(sync, db, emulator.url, tmp_path)
     eng.run()
     import duckdb

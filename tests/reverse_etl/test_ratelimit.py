@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -74,8 +74,14 @@ def _transport(responses, clock, **kw):
             raise r
         return r
 
-    t = HttpTransport("http://x", limiter=RateLimiter(1000, clock=clock), clock=clock,
-                      backoff=Backoff(base=0.5), transport=httpx.MockTransport(handler), **kw)
+    t = HttpTransport(
+        "http://x",
+        limiter=RateLimiter(1000, clock=clock),
+        clock=clock,
+        backoff=Backoff(base=0.5),
+        transport=httpx.MockTransport(handler),
+        **kw,
+    )
     return t, calls
 
 

@@ -17,8 +17,9 @@ SECRET = "pk_live_TOPSECRET_0123456789"
 def _dump_db(db) -> str:
     con = duckdb.connect(str(db))
     out = []
-    for (t,) in con.execute("select table_name from information_schema.tables "
-                            "where table_schema = 'reverse_etl'").fetchall():
+    for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'reverse_etl'"
+    ).fetchall():
         out.append(str(con.execute(f"select * from reverse_etl.{t}").fetchall()))
     con.close()
     return "\n".join(out)
@@ -33,8 +34,9 @@ def test_secret_never_leaks(emulator, monkeypatch, tmp_path, caplog, capsys):
     eng = engine_for(sync, db, emulator.url, tmp_path)
     r = eng.run()
     assert r.status == "failed" and "401" in r.error
-    text = "\n".join([caplog.text, _dump_db(db), str(r), repr(eng.sync), r.error or "",
-                      capsys.readouterr().out])
+    text = "\n".join(
+        [caplog.text, _dump_db(db), str(r), repr(eng.sync), r.error or "", capsys.readouterr().out]
+    )
     assert SECRET not in text
 
 
