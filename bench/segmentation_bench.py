@@ -47,12 +47,27 @@ def _model_seconds(nodes: dict[str, float]) -> float:
     return sum(s for uid, s in nodes.items() if uid.startswith(("model.", "snapshot.", "seed.")))
 
 
-def run_benchmarks(workdir: Path, customers: int) -> dict:
-    """Generate `customers` persons under `workdir`, build the foundation, time segmentation."""
+def run_benchmarks(
+    workdir: Path,
+    customers: int,
+    raw_dir: Path | None = None,
+    duckdb_path: Path | None = None,
+) -> dict:
+    """Generate `customers` persons under `workdir`, build the foundation, time segmentation.
+
+    With `raw_dir` and `duckdb_path` of an already built warehouse (e.g. bench/run.py's
+    scale), the warehouse is copied into `workdir` and generation and the foundation build
+    are skipped; the segmentation models are then timed on that copy.
+    """
     workdir = Path(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
-    raw_dir, truth_dir, db = workdir / "raw", workdir / "truth", workdir / "warehouse.duckdb"
+    workdir.mkdir(parents=True)
     figures: dict = {"customers": customers}
+    if raw_dir is not None and duckdb_path is not None:
+        raw_dir, db = Path(raw_dir), workdir / "warehouse.duckdb"
+        shutil.copyfile(duckdb_path, db)
+        return _segmentation(figures, raw_dir, db, workdir)
+    raw_dir, truth_dir, db = workdir / "raw", workdir / "truth", workdir / "warehouse.duckdb"
 
     print(f"[segmentation {customers:,}] generating", flush=True)
     figures["generate_seconds"] = measured(
@@ -75,7 +90,11 @@ def run_benchmarks(workdir: Path, customers: int) -> dict:
     )  # fmt: skip
     figures["foundation_build_seconds"] = foundation["seconds"]
     figures["foundation_models_seconds"] = _model_seconds(foundation["nodes"])
+    return _segmentation(figures, raw_dir, db, workdir)
 
+
+def _segmentation(figures: dict, raw_dir: Path, db: Path, workdir: Path) -> dict:
+    customers = figures["customers"]
     print(f"[segmentation {customers:,}] segmentation models", flush=True)
     first = dbt_measured(["build", "--select", *SEGMENTATION, *NO_TESTS], raw_dir, db)
     figures["segmentation_build_seconds"] = first["seconds"]
@@ -100,7 +119,15 @@ def run_benchmarks(workdir: Path, customers: int) -> dict:
     print(f"[segmentation {customers:,}] retention report", flush=True)
     report = workdir / "retention.html"
     figures["report_seconds"] = measured(
-        [sys.executable, "-m", "reports.retention_report", "--duckdb", str(db), "--out", str(report)]
+        [
+            sys.executable,
+            "-m",
+            "reports.retention_report",
+            "--duckdb",
+            str(db),
+            "--out",
+            str(report),
+        ]
     )["seconds"]
     figures["warehouse_bytes"] = db.stat().st_size
     return figures

@@ -156,8 +156,13 @@ def plant_campaign_effects(
     """
     config = config or CampaignConfig()
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
-    if (truth_dir / "campaign_effects.json").exists():
-        raise RuntimeError(f"campaign effects already planted in {raw_dir}")
+    with duckdb.connect() as con:
+        (planted,) = con.execute(
+            f"select count(*) from read_parquet('{raw_dir / 'orders.parquet'}')"
+            f" where starts_with(order_id, '{config.order_id_prefix}')"
+        ).fetchone()
+    if planted:
+        raise RuntimeError(f"campaign effects are already planted in {raw_dir}")
     workflows = sorted(config.effects)
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")

@@ -251,3 +251,9 @@ def test_lift_per_week_flags_small_samples(planted: tuple[Warehouse, dict]) -> N
     assert notes
     small = [note for ok, note in notes if not ok]
     assert small and all(note.startswith("sample too small") for note in small)
+
+
+def test_planting_twice_is_refused(planted: tuple[Warehouse, dict], tmp_path: Path) -> None:
+    copy, _ = planted
+    with pytest.raises(RuntimeError, match="already planted"):
+        plant_campaign_effects(copy.raw_dir, tmp_path, copy.duckdb_path)
