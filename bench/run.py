@@ -325,14 +325,23 @@ def main() -> None:
         "make bench" if sys.argv[1:] == [] else f"python -m bench.run {' '.join(sys.argv[1:])}"
     )
 
-    scales = [
-        bench_scale(n, args.workdir, args.repeats, portable=(n <= 100_000)) for n in args.scales
-    ]
-    extra = {} if args.skip_extra else optional_benchmarks(args.workdir, min(args.scales))
-    (args.workdir / "results.json").write_text(
-        json.dumps({"scales": scales, "extra": extra}, indent=2, default=str)
-    )
-    args.output.write_text(render(scales, extra, command))
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    warehouse_json, extra_json = args.workdir / "warehouse.json", args.workdir / "extra.json"
+    if not args.skip_warehouse:
+        scales = [
+            bench_scale(n, args.workdir, args.repeats, portable=(n <= 100_000)) for n in args.scales
+        ]
+        warehouse = {"command": command, "load": os.getloadavg(), "scales": scales}
+        warehouse_json.write_text(json.dumps(warehouse, indent=2, default=str))
+    if not args.skip_extra:
+        extra = optional_benchmarks(args.workdir, min(args.scales))
+        extra_json.write_text(
+            json.dumps({"command": command, "extra": extra}, indent=2, default=str)
+        )
+    # RESULTS.md shows the latest run of each part
+    warehouse = json.loads(warehouse_json.read_text()) if warehouse_json.exists() else None
+    extra = json.loads(extra_json.read_text()) if extra_json.exists() else {"extra": {}}
+    args.output.write_text(render(warehouse, extra))
     print(f"wrote {args.output}")
 
 
