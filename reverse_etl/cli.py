@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -172,8 +173,15 @@ def plan(
         print(json.dumps(out, default=str, indent=2))
 
 
+def _sigterm(signum, frame) -> None:
+    # Stop like Ctrl-C: the engine records the run as failed and releases its lock. Rows that
+    # were confirmed are already committed; the rest are simply in the next plan.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbose) -> None:
     _setup_logging(verbose)
+    signal.signal(signal.SIGTERM, _sigterm)
     settings = _settings(syncs_dir, duckdb_path, outbox_dir)
     failed = False
     for sync in _select(settings, names):

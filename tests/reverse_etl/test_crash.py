@@ -164,3 +164,67 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
     sync = load_syncs(syncs)[name]
     assert engine_for(sync, db, emulator.url, tmp_path).plan().total == 0
     assert "planned=" in done.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_and_loses_nothing(emulator, tmp_path):
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    n = 200
+    make_customers(db, n)
+    syncs = tmp_path / "syncs"
+    name = "term_webhook"
+    _write_sync(
+        syncs,
+        name,
+        {
+            "source": "dim_customers",
+            "primary_key": "person_id",
+            "mode": "upsert",
+            "destination": {
+                "type": "webhook",
+                "url": "http://127.0.0.1:9/webhooks/crm",
+                "batch_size": 10,
+            },
+            "fields": {
+                "email": "email",
+                "first_name": "first_name",
+                "segment": "segment",
+                "net_revenue": "net_revenue",
+            },
+        },
+    )
+    emulator.state.config.fault_rate = 1.0
+    emulator.state.config.fault_kinds = ["slow"]
+    emulator.state.config.slow_s = 0.03
+    proc = subprocess.Popen(
+        _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+        env=_env(),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while len(emulator.state.requests) < 5 and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) != 0
+    con = duckdb.connect(str(db))
+    status, error = con.execute("select status, error from reverse_etl.runs").fetchone()
+    locks = con.execute("select count(*) from reverse_etl.locks").fetchone()[0]
+    con.close()
+    assert status == "failed" and "signal" in error and locks == 0
+    emulator.state.config.fault_rate = 0.0
+    done = subprocess.run(
+        _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+        env=_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    snap = emulator.state.snapshot()
+    assert view(snap, "webhook", name)[0] == desired(desired_people(db), "webhook")
+    assert snap["effects"]["webhook.events_applied"] == n
