@@ -258,7 +258,7 @@ item_summary as (
 device_persons as (
 
     select
-        identifier_key,
+        identifier_value as anonymous_id,
         person_id,
         first_seen_at as identified_at
     from stitched
@@ -270,7 +270,7 @@ device_days as (
 
     -- one row per device and UTC day: the events are pre-aggregated once, not per cutoff
     select
-        {{ identifier_key('anonymous_id', 'anonymous_id') }} as identifier_key,
+        anonymous_id,
         cast(floor(epoch(occurred_at) / 86400) as bigint) as event_day_number,
         max(occurred_at) as last_event_at,
         max(occurred_at) filter (where event_type = 'add_to_cart') as last_cart_at,
@@ -298,7 +298,7 @@ web_days as (
         cutoffs.cutoff_day_number - device_days.event_day_number as days_before
     from device_days
     inner join device_persons
-        on device_days.identifier_key = device_persons.identifier_key
+        on device_days.anonymous_id = device_persons.anonymous_id
     inner join cutoffs
         on device_days.event_day_number < cutoffs.cutoff_day_number
         and device_days.event_day_number >= cutoffs.cutoff_day_number - {{ activity_days }}
@@ -336,7 +336,7 @@ web_summary as (
 email_persons as (
 
     select
-        identifier_key,
+        identifier_value as email,
         person_id,
         first_seen_at as identified_at
     from stitched
@@ -347,7 +347,7 @@ email_persons as (
 email_days as (
 
     select
-        {{ identifier_key('email', 'email') }} as identifier_key,
+        email,
         cast(floor(epoch(occurred_at) / 86400) as bigint) as event_day_number,
         count(*) filter (where event_type = 'delivered') as delivered,
         count(*) filter (where event_type = 'open') as opens,
@@ -356,6 +356,7 @@ email_days as (
         max(occurred_at) filter (where event_type = 'click') as last_click_at
     from email_events
     where email is not null
+        and event_type in ('delivered', 'open', 'click')
     group by 1, 2
 
 ),
@@ -370,7 +371,7 @@ person_email_days as (
         cutoffs.cutoff_day_number - email_days.event_day_number as days_before
     from email_days
     inner join email_persons
-        on email_days.identifier_key = email_persons.identifier_key
+        on email_days.email = email_persons.email
     inner join cutoffs
         on email_days.event_day_number < cutoffs.cutoff_day_number
         and email_days.event_day_number >= cutoffs.cutoff_day_number - {{ activity_days }}
@@ -404,7 +405,7 @@ email_suppressions as (
         true as is_email_suppressed
     from email_events
     inner join email_persons
-        on {{ identifier_key('email', 'email_events.email') }} = email_persons.identifier_key
+        on email_events.email = email_persons.email
     inner join cutoffs
         on email_events.occurred_at < cutoffs.cutoff_at
     where email_events.event_type in ('unsubscribe', 'bounce', 'spam_complaint')
