@@ -48,8 +48,9 @@ def main() -> None:
     with RunningEmulator(EmulatorConfig(job_polls=1)) as emu:
         console.print(f"emulator on {emu.url}")
         for name in args.syncs.split(","):
-            ctx = DeliveryContext(run_id="pending", outbox_dir=settings.outbox_dir,
-                                  base_url=emu.url)
+            ctx = DeliveryContext(
+                run_id="pending", outbox_dir=settings.outbox_dir, base_url=emu.url
+            )
             # A fresh emulator holds nothing, whatever the warehouse state says: full resync.
             r = SyncEngine(syncs[name], settings=settings, context=ctx).run(full_resync=True)
             console.print(

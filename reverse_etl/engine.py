@@ -18,6 +18,7 @@ One run of a sync:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -660,6 +661,7 @@ class SyncEngine:
                 bad.append(RowResult(row.pk, False, reason="no result from destination"))
         ts = now_utc()
         removal = op in (DELETE, LIST_REMOVE)
+        committed = False
         con.execute("begin transaction")
         try:
             if ok:
@@ -712,17 +714,28 @@ class SyncEngine:
                         for r in bad
                     ],
                 )
-            result.confirmed += len(ok)
-            result.rejected += len(bad)
             con.execute(
                 f"update {s}.runs set sent = ?, confirmed = ?, rejected = ? where run_id = ?",
-                [result.sent, result.confirmed, result.rejected, result.run_id],
+                [
+                    result.sent,
+                    result.confirmed + len(ok),
+                    result.rejected + len(bad),
+                    result.run_id,
+                ],
             )
             lock.heartbeat()
             con.execute("commit")
+            committed = True
         except BaseException:
-            con.execute("rollback")
+            # A signal (SIGTERM -> KeyboardInterrupt) can land right after COMMIT returned.
+            if not committed:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("rollback")
             raise
+        finally:
+            if committed:
+                result.confirmed += len(ok)
+                result.rejected += len(bad)
 
 
 # -- status -------------------------------------------------------------------------------
