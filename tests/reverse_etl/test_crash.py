@@ -214,7 +214,9 @@ def test_sigterm_stops_cleanly_and_loses_nothing(emulator, tmp_path):
     status, error = con.execute("select status, error from reverse_etl.runs").fetchone()
     locks = con.execute("select count(*) from reverse_etl.locks").fetchone()[0]
     con.close()
-    assert status == "failed" and "signal" in error and locks == 0
+    # KeyboardInterrupt from the handler, or DuckDB's "Query interrupted" when the signal
+    # lands inside a query: either way the run is recorded as failed and the lock released.
+    assert status == "failed" and ("signal" in error or "interrupted" in error) and locks == 0
     emulator.state.config.fault_rate = 0.0
     done = subprocess.run(
         _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
