@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +158,3 @@ def desired_people(db: Path, where: str = "true") -> dict[str, dict[str, Any]]:
         return {r[0]: dict(zip(names, r, strict=True)) for r in rel.fetchall()}
     finally:
         con.close()
-
-
-os.environ.setdefault("RW_DUCKDB_PATH", "/nonexistent/never-used.duckdb")

@@ -60,7 +60,12 @@ def _replay(outbox: Path, run_id: str, members: dict[str, dict]) -> list[dict]:
     return events
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(history=histories, policy=st.sampled_from(["exclude", "attribute"]))
 def test_no_unconsented_or_excluded_holdout_person_on_treatment_list(history, policy):
     with tempfile.TemporaryDirectory() as tmp:
