@@ -165,7 +165,11 @@ def plan(
     settings = _settings(syncs_dir, duckdb_path, None)
     out = []
     for sync in _select(settings, names):
-        p = SyncEngine(sync, settings=settings).plan(full_resync=full_resync)
+        try:
+            p = SyncEngine(sync, settings=settings).plan(full_resync=full_resync)
+        except SyncConfigError as exc:
+            console.print(f"[red]{sync.name}: {exc}[/red]")
+            raise typer.Exit(2) from None
         out.append(p.to_dict())
         if not as_json:
             _print_plan(p)

@@ -332,3 +332,38 @@ def test_transient_exhaustion_fails_run_but_keeps_confirmed_rows(emulator, secre
     emulator.state.config.fault_rate = 0.0
     r = eng.run()
     assert r.status == "success" and r.confirmed == 100
+
+
+def test_update_mode_rejects_unknown_contacts_per_row(emulator, secrets_env, tmp_path):
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 20)
+    engine_for(sync_config("hubspot"), db, emulator.url, tmp_path).run()  # creates 20
+    con = duckdb.connect(str(db))
+    con.execute(
+        "insert into dim_customers values "
+        "('P999999', 'new.person@shop.test', 'New', 'new', 1, true, false)"
+    )
+    con.execute("update dim_customers set segment = 'vip' where person_id = 'P000001'")
+    con.close()
+    upd = sync_config("hubspot", name="hubspot_update", mode="update")
+    r = engine_for(upd, db, emulator.url, tmp_path).run()
+    # update-only: 20 existing contacts updated, the unknown one rejected with HubSpot's reason
+    assert (r.confirmed, r.rejected) == (20, 1)
+    contacts = emulator.state.snapshot()["hubspot"]["contacts"]
+    assert "new.person@shop.test" not in contacts
+    assert contacts["person1@shop.test"]["segment"] == "vip"
+    con = duckdb.connect(str(db))
+    reason = con.execute(
+        "select reason from reverse_etl.rejections where sync_name = 'hubspot_update'"
+    ).fetchone()[0]
+    con.close()
+    assert reason.startswith("OBJECT_NOT_FOUND")
+
+
+def test_plan_names_a_missing_source(tmp_path):
+    from reverse_etl.config import ReverseEtlSettings, SyncConfigError
+    from reverse_etl.engine import SyncEngine
+
+    st = ReverseEtlSettings(duckdb_path=tmp_path / "empty.duckdb", outbox_dir=tmp_path)
+    with pytest.raises(SyncConfigError, match="dim_customers"):
+        SyncEngine(_file_sync(), settings=st).plan()
