@@ -11,8 +11,10 @@ events as (
 
 stitched as (
 
-    select * from {{ ref('int_identifiers_stitched') }}
+    select identifier_value as anonymous_id, person_id
+    from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
+        and identifier_type = 'anonymous_id'
 
 ),
 
@@ -34,7 +36,7 @@ final as (
         events.occurred_at
     from events
     inner join stitched
-        on {{ identifier_key('anonymous_id', 'events.anonymous_id') }} = stitched.identifier_key
+        on events.anonymous_id = stitched.anonymous_id
     left join products
         on events.product_id = products.product_id
     where events.event_type = 'add_to_cart'

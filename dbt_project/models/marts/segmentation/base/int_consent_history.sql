@@ -12,7 +12,9 @@ consents as (
 
 stitched as (
 
-    select * from {{ ref('int_identifiers_stitched') }}
+    -- joined on (type, normalised value): cheaper than the concatenated identifier key
+    select identifier_type, identifier_value, person_id
+    from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
 
 ),
@@ -33,11 +35,14 @@ consent_records as (
         consents.recorded_at
     from consents
     left join stitched as by_account
-        on {{ identifier_key('customer_id', 'consents.customer_id') }} = by_account.identifier_key
+        on by_account.identifier_type = 'customer_id'
+        and consents.customer_id = by_account.identifier_value
     left join stitched as by_email
-        on {{ identifier_key('email', 'consents.email') }} = by_email.identifier_key
+        on by_email.identifier_type = 'email'
+        and consents.email = by_email.identifier_value
     left join stitched as by_phone
-        on {{ identifier_key('phone', 'consents.phone') }} = by_phone.identifier_key
+        on by_phone.identifier_type = 'phone'
+        and consents.phone = by_phone.identifier_value
 
 ),
 

@@ -14,7 +14,8 @@ email_events as (
 
 stitched as (
 
-    select * from {{ ref('int_identifiers_stitched') }}
+    select identifier_value as email, person_id
+    from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
         and identifier_type = 'email'
 
@@ -31,7 +32,7 @@ final as (
         email_events.occurred_at
     from email_events
     inner join stitched
-        on {{ identifier_key('email', 'email_events.email') }} = stitched.identifier_key
+        on email_events.email = stitched.email
 
 )
 

@@ -23,7 +23,8 @@ email_events as (
 
 stitched as (
 
-    select * from {{ ref('int_identifiers_stitched') }}
+    select identifier_value as email, person_id
+    from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
         and identifier_type = 'email'
 
@@ -39,7 +40,7 @@ final as (
     from email_events
     cross join as_of
     inner join stitched
-        on {{ identifier_key('email', 'email_events.email') }} = stitched.identifier_key
+        on email_events.email = stitched.email
     where email_events.occurred_at < as_of.as_of_at
 
 )

@@ -117,6 +117,7 @@ consumable_purchases as (
 
 replenishment_entries as (
 
+    -- distinct: purchases on different days can run out on the same date
     select distinct
         person_id,
         'replenishment_due' as workflow,
@@ -127,38 +128,41 @@ replenishment_entries as (
 
 ),
 
----------- cart abandonment: the end of a cart session with no paid order in the first step
-cart_sessions as (
+---------- cart abandonment: an add-to-cart followed by nothing (no other add, no paid
+---------- order) for the first step - one pass over the person's carts and orders
+cart_and_orders as (
+
+    select person_id, occurred_at as happened_at, 1 as is_cart from cart_events
+    union all
+    select person_id, ordered_at as happened_at, 0 as is_cart from orders
+
+),
+
+cart_sequence as (
 
     select
         person_id,
-        occurred_at as last_added_at,
-        lead(occurred_at) over (partition by person_id order by occurred_at, event_id)
-            as next_added_at
-    from cart_events
+        happened_at,
+        is_cart,
+        lead(happened_at) over (
+            partition by person_id order by happened_at, is_cart
+        ) as next_happened_at
+    from cart_and_orders
 
 ),
 
 cart_entries as (
 
-    select
-        cart_sessions.person_id,
+    select distinct
+        person_id,
         'cart_abandonment' as workflow,
-        {{ dbt.dateadd('hour', var('cart_step_hours')[0], 'cart_sessions.last_added_at') }}
-            as entered_at
-    from cart_sessions
-    where (
-            cart_sessions.next_added_at is null
-            or cart_sessions.next_added_at > {{ dbt.dateadd(
-                'hour', var('cart_step_hours')[0], 'cart_sessions.last_added_at') }}
-        )
-        and not exists (
-            select 1
-            from orders
-            where orders.person_id = cart_sessions.person_id
-                and orders.ordered_at >= cart_sessions.last_added_at
-                and orders.ordered_at <= {{ dbt.dateadd(
-                    'hour', var('cart_step_hours')[0], 'cart_sessions.last_added_at') }}
+        {{ dbt.dateadd('hour', var('cart_step_hours')[0], 'happened_at') }} as entered_at
+    from cart_sequence
+    where is_cart = 1
+        and (
+            next_happened_at is null
+            or next_happened_at > {{ dbt.dateadd(
+                'hour', var('cart_step_hours')[0], 'happened_at') }}
         )
 
 ),
@@ -204,11 +208,18 @@ recorded_entries as (
 
 ),
 
-unioned as (
+recorded_only as (
 
-    select * from reconstructed
-    union all
-    select * from recorded_entries
+    -- audience history rows the replay does not already have
+    select recorded_entries.*
+    from recorded_entries
+    where not exists (
+        select 1
+        from reconstructed
+        where reconstructed.person_id = recorded_entries.person_id
+            and reconstructed.workflow = recorded_entries.workflow
+            and reconstructed.entered_at = recorded_entries.entered_at
+    )
 
 ),
 
@@ -218,11 +229,14 @@ deduplicated as (
         unioned.person_id,
         unioned.workflow,
         cast(unioned.entered_at as {{ type_timestamptz() }}) as entered_at,
-        max(unioned.entry_source) as entry_source
-    from unioned
+        unioned.entry_source
+    from (
+        select * from reconstructed
+        union all
+        select * from recorded_only
+    ) as unioned
     cross join as_of
     where unioned.entered_at < as_of.as_of_at
-    group by 1, 2, 3
 
 ),
 
