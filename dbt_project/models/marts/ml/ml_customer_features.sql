@@ -7,6 +7,14 @@
 -- ml_activity_lookback_days so the table stays cheap at scale.
 
 {%- set activity_days = var('ml_activity_lookback_days', 180) %}
+{#- The widest model of the project (persons x cutoffs): cap DuckDB's memory while it builds
+    so it spills to disk instead of growing with the shop (var ml_duckdb_memory_limit). -#}
+{%- if target.type == 'duckdb' %}
+{{ config(
+    pre_hook="set memory_limit = '" ~ var('ml_duckdb_memory_limit', '5GB') ~ "'",
+    post_hook="reset memory_limit",
+) }}
+{%- endif %}
 
 with
 
