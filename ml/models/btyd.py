@@ -152,6 +152,8 @@ def _fit_positive(
 
 
 def _minimise(objective, x0: np.ndarray, n_params: int, max_iter: int):
+    """L-BFGS-B on log-parameters (a second start if the first fails), then a short
+    Nelder-Mead polish, which is robust where the surface is flat in one direction."""
     best = None
     for start in (x0, np.ones(n_params)):
         res = optimize.minimize(
@@ -161,16 +163,17 @@ def _minimise(objective, x0: np.ndarray, n_params: int, max_iter: int):
             bounds=[(-12.0, 12.0)] * n_params,
             options={"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-8},
         )
-        # Polish with Nelder-Mead: robust where the surface is flat in one direction.
-        res = optimize.minimize(
-            objective,
-            res.x,
-            method="Nelder-Mead",
-            options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-9},
-        )
         if best is None or res.fun < best.fun:
             best = res
-    return best
+        if res.success and np.isfinite(res.fun) and res.fun < 1e299:
+            break
+    polished = optimize.minimize(
+        objective,
+        best.x,
+        method="Nelder-Mead",
+        options={"maxiter": 60 * n_params, "xatol": 1e-6, "fatol": 1e-10},
+    )
+    return polished if polished.fun <= best.fun else best
 
 
 @dataclass
