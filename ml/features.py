@@ -163,8 +163,17 @@ def cutoffs_in(con: duckdb.DuckDBPyConnection, features_table: str) -> list[pd.T
     return [pd.Timestamp(r[0]) for r in rows]
 
 
-def add_btyd(frame: pd.DataFrame, penalizer: float = 0.0) -> tuple[pd.DataFrame, dict]:
-    """Fit BG/NBD + Gamma-Gamma per cutoff on its buyers and add `btyd_*` predictions."""
+BTYD_MAX_FIT_ROWS = 200_000
+
+
+def add_btyd(
+    frame: pd.DataFrame, penalizer: float = 0.0, max_fit_rows: int = BTYD_MAX_FIT_ROWS
+) -> tuple[pd.DataFrame, dict]:
+    """Fit BG/NBD + Gamma-Gamma per cutoff on its buyers and add `btyd_*` predictions.
+
+    Beyond `max_fit_rows` buyers the parameters are estimated on a deterministic sample
+    (four parameters need far fewer customers) and predictions made for all of them.
+    """
     out = {c: np.full(len(frame), np.nan, dtype="float32") for c in BTYD_OUTPUTS}
     fitted: dict[str, dict] = {}
     freq = frame["btyd_frequency"].to_numpy(dtype="float64", na_value=np.nan)
@@ -182,8 +191,11 @@ def add_btyd(frame: pd.DataFrame, penalizer: float = 0.0) -> tuple[pd.DataFrame,
                 ),
             }
         )
+        fit_on = summary
+        if len(summary) > max_fit_rows:
+            fit_on = summary.iloc[np.linspace(0, len(summary) - 1, max_fit_rows).astype(int)]
         try:
-            model = BTYDModel(penalizer=penalizer).fit(summary)
+            model = BTYDModel(penalizer=penalizer).fit(fit_on)
         except (ValueError, FloatingPointError) as exc:  # pragma: no cover - degenerate data
             log.warning("BTYD fit failed at cutoff %s: %s", cutoff, exc)
             continue
