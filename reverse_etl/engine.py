@@ -421,7 +421,11 @@ class SyncEngine:
         con = self._connect()
         s = self.schema
         lock = Lock(con, s, self.sync.name, run_id)
-        stale = lock.acquire()
+        try:
+            stale = lock.acquire()
+        except BaseException:
+            con.close()
+            raise
         if stale:
             con.execute(
                 f"update {s}.runs set status = 'abandoned', finished_at = ? "

@@ -11,6 +11,7 @@ Tables
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -85,7 +86,14 @@ def ddl(schema: str) -> list[str]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, schema: str = DEFAULT_SCHEMA) -> None:
     for stmt in ddl(schema):
-        con.execute(stmt)
+        for attempt in range(50):
+            try:
+                con.execute(stmt)
+                break
+            except duckdb.TransactionException:  # concurrent DDL from another connection
+                if attempt == 49:
+                    raise
+                time.sleep(0.02)
 
 
 def now_utc() -> datetime:
@@ -158,8 +166,14 @@ class Lock:
             )
             con.execute("commit")
             return stale_run
+        except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
+            # another connection took the lock between our read and our insert
+            with contextlib.suppress(duckdb.Error):
+                con.execute("rollback")
+            raise SyncLockedError(f"sync {self.sync_name} is running") from exc
         except BaseException:
-            con.execute("rollback")
+            with contextlib.suppress(duckdb.Error):
+                con.execute("rollback")
             raise
 
     def heartbeat(self) -> None:

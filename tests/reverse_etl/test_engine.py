@@ -367,3 +367,33 @@ def test_plan_names_a_missing_source(tmp_path):
     st = ReverseEtlSettings(duckdb_path=tmp_path / "empty.duckdb", outbox_dir=tmp_path)
     with pytest.raises(SyncConfigError, match="dim_customers"):
         SyncEngine(_file_sync(), settings=st).plan()
+
+
+def test_two_threads_cannot_run_the_same_sync(tmp_path):
+    import threading
+
+    from reverse_etl.config import ReverseEtlSettings
+    from reverse_etl.engine import SyncEngine
+
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 600)
+    st = ReverseEtlSettings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    outcomes: list[str] = []
+
+    def go():
+        sync = _file_sync(destination={"type": "file", "batch_size": 10})
+        try:
+            outcomes.append(SyncEngine(sync, settings=st).run().status)
+        except SyncLockedError:
+            outcomes.append("locked")
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Either one ran and the other was refused, or they ran one after the other; never both
+    # at once (which would double the outbox lines).
+    lines = sum(len(p.read_text().splitlines()) for p in (tmp_path / "outbox").rglob("*.jsonl"))
+    assert lines == 600
+    assert sorted(outcomes) in (["locked", "success"], ["success", "success"])
