@@ -12,6 +12,13 @@ SEED ?= 42
 END_DATE ?= 2026-11-15
 DBT := cd dbt_project && ../$(BIN)/dbt
 
+# Absolute data paths: DuckDB views over the raw Parquet files keep the path they were
+# built with, so it must not depend on the directory a later query runs from.
+export RW_DATA_DIR ?= $(CURDIR)/data
+export RW_RAW_DIR ?= $(RW_DATA_DIR)/raw
+export RW_TRUTH_DIR ?= $(RW_DATA_DIR)/truth
+export RW_DUCKDB_PATH ?= $(RW_DATA_DIR)/warehouse.duckdb
+
 .PHONY: help setup demo generate build docs test lint bench ui clean
 
 help:
