@@ -19,6 +19,7 @@ def defs() -> dg.Definitions:
     from orchestration.defs.dbt import definitions as dbt
     from orchestration.defs.ingest import definitions as ingest
     from orchestration.defs.ml import definitions as ml
+    from orchestration.defs.reports import definitions as reports
     from orchestration.defs.reverse_etl import definitions as reverse_etl
     from orchestration.resources import build_resources
 
@@ -29,6 +30,7 @@ def defs() -> dg.Definitions:
         dbt_defs,
         ml.defs(dbt_models),
         reverse_etl.defs(dbt_models),
+        reports.defs(dbt_models),
         automation.defs(dbt_models),
         dg.Definitions(resources=build_resources(), executor=dg.in_process_executor),
     )

@@ -105,6 +105,16 @@ class ReverseEtlResource(dg.ConfigurableResource):
         )
 
 
+class ReportsResource(dg.ConfigurableResource):
+    """Where rendered reports are written (RW_REPORTS_DIR)."""
+
+    output_dir: str = Field(description="Report output directory (RW_REPORTS_DIR).")
+
+    @property
+    def directory(self) -> Path:
+        return _absolute(self.output_dir)
+
+
 def default_syncs_dir() -> str:
     from reverse_etl.config import DEFAULT_SYNCS_DIR
 
@@ -137,5 +147,8 @@ def build_resources() -> dict[str, object]:
             syncs_dir=env_or_default("RW_SYNCS_DIR", default_syncs_dir()),
             outbox_dir=env_or_default("RW_OUTBOX_DIR", str(defaults.data_dir / "outbox")),
             map_base_url=env_or_default("RW_MAP_BASE_URL", None),
+        ),
+        "reports": ReportsResource(
+            output_dir=env_or_default("RW_REPORTS_DIR", str(defaults.data_dir / "reports")),
         ),
     }

@@ -50,6 +50,7 @@ def _env_for(root: Path) -> dict[str, str]:
         "RW_ARTIFACTS_DIR": str(root / "ml"),
         "RW_OUTBOX_DIR": str(root / "outbox"),
         "RW_SYNCS_DIR": str(root / "syncs"),
+        "RW_REPORTS_DIR": str(root / "reports"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         **FAST_ML,
     }

@@ -45,6 +45,7 @@ def test_every_group_is_used(graph):
         (["ml", "churn_model"], "ml"),
         (["ml", "customer_scores"], "ml"),
         (["activation", "test_file_profiles"], "activation"),
+        (["reports", "retention_report"], "segmentation"),
     ],
 )
 def test_asset_groups(graph, key, group):
@@ -88,6 +89,7 @@ def test_jobs(definitions):
     repo = definitions.get_repository_def()
     daily = repo.get_job("daily_build").asset_layer.selected_asset_keys
     assert dg.AssetKey(["ml", "customer_scores"]) in daily
+    assert dg.AssetKey(["reports", "retention_report"]) in daily
     assert dg.AssetKey(["core", "dim_customers"]) in daily
     assert not any(k.path[0] in ("raw", "activation") for k in daily)
     assert dg.AssetKey(["ml", "churn_model"]) not in daily

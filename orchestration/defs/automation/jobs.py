@@ -13,6 +13,7 @@ from orchestration.defs.ml.assets import (
     SCORE_RUNS_KEY,
     SCORES_KEY,
 )
+from orchestration.defs.reports.assets import REPORT_KEY
 
 DAILY_BUILD = "daily_build"
 WEEKLY_RETRAIN = "weekly_retrain"
@@ -22,11 +23,12 @@ SYNC_ASSETS = dg.AssetSelection.key_prefixes(["activation"])
 
 
 def daily_build_selection(dbt_models: dg.AssetsDefinition) -> dg.AssetSelection:
-    """Every dbt model and test, scoring with the current champions, the champions' quality
-    floor and raw-data freshness (raw data itself arrives by ingest/import)."""
+    """Every dbt model and test, scoring with the current champions, the retention report,
+    the champions' quality floor and raw-data freshness (raw data itself arrives by
+    ingest/import)."""
     return (
         dg.AssetSelection.assets(dbt_models)
-        | dg.AssetSelection.assets(SCORES_KEY, SCORE_RUNS_KEY, DRIFT_KEY)
+        | dg.AssetSelection.assets(SCORES_KEY, SCORE_RUNS_KEY, DRIFT_KEY, REPORT_KEY)
         | dg.AssetSelection.checks_for_assets(*[raw_key(t) for t in FRESHNESS_COLUMNS])
         | dg.AssetSelection.checks_for_assets(*MODEL_KEYS)
     )

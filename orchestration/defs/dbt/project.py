@@ -57,18 +57,46 @@ def build_args(
     return args
 
 
+# What a parse reads: a change to any of these makes the manifest stale.
+_PARSED_PATHS = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "tests",
+    "analyses",
+)
+
+
+def manifest_is_fresh(project: DbtProject) -> bool:
+    """True when `manifest.json` is newer than every file dbt parses."""
+    if not project.manifest_path.exists():
+        return False
+    built = project.manifest_path.stat().st_mtime
+    for name in _PARSED_PATHS:
+        path = project.project_dir / name
+        files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+        if any(f.stat().st_mtime > built for f in files):
+            return False
+    return True
+
+
 @cache
 def dbt_project() -> DbtProject:
-    """The project, with its manifest regenerated when running under `dagster dev`.
-    Elsewhere (tests, CI, deployments) call `prepare_manifest()` first: the manifest is read
-    when the definitions load."""
+    """The project, with its manifest regenerated under `dagster dev` when a dbt file changed
+    since the last parse (every run worker loads the definitions too, so an unconditional
+    parse would cost each run a `dbt parse`). Elsewhere (tests, CI, deployments) call
+    `prepare_manifest()` first: the manifest is read when the definitions load."""
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target_path=TARGET_PATH,
         prepare_project_cli_args=parse_args(),
     )
-    project.prepare_if_dev()
+    if not manifest_is_fresh(project):
+        project.prepare_if_dev()
     return project
 
 

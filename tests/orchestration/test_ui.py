@@ -1,0 +1,168 @@
+"""The Dagster UI in a real browser: `dagster dev` (through orchestration.ui) on a free
+loopback port with a temporary DAGSTER_HOME, driven by Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+LOCATION = "retention_warehouse"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, timeout_s: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dagster dev exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} not up after {timeout_s}s")
+
+
+@pytest.fixture
+def ui(tmp_path: Path):
+    """`python -m orchestration.ui` in its own process group; stopped with SIGINT."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        # the run launched from the browser writes here, not into the shared test platform
+        "RW_RAW_DIR": str(tmp_path / "raw"),
+        "RW_TRUTH_DIR": str(tmp_path / "truth"),
+        "RW_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+    }
+    log = (tmp_path / "dagster.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.ui", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/server_info", 240, process)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)  # the launcher restores SIGINT for dagster dev
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "dagster_dev.log").write_text((tmp_path / "dagster.log").read_text())
+
+
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def _runs(ui: str) -> list[dict]:
+    """Runs as the webserver's GraphQL API reports them (newest first)."""
+    query = "{ runsOrError { ... on Runs { results { runId status } } } }"
+    request = urllib.request.Request(
+        f"{ui}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]["runsOrError"]["results"]
+
+
+def _wait_for_run(ui: str, timeout_s: float, finished: bool) -> dict:
+    """The newest run once it exists (or, with `finished`, once it has finished)."""
+    deadline = time.monotonic() + timeout_s
+    runs: list[dict] = []
+    while time.monotonic() < deadline:
+        runs = _runs(ui)
+        if runs and (not finished or runs[0]["status"] in FINISHED):
+            return runs[0]
+        time.sleep(2)
+    raise TimeoutError(f"no {'finished ' if finished else ''}run after {timeout_s}s: {runs}")
+
+
+def _dismiss_popups(page) -> None:
+    skip = page.get_by_role("button", name="Skip")
+    with contextlib.suppress(Exception):  # no community dialog this time
+        skip.click(timeout=5_000)
+
+
+def test_asset_graph_and_materialization(ui: str):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+        try:
+            # The code location loads (the dbt manifest is prepared by dagster dev).
+            for group, names in {
+                "ml": ["customer_scores", "churn_model", "ml_training_set"],
+                "activation": ["test_file_profiles"],
+                "marts": ["dim_customers"],
+                "raw": ["orders", "customers", "events"],
+            }.items():
+                page.goto(f"{ui}/locations/{LOCATION}/asset-groups/{group}/lineage")
+                _dismiss_popups(page)
+                for name in names:
+                    expect(page.get_by_text(name, exact=True).first).to_be_visible(timeout=120_000)
+                page.screenshot(path=str(ARTIFACTS / f"ui_asset_graph_{group}.png"))
+
+            # Launch a materialization of the raw group (the sample-shop generator).
+            page.get_by_role("button", name="Materialize all").click()
+            run = _wait_for_run(ui, 60, finished=False)
+            page.goto(f"{ui}/runs/{run['runId']}")
+            run = _wait_for_run(ui, 300, finished=True)
+            page.reload()
+            expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "ui_run.png"))
+            assert run["status"] == "SUCCESS", "see test-artifacts/dagster_dev.log"
+
+            page.goto(f"{ui}/assets/raw/orders")
+            expect(page.get_by_text("Latest materialization").first).to_be_visible()
+            page.wait_for_timeout(3_000)
+            page.screenshot(path=str(ARTIFACTS / "ui_raw_orders.png"))
+            assert "Never materialized" not in page.inner_text("body")
+        finally:
+            browser.close()
