@@ -2,6 +2,7 @@
 
     python -m orchestration.ui                 # http://127.0.0.1:3000
     python -m orchestration.ui --port 3001
+    python -m orchestration.ui --emulator      # syncs deliver to the local MAP emulator
 
 DAGSTER_HOME defaults to `<project>/dagster_home/` (git-ignored); its `dagster.yaml` is
 written on first start: telemetry off, and one run at a time, because every asset writes the
@@ -16,6 +17,7 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,18 +65,58 @@ def environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str
     return env
 
 
+def _die_with_parent() -> None:  # runs in the emulator child before exec (Linux)
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def start_emulator(env: dict[str, str]) -> str:
+    """Start the local MAP emulator on a free port; it exits with this process (which
+    becomes `dagster dev`). Points every API destination at it and sets the emulator's
+    demo credentials where no real ones are set."""
+    import socket
+
+    from reverse_etl.demo import DEMO_ENV
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.Popen(
+        [sys.executable, "-m", "reverse_etl.emulator", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+    url = f"http://127.0.0.1:{port}"
+    env["RW_MAP_BASE_URL"] = url
+    for name, value in DEMO_ENV.items():
+        env.setdefault(name, value)
+    return url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("RW_UI_PORT", "3000")))
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="Run the local MAP emulator and send every API sync to it (demo).",
+    )
     args = parser.parse_args(argv)
 
     home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
     ensure_instance(home)
+    env = environment(home)
+    if args.emulator:
+        print(f"MAP emulator: {start_emulator(env)}", flush=True)
     command = dagster_command(args.port)
     print(f"Dagster UI: http://127.0.0.1:{args.port}  (DAGSTER_HOME={home})", flush=True)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.chdir(PROJECT_ROOT)
-    os.execvpe(command[0], command, environment(home))
+    os.execvpe(command[0], command, env)
 
 
 if __name__ == "__main__":
