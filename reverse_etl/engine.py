@@ -501,10 +501,14 @@ class SyncEngine:
                         continue
                     size = dest.op_batch_size(op)
                     kinds_sql = ", ".join(_lit(k) for k in kinds)
-                    reader = reader_con.sql(
-                        f"select * from {plan_t} where __kind in ({kinds_sql}) order by __pk"
-                    ).to_arrow_reader(max(size, 1024))
                     removal = op in (DELETE, LIST_REMOVE)
+                    record = type(dest).record_sql(
+                        op, [t for t, _c in targets], self.sync.null_policy
+                    )
+                    extra = f", {record} as __record" if record and not removal else ""
+                    reader = reader_con.sql(
+                        f"select *{extra} from {plan_t} where __kind in ({kinds_sql}) order by __pk"
+                    ).to_arrow_reader(max(size, 1024))
                     pending: deque[Future] = deque()
                     buf: list[Row] = []
                     try:
@@ -604,20 +608,22 @@ class SyncEngine:
         ]
         names = [t for t, _ in keep]
         values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
+        records = col.get("__record") or [None] * len(col["__pk"])
         out = []
-        for pk, row_hash, dest_id, kind, ident, vals in zip(
+        for pk, row_hash, dest_id, kind, ident, record, vals in zip(
             col["__pk"],
             col["__hash"],
             col["__dest_id"],
             col["__kind"],
             col["__identity"],
+            records,
             values,
             strict=True,
         ):
             payload = dict(zip(names, vals, strict=True))
             if removal:
                 payload = {k: v for k, v in payload.items() if v is not None}
-            out.append(Row(pk, row_hash or "removed", payload, dest_id, kind, ident))
+            out.append(Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record))
         return out
 
     # -- delivery ----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class Row:
     dest_id: str | None = None  # id the destination gave this record on a previous run
     kind: str = "create"  # create | update | remove (from the plan)
     identity: str | None = None  # JSON of the identity fields (email, ...) kept in state
+    record_json: str | None = None  # the API's JSON record for this row, rendered by DuckDB
 
     @property
     def event_id(self) -> str:
@@ -235,6 +236,12 @@ class Destination:
     def op_batch_size(self, op: str) -> int:
         return self.batch_size
 
+    @classmethod
+    def record_sql(cls, op: str, targets: list[str], null_policy: str) -> str | None:
+        """Optional: a DuckDB expression over columns f0..fn that renders this row's JSON
+        record for ``op`` (so large batches skip per-row Python dict/JSON work)."""
+        return None
+
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:  # pragma: no cover
         raise NotImplementedError
 
@@ -292,3 +299,12 @@ class HttpDestination(Destination):
 
     def error_text(self, resp: httpx.Response, limit: int = 300) -> str:
         return self.http.scrub(resp.text[:limit])
+
+
+def struct_sql(tree: dict[str, Any]) -> str:
+    """Nested {name: column-expression | subtree} -> DuckDB struct_pack(...) expression."""
+    parts = []
+    for name, node in tree.items():
+        value = struct_sql(node) if isinstance(node, dict) else node
+        parts.append('"' + name.replace('"', '""') + '" := ' + value)
+    return "struct_pack(" + ", ".join(parts) + ")"

@@ -29,6 +29,7 @@ from reverse_etl.destinations.base import (
     RowResult,
     TransientError,
     nest,
+    struct_sql,
 )
 
 STANDARD = {
@@ -62,6 +63,10 @@ def profile_attributes(payload: dict[str, Any], null_policy: str) -> dict[str, A
     return nest(fixed, null_policy)
 
 
+def _klaviyo_target(key: str) -> str:
+    return key if key.split(".", 1)[0] in STANDARD else f"properties.{key}"
+
+
 class Klaviyo(HttpDestination):
     name = "klaviyo"
     max_batch = 10_000
@@ -81,6 +86,25 @@ class Klaviyo(HttpDestination):
                 "Accept": JSONAPI,
             },
             secrets=[self._key.get_secret_value()],
+        )
+
+    @classmethod
+    def record_sql(cls, op: str, targets: list[str], null_policy: str) -> str | None:
+        """The bulk-import profile object rendered by DuckDB (to_json keeps nulls, which is
+        Klaviyo's 'clear this field'; with null_policy skip Python builds it instead)."""
+        if op not in (UPSERT, LIST_ADD) or null_policy != "clear" or not targets:
+            return None
+        tree: dict[str, Any] = {}
+        for i, key in enumerate(targets):
+            node = tree
+            path = _klaviyo_target(key).split(".")
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    return None  # a key is both a value and a parent: let Python decide
+            node[path[-1]] = f"f{i}"
+        return (
+            'to_json(struct_pack("type" := \'profile\', "attributes" := ' + struct_sql(tree) + "))"
         )
 
     def op_batch_size(self, op: str) -> int:
@@ -120,17 +144,34 @@ class Klaviyo(HttpDestination):
 
     # -- bulk import -------------------------------------------------------------------
     def _bulk_import(self, rows: list[Row], list_id: str | None) -> list[RowResult]:
-        profiles = [
-            {"type": "profile", "attributes": profile_attributes(r.payload, self.sync.null_policy)}
-            for r in rows
-        ]
         data: dict[str, Any] = {
             "type": "profile-bulk-import-job",
-            "attributes": {"profiles": {"data": profiles}},
+            "attributes": {"profiles": {"data": "__PROFILES__"}},
         }
         if list_id:
             data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
-        resp = self._post("/api/profile-bulk-import-jobs", {"data": data})
+        if all(r.record_json is not None for r in rows):
+            profiles_json = "[" + ",".join(r.record_json for r in rows) + "]"  # from DuckDB
+        else:
+            profiles_json = json.dumps(
+                [
+                    {
+                        "type": "profile",
+                        "attributes": profile_attributes(r.payload, self.sync.null_policy),
+                    }
+                    for r in rows
+                ],
+                separators=(",", ":"),
+                default=str,
+            )
+        envelope = json.dumps({"data": data}, separators=(",", ":"))
+        body = envelope.replace('"__PROFILES__"', profiles_json, 1).encode()
+        resp = self.http.request(
+            "POST",
+            "/api/profile-bulk-import-jobs",
+            content=body,
+            headers={"Content-Type": JSONAPI},
+        )
         if resp.status_code != 202:
             raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
         job_id = resp.json()["data"]["id"]

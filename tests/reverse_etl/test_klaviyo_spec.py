@@ -219,3 +219,67 @@ def test_engine_run_against_emulator_has_no_spec_errors(emulator, secrets_env, t
     assert snap["spec_errors"] == []
     paths = {(q["method"], q["path"].split("/")[2]) for q in emulator.state.requests}
     assert ("DELETE", "lists") in paths and ("POST", "profile-bulk-import-jobs") in paths
+
+
+def test_duckdb_rendered_profiles_equal_the_python_rendering(emulator, secrets_env, tmp_path):
+    """Large Klaviyo batches are rendered to JSON inside DuckDB; it must be the same object
+    the Python path builds (nulls kept as null = clear, unknown keys under properties)."""
+    import duckdb
+
+    from reverse_etl.destinations.klaviyo import profile_attributes
+
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(
+        """create table people as select * from (values
+        ('1', 'a@shop.test', 'Zoë "Q" O''Neil', 'PL', 12.5::decimal(10,2), 3,
+         timestamptz '2026-01-02 03:04:05+00', true),
+        ('2', 'b@shop.test', null, null, null, null, null, false),
+        ('3', 'c@shop.test', 'Ünï\\code ✓', 'DE', 0.1::decimal(10,2), 0,
+         timestamptz '2025-12-31 23:59:59+00', true)
+        ) t(person_id, email, first_name, country, revenue, orders, last_at, vip)"""
+    )
+    con.close()
+    fields = {
+        "email": "email",
+        "first_name": "first_name",
+        "location.country": "country",
+        "properties.revenue": "revenue",
+        "orders": "orders",
+        "last_at": "last_at",
+        "vip": "vip",
+    }
+    sync = sync_config("klaviyo", source="people", fields=fields)
+    emulator.state.config.log_bodies = True
+    r = engine_for(sync, db, emulator.url, tmp_path).run()
+    assert r.confirmed == 3
+    body = next(q["body"] for q in emulator.state.requests if q["method"] == "POST")
+    sent = {
+        p["attributes"]["email"]: p
+        for p in json.loads(body)["data"]["attributes"]["profiles"]["data"]
+    }
+    expected_payloads = {
+        "a@shop.test": {
+            "email": "a@shop.test",
+            "first_name": 'Zoë "Q" O\'Neil',
+            "location.country": "PL",
+            "properties.revenue": 12.5,
+            "orders": 3,
+            "last_at": "2026-01-02T03:04:05Z",
+            "vip": True,
+        },
+        "b@shop.test": {
+            "email": "b@shop.test",
+            "first_name": None,
+            "location.country": None,
+            "properties.revenue": None,
+            "orders": None,
+            "last_at": None,
+            "vip": False,
+        },
+    }
+    for email, payload in expected_payloads.items():
+        want = {"type": "profile", "attributes": profile_attributes(payload, "clear")}
+        assert sent[email] == want
+    assert sent["c@shop.test"]["attributes"]["first_name"] == "Ünï\\code ✓"
+    assert emulator.state.snapshot()["spec_errors"] == []
