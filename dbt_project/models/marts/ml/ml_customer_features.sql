@@ -11,7 +11,7 @@
     so it spills to disk instead of growing with the shop (var ml_duckdb_memory_limit). -#}
 {%- if target.type == 'duckdb' %}
 {{ config(
-    pre_hook="set memory_limit = '" ~ var('ml_duckdb_memory_limit', '5GB') ~ "'",
+    pre_hook="set memory_limit = '" ~ var('ml_duckdb_memory_limit', '6GB') ~ "'",
     post_hook="reset memory_limit",
 ) }}
 {%- endif %}
