@@ -198,3 +198,31 @@ def test_sync_runs_only_after_its_model_is_rebuilt(instance, tmp_path):
 
     result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor)
     assert result.total_requested == 0  # nothing new upstream
+
+
+def test_sync_with_a_schedule_gets_its_own_job_and_schedule(instance):
+    from orchestration.defs.automation.schedules import build_sync_schedules
+    from reverse_etl.config import SyncConfig
+
+    sync = SyncConfig.model_validate(
+        {
+            "name": "hourly_probe",
+            "source": "dim_customers",
+            "primary_key": "person_id",
+            "destination": {"type": "file"},
+            "fields": {"email": "email"},
+            "schedule": "@hourly",
+        }
+    )
+    unscheduled = sync.model_copy(update={"name": "manual_probe", "schedule": None})
+    job, schedule = build_sync_schedules([sync, unscheduled], OrchestrationSettings())
+    assert job.name == schedule.job_name == "sync_hourly_probe_job"
+    assert schedule.cron_schedule == "@hourly"
+    tick = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    assert schedule.evaluate_tick(context).run_requests
+    instance.add_run(
+        dg.DagsterRun(job_name=job.name, run_id="c" * 36, status=dg.DagsterRunStatus.STARTING)
+    )
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    assert not schedule.evaluate_tick(context).run_requests

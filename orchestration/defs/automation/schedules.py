@@ -41,6 +41,38 @@ def _schedule(name: str, job_name: str, cron: str, timezone: str, description: s
     return _tick
 
 
+def sync_job_name(sync_name: str) -> str:
+    return f"sync_{sync_name}_job"
+
+
+def build_sync_schedules(syncs, settings: OrchestrationSettings) -> list:
+    """A job and a schedule per sync that declares `schedule:` in its YAML. Besides the
+    automation that follows every rebuild of the model, the schedule retries rows the
+    destination rejected last time; it skips while the same sync is still running."""
+    from orchestration.defs.reverse_etl.assets import sync_key
+
+    out: list = []
+    for sync in syncs:
+        if not sync.schedule:
+            continue
+        job = dg.define_asset_job(
+            sync_job_name(sync.name),
+            selection=dg.AssetSelection.assets(sync_key(sync.name)),
+            description=f"Run the {sync.name} sync.",
+        )
+        out.append(job)
+        out.append(
+            _schedule(
+                f"sync_{sync.name}_schedule",
+                job.name,
+                sync.schedule,
+                settings.shop_timezone,
+                f"{sync.name}: deliver changes and retry rejected rows ({sync.schedule}).",
+            )
+        )
+    return out
+
+
 def build_schedules(settings: OrchestrationSettings) -> list[dg.ScheduleDefinition]:
     tz = settings.shop_timezone
     return [
