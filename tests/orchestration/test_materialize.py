@@ -66,8 +66,12 @@ def _materialized_keys(result) -> set[dg.AssetKey]:
 
 def test_run_succeeds(materialized):
     _, result, _ = materialized
-    failures = [e.message for e in result.all_events if e.is_failure]
-    assert result.success, failures
+    failures = [
+        f"{e.step_key}: {e.event_specific_data.error.message[-3000:]}"
+        for e in result.all_events
+        if e.event_type_value == "STEP_FAILURE"
+    ]
+    assert result.success, "\n".join(failures)
 
 
 def test_every_asset_materialized(materialized):
