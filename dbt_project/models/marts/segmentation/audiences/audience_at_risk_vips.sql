@@ -24,17 +24,19 @@ candidates as (
         lifecycle.*,
         least(
             {{ var('at_risk_vip_silent_days_min') }},
-            ceil(coalesce(lifecycle.cadence_days, 1e9)
-                * {{ var('lifecycle_at_risk_cadence_multiple') }})
+            ceil(
+                coalesce(lifecycle.cadence_days, 1e9)
+                * {{ var('lifecycle_at_risk_cadence_multiple') }}
+            )
         ) as entry_after_days
     from lifecycle
     where lifecycle.is_vip
         and lifecycle.days_since_last_order <= lifecycle.lapsed_after_days
         and (
             lifecycle.days_since_last_order between {{ var('at_risk_vip_silent_days_min') }}
-                and {{ var('at_risk_vip_silent_days_max') }}
+            and {{ var('at_risk_vip_silent_days_max') }}
             or lifecycle.days_since_last_order
-                > lifecycle.cadence_days * {{ var('lifecycle_at_risk_cadence_multiple') }}
+            > lifecycle.cadence_days * {{ var('lifecycle_at_risk_cadence_multiple') }}
         )
 
 ),
@@ -57,7 +59,7 @@ final as (
         {% if var('segmentation_use_ml_scores') -%}
         cast(scores.churn_probability as {{ type_double() }}) as churn_probability
         {%- else -%}
-        cast(null as {{ type_double() }}) as churn_probability
+            cast(null as {{ type_double() }}) as churn_probability
         {%- endif %}
     from candidates
     {% if var('segmentation_use_ml_scores') -%}

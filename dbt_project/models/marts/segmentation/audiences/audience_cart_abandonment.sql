@@ -45,29 +45,39 @@ abandoned as (
     from last_carts
     cross join as_of
     where not exists (
-        select 1
-        from orders
-        where orders.person_id = last_carts.person_id
-            and orders.ordered_at >= last_carts.last_added_at
-    )
+            select 1
+            from orders
+            where orders.person_id = last_carts.person_id
+                and orders.ordered_at >= last_carts.last_added_at
+        )
+
+),
+
+cart_lines as (
+
+    -- distinct products added in the 24 hours up to the last add
+    select distinct
+        abandoned.person_id,
+        cart_events.product_id,
+        cart_events.price
+    from abandoned
+    inner join cart_events
+        on abandoned.person_id = cart_events.person_id
+        and abandoned.last_added_at >= cart_events.occurred_at
+        and {{ dbt.dateadd('hour', -24, 'abandoned.last_added_at') }}
+        < cart_events.occurred_at
 
 ),
 
 cart_contents as (
 
     select
-        abandoned.person_id,
-        sum(distinct_products.price) as cart_value,
+        person_id,
+        sum(price) as cart_value,
         count(*) as cart_products,
-        min(distinct_products.product_id) as first_product_id
-    from abandoned
-    inner join (
-        select distinct person_id, product_id, price, occurred_at from cart_events
-    ) as distinct_products
-        on abandoned.person_id = distinct_products.person_id
-        and distinct_products.occurred_at <= abandoned.last_added_at
-        and distinct_products.occurred_at > {{ dbt.dateadd('hour', -24, 'abandoned.last_added_at') }}
-    group by abandoned.person_id
+        min(product_id) as first_product_id
+    from cart_lines
+    group by person_id
 
 ),
 
@@ -79,16 +89,22 @@ final as (
         {{ dbt.dateadd('hour', steps[0], 'abandoned.last_added_at') }} as entered_at,
         'step_' || cast(
             case
-            {%- for hours in steps | reverse %}
-                when abandoned.hours_since_cart >= {{ hours }} then {{ steps | length - loop.index0 }}
-            {%- endfor %}
-            end as {{ dbt.type_string() }}) as entry_reason,
+                {%- for hours in steps | reverse %}
+                    when
+                        abandoned.hours_since_cart >= {{ hours }}
+                        then {{ steps | length - loop.index0 }}
+                {%- endfor %}
+            end as {{ dbt.type_string() }}
+        ) as entry_reason,
         cast(
             case
-            {%- for hours in steps | reverse %}
-                when abandoned.hours_since_cart >= {{ hours }} then {{ steps | length - loop.index0 }}
-            {%- endfor %}
-            end as {{ dbt.type_int() }}) as cart_step,
+                {%- for hours in steps | reverse %}
+                    when
+                        abandoned.hours_since_cart >= {{ hours }}
+                        then {{ steps | length - loop.index0 }}
+                {%- endfor %}
+            end as {{ dbt.type_int() }}
+        ) as cart_step,
         abandoned.last_added_at,
         cast(abandoned.hours_since_cart as {{ type_double() }}) as hours_since_cart,
         cast(cart_contents.cart_value as {{ dbt.type_numeric() }}) as cart_value,

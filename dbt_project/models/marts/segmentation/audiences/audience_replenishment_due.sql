@@ -51,7 +51,7 @@ run_outs as (
             'day', 'latest_purchases.replenishment_days * latest_purchases.quantity',
             'latest_purchases.ordered_at') }} as date) as expected_run_out_date
     from latest_purchases
-    where purchase_rank = 1
+    where latest_purchases.purchase_rank = 1
 
 ),
 
@@ -69,7 +69,7 @@ due as (
     cross join as_of
     where {{ dbt.datediff('as_of.as_of_date', 'run_outs.expected_run_out_date', 'day') }}
         between {{ var('replenishment_days_before_min') }}
-            and {{ var('replenishment_days_before_max') }}
+        and {{ var('replenishment_days_before_max') }}
 
 ),
 

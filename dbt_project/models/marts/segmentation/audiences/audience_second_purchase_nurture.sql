@@ -40,7 +40,7 @@ single_buyers as (
     from stats
     where orders_count = 1
         and days_since_first_order between {{ var('nurture_days_min') }}
-            and {{ var('nurture_days_max') }}
+        and {{ var('nurture_days_max') }}
 
 ),
 
@@ -89,7 +89,7 @@ final as (
         {{ dbt.dateadd('day', var('nurture_days_min'), 'single_buyers.first_order_at') }}
             as entered_at,
         'single_order_' || cast(single_buyers.days_since_first_order as {{ dbt.type_string() }})
-            || '_days_ago' as entry_reason,
+        || '_days_ago' as entry_reason,
         single_buyers.days_since_first_order,
         suggestions.first_order_category,
         suggestions.first_product_id,

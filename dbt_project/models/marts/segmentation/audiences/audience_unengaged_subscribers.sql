@@ -42,6 +42,19 @@ subscribers as (
 
 ),
 
+mailed as (
+
+    select
+        recent_sends.person_id,
+        max(recent_sends.occurred_at) as last_sent_at
+    from recent_sends
+    cross join as_of
+    where recent_sends.occurred_at
+        >= {{ dbt.dateadd('day', -var('unengaged_recent_send_days'), 'as_of.as_of_at') }}
+    group by recent_sends.person_id
+
+),
+
 engagement as (
 
     select
@@ -52,17 +65,10 @@ engagement as (
                 then customers.last_email_click_at
             else customers.last_email_open_at
         end as last_engaged_at,
-        sends.last_sent_at
+        mailed.last_sent_at
     from customers
-    inner join (
-        select recent_sends.person_id, max(recent_sends.occurred_at) as last_sent_at
-        from recent_sends
-        cross join as_of
-        where recent_sends.occurred_at
-            >= {{ dbt.dateadd('day', -var('unengaged_recent_send_days'), 'as_of.as_of_at') }}
-        group by recent_sends.person_id
-    ) as sends
-        on customers.person_id = sends.person_id
+    inner join mailed
+        on customers.person_id = mailed.person_id
 
 ),
 
@@ -92,25 +98,30 @@ final as (
         {{ dbt.dateadd('day', var('unengaged_days'), 'measured.engagement_reference_at') }}
             as entered_at,
         case
-            when {{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }}
+            when
+                {{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }}
                 < {{ var('unengaged_days') + var('unengaged_sunset_after_days') }}
                 then 're_permission'
             else 'sunset'
         end as entry_reason,
         case
-            when {{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }}
+            when
+                {{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }}
                 < {{ var('unengaged_days') + var('unengaged_sunset_after_days') }}
                 then 're_permission'
             else 'sunset'
         end as unengaged_step,
-        cast(floor({{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }})
-            as {{ dbt.type_int() }}) as days_unengaged,
+        cast(
+            floor({{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }})
+            as {{ dbt.type_int() }}
+        ) as days_unengaged,
         measured.last_engaged_at,
         measured.last_sent_at
     from measured
     cross join as_of
-    where {{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }}
-            >= {{ var('unengaged_days') }}
+    where
+        {{ days_between('measured.engagement_reference_at', 'as_of.as_of_at') }}
+        >= {{ var('unengaged_days') }}
         and measured.last_sent_at > measured.engagement_reference_at
 
 )

@@ -62,7 +62,7 @@ stock_outs as (
     where cart_events.event_type = 'view_item'
         and cart_events.occurred_at > lapsed.last_order_at
         and cart_events.occurred_at
-            <= {{ dbt.dateadd('day', var('winback_stockout_days'), 'lapsed.last_order_at') }}
+        <= {{ dbt.dateadd('day', var('winback_stockout_days'), 'lapsed.last_order_at') }}
 
 ),
 

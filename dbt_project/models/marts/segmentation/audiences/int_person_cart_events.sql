@@ -11,7 +11,9 @@ events as (
 
 stitched as (
 
-    select identifier_value as anonymous_id, person_id
+    select
+        identifier_value as anonymous_id,
+        person_id
     from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
         and identifier_type = 'anonymous_id'

@@ -26,7 +26,8 @@ recent_lines as (
     where order_items.is_paid
         and order_items.product_id is not null
         and order_items.ordered_at < as_of.as_of_at
-        and order_items.ordered_at >= {{ dbt.dateadd('day', -var('affinity_days'), 'as_of.as_of_at') }}
+        and order_items.ordered_at
+        >= {{ dbt.dateadd('day', -var('affinity_days'), 'as_of.as_of_at') }}
 
 ),
 
@@ -62,10 +63,11 @@ ranked as (
         pairs.complementary_product_id,
         pairs.orders_together,
         cast(pairs.orders_together as {{ type_double() }})
-            / popularity.orders_with_product as confidence,
+        / popularity.orders_with_product as confidence,
         row_number() over (
             partition by pairs.product_id
-            order by pairs.orders_together desc, complement_popularity.orders_with_product desc,
+            order by
+                pairs.orders_together desc, complement_popularity.orders_with_product desc,
                 pairs.complementary_product_id
         ) as affinity_rank
     from pairs

@@ -56,7 +56,8 @@ baselines as (
         avg(case when has_converted then 1.0 else 0.0 end) as all_conversion_rate,
         avg(revenue_in_window) as all_revenue_per_entry,
         avg(case when experiment_group <> 'treatment'
-            then case when has_converted then 1.0 else 0.0 end end) as untreated_conversion_rate,
+                then case when has_converted then 1.0 else 0.0 end
+        end) as untreated_conversion_rate,
         avg(case when experiment_group <> 'treatment' then revenue_in_window end)
             as untreated_revenue_per_entry
     from outcomes
@@ -76,13 +77,19 @@ final as (
             as revenue_at_stake_12m,
         cast(coalesce(baselines.historical_entries, 0) as {{ dbt.type_int() }})
             as historical_entries,
-        cast(coalesce(baselines.untreated_conversion_rate, baselines.all_conversion_rate)
-            as {{ type_double() }}) as baseline_conversion_rate,
-        cast(coalesce(baselines.untreated_revenue_per_entry, baselines.all_revenue_per_entry)
-            as {{ type_double() }}) as baseline_revenue_per_entry,
-        cast(coalesce(sizes.reachable_persons, 0)
+        cast(
+            coalesce(baselines.untreated_conversion_rate, baselines.all_conversion_rate)
+            as {{ type_double() }}
+        ) as baseline_conversion_rate,
+        cast(
+            coalesce(baselines.untreated_revenue_per_entry, baselines.all_revenue_per_entry)
+            as {{ type_double() }}
+        ) as baseline_revenue_per_entry,
+        cast(
+            coalesce(sizes.reachable_persons, 0)
             * coalesce(baselines.untreated_revenue_per_entry, baselines.all_revenue_per_entry)
-            as {{ type_double() }}) as expected_window_revenue_without_flow,
+            as {{ type_double() }}
+        ) as expected_window_revenue_without_flow,
         cast(row_number() over (
             order by coalesce(sizes.revenue_at_stake_12m, 0) desc, settings.priority
         ) as {{ dbt.type_int() }}) as impact_rank

@@ -13,7 +13,10 @@ consents as (
 stitched as (
 
     -- joined on (type, normalised value): cheaper than the concatenated identifier key
-    select identifier_type, identifier_value, person_id
+    select
+        identifier_type,
+        identifier_value,
+        person_id
     from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
 
@@ -61,7 +64,8 @@ map_opt_outs as (
 
 unioned as (
 
-    select * from consent_records where person_id is not null
+    select * from consent_records
+    where person_id is not null
     union all
     select * from map_opt_outs
 

@@ -118,7 +118,7 @@ final as (
             as {{ type_double() }}
         ) as cadence_cv,
         cast(per_person.discounted_orders_count as {{ type_double() }})
-            / per_person.orders_count as discounted_order_share,
+        / per_person.orders_count as discounted_order_share,
         last_order_categories.category as last_order_category
     from per_person
     cross join as_of

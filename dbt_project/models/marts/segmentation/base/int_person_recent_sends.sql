@@ -23,7 +23,9 @@ email_events as (
 
 stitched as (
 
-    select identifier_value as email, person_id
+    select
+        identifier_value as email,
+        person_id
     from {{ ref('int_identifiers_stitched') }}
     where person_id is not null
         and identifier_type = 'email'

@@ -15,7 +15,7 @@ as_of_date as (
         {% if var('segmentation_as_of_date') -%}
         cast('{{ var("segmentation_as_of_date") }}' as date) as as_of_date
         {%- else -%}
-        cast(max(order_date) as date) as as_of_date
+            cast(max(order_date) as date) as as_of_date
         {%- endif %}
     from orders
 

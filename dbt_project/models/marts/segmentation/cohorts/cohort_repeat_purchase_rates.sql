@@ -51,23 +51,46 @@ measured as (
 
 ),
 
+flagged as (
+
+    select
+        cohort_month,
+        case when days_to_second_order is not null then 1 else 0 end as has_second_order,
+        case when days_observed >= 30 then 1 else 0 end as is_eligible_30d,
+        case
+            when days_observed >= 30 and days_to_second_order <= 30 then 1
+            else 0
+        end as is_repeat_30d,
+        case when days_observed >= 60 then 1 else 0 end as is_eligible_60d,
+        case
+            when days_observed >= 60 and days_to_second_order <= 60 then 1
+            else 0
+        end as is_repeat_60d,
+        case when days_observed >= 90 then 1 else 0 end as is_eligible_90d,
+        case
+            when days_observed >= 90 and days_to_second_order <= 90 then 1
+            else 0
+        end as is_repeat_90d
+    from measured
+
+),
+
 final as (
 
     select
         cohort_month,
         cast(count(*) as {{ dbt.type_int() }}) as cohort_customers,
-        cast(sum(case when days_to_second_order is not null then 1 else 0 end)
-            as {{ dbt.type_int() }}) as repeat_customers,
-        {%- for days in [30, 60, 90] %}
-        cast(sum(case when days_observed >= {{ days }} then 1 else 0 end)
-            as {{ dbt.type_int() }}) as eligible_{{ days }}d,
-        cast(sum(case when days_observed >= {{ days }}
-                and days_to_second_order <= {{ days }} then 1 else 0 end)
-            as {{ type_double() }})
-            / nullif(sum(case when days_observed >= {{ days }} then 1 else 0 end), 0)
-            as repeat_rate_{{ days }}d{{ "," if not loop.last }}
-        {%- endfor %}
-    from measured
+        cast(sum(has_second_order) as {{ dbt.type_int() }}) as repeat_customers,
+        cast(sum(is_eligible_30d) as {{ dbt.type_int() }}) as eligible_30d,
+        cast(sum(is_repeat_30d) as {{ type_double() }}) / nullif(sum(is_eligible_30d), 0)
+            as repeat_rate_30d,
+        cast(sum(is_eligible_60d) as {{ dbt.type_int() }}) as eligible_60d,
+        cast(sum(is_repeat_60d) as {{ type_double() }}) / nullif(sum(is_eligible_60d), 0)
+            as repeat_rate_60d,
+        cast(sum(is_eligible_90d) as {{ dbt.type_int() }}) as eligible_90d,
+        cast(sum(is_repeat_90d) as {{ type_double() }}) / nullif(sum(is_eligible_90d), 0)
+            as repeat_rate_90d
+    from flagged
     group by cohort_month
 
 )

@@ -37,24 +37,35 @@ cohorts as (
 
 ),
 
-activity as (
+dated_orders as (
 
     select
         first_orders.cohort_month,
+        orders.person_id,
+        orders.net_revenue,
         cast(
             {{ dbt.datediff(
                 'first_orders.cohort_month',
                 'cast(' ~ dbt.date_trunc('month', 'orders.ordered_at') ~ ' as date)',
                 'month') }}
             as {{ dbt.type_int() }}
-        ) as months_since_first_order,
-        count(distinct orders.person_id) as active_customers,
-        count(*) as orders_count,
-        sum(orders.net_revenue) as net_revenue
+        ) as months_since_first_order
     from orders
     inner join first_orders
         on orders.person_id = first_orders.person_id
-    group by 1, 2
+
+),
+
+activity as (
+
+    select
+        cohort_month,
+        months_since_first_order,
+        count(distinct person_id) as active_customers,
+        count(*) as orders_count,
+        sum(net_revenue) as net_revenue
+    from dated_orders
+    group by cohort_month, months_since_first_order
 
 ),
 
@@ -85,8 +96,11 @@ cells as (
     select
         grid.cohort_month,
         grid.months_since_first_order,
-        cast({{ dbt.dateadd('month', 'grid.months_since_first_order', 'grid.cohort_month') }}
-            as date) as activity_month,
+        cast(
+            {{ dbt.dateadd(
+                'month', 'grid.months_since_first_order', 'grid.cohort_month') }}
+            as date
+        ) as activity_month,
         grid.cohort_customers,
         coalesce(activity.active_customers, 0) as active_customers,
         coalesce(activity.orders_count, 0) as orders_count,

@@ -61,14 +61,37 @@ per_bucket as (
 
 labels as (
 
-    select 1 as bucket_order, '0-7' as days_bucket union all
-    select 2, '8-14' union all
-    select 3, '15-30' union all
-    select 4, '31-60' union all
-    select 5, '61-90' union all
-    select 6, '91-180' union all
-    select 7, '181-365' union all
-    select 8, '366+'
+    select
+        1 as bucket_order,
+        '0-7' as days_bucket
+    union all
+    select
+        2 as bucket_order,
+        '8-14' as days_bucket
+    union all
+    select
+        3 as bucket_order,
+        '15-30' as days_bucket
+    union all
+    select
+        4 as bucket_order,
+        '31-60' as days_bucket
+    union all
+    select
+        5 as bucket_order,
+        '61-90' as days_bucket
+    union all
+    select
+        6 as bucket_order,
+        '91-180' as days_bucket
+    union all
+    select
+        7 as bucket_order,
+        '181-365' as days_bucket
+    union all
+    select
+        8 as bucket_order,
+        '366+' as days_bucket
 
 ),
 
@@ -79,11 +102,13 @@ final as (
         labels.days_bucket,
         cast(coalesce(per_bucket.customers, 0) as {{ dbt.type_int() }}) as customers,
         cast(coalesce(per_bucket.customers, 0) as {{ type_double() }})
-            / nullif(sum(per_bucket.customers) over (), 0) as customer_share,
-        cast(sum(coalesce(per_bucket.customers, 0)) over (
-                order by labels.bucket_order rows between unbounded preceding and current row)
-            as {{ type_double() }})
-            / nullif(sum(per_bucket.customers) over (), 0) as cumulative_share,
+        / nullif(sum(per_bucket.customers) over (), 0) as customer_share,
+        cast(sum(coalesce(per_bucket.customers, 0))
+            over (
+                order by labels.bucket_order rows between unbounded preceding and current row
+            )
+        as {{ type_double() }})
+        / nullif(sum(per_bucket.customers) over (), 0) as cumulative_share,
         cast(per_bucket.average_days as {{ type_double() }}) as average_days
     from labels
     left join per_bucket

@@ -60,7 +60,10 @@ as_of as (
 at_risk_vips as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         last_order_category as category,
         cast(days_silent as {{ dbt.type_int() }}) as days_silent,
         cast(null as {{ dbt.type_string() }}) as product_id,
@@ -78,7 +81,10 @@ at_risk_vips as (
 nurture as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         first_order_category as category,
         cast(days_since_first_order as {{ dbt.type_int() }}) as days_silent,
         complementary_product_id as product_id,
@@ -96,7 +102,10 @@ nurture as (
 replenishment as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         category,
         cast(null as {{ dbt.type_int() }}) as days_silent,
         product_id,
@@ -114,7 +123,10 @@ replenishment as (
 carts as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         cast(null as {{ dbt.type_string() }}) as category,
         cast(null as {{ dbt.type_int() }}) as days_silent,
         cart_product_id as product_id,
@@ -132,7 +144,10 @@ carts as (
 winback as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         last_order_category as category,
         cast(days_silent as {{ dbt.type_int() }}) as days_silent,
         cast(null as {{ dbt.type_string() }}) as product_id,
@@ -150,7 +165,10 @@ winback as (
 unengaged as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         cast(null as {{ dbt.type_string() }}) as category,
         cast(days_unengaged as {{ dbt.type_int() }}) as days_silent,
         cast(null as {{ dbt.type_string() }}) as product_id,
@@ -168,7 +186,10 @@ unengaged as (
 personal_outreach as (
 
     select
-        person_id, audience, entered_at, entry_reason,
+        person_id,
+        audience,
+        entered_at,
+        entry_reason,
         last_order_category as category,
         cast(days_since_last_order as {{ dbt.type_int() }}) as days_silent,
         cast(null as {{ dbt.type_string() }}) as product_id,
@@ -186,19 +207,27 @@ personal_outreach as (
 unioned as (
 
     select * from at_risk_vips
-    union all select * from nurture
-    union all select * from replenishment
-    union all select * from carts
-    union all select * from winback
-    union all select * from unengaged
-    union all select * from personal_outreach
+    union all
+    select * from nurture
+    union all
+    select * from replenishment
+    union all
+    select * from carts
+    union all
+    select * from winback
+    union all
+    select * from unengaged
+    union all
+    select * from personal_outreach
 
 ),
 
 ---------- contact-policy inputs per person
 email_consent as (
 
-    select person_id, status as email_consent_status
+    select
+        person_id,
+        status as email_consent_status
     from consents
     where channel = 'email'
 
@@ -240,7 +269,8 @@ refund_disputes as (
     cross join as_of
     where refunds.reason in {{ sql_list(var('refund_dispute_reasons')) }}
         and refunds.refunded_at < as_of.as_of_at
-        and refunds.refunded_at >= {{ dbt.dateadd('day', -var('refund_dispute_days'), 'as_of.as_of_at') }}
+        and refunds.refunded_at
+        >= {{ dbt.dateadd('day', -var('refund_dispute_days'), 'as_of.as_of_at') }}
 
 ),
 
@@ -295,9 +325,9 @@ prioritised as (
         decided.*,
         case
             when decided.suppression_reason is null then row_number() over (
-                partition by decided.person_id, decided.suppression_reason is null
-                order by decided.priority, decided.entered_at
-            )
+                    partition by decided.person_id, decided.suppression_reason is null
+                    order by decided.priority, decided.entered_at
+                )
         end as priority_rank
     from decided
 
@@ -323,8 +353,8 @@ final as (
         is_automated and recent_sends >= {{ var('frequency_cap_messages') }}
             as is_frequency_capped,
         suppression_reason is null
-            and priority_rank = 1
-            and not (is_automated and recent_sends >= {{ var('frequency_cap_messages') }})
+        and priority_rank = 1
+        and not (is_automated and recent_sends >= {{ var('frequency_cap_messages') }})
             as is_eligible,
         category,
         days_silent,

@@ -38,13 +38,13 @@ new_rows as (
         candidates.entry_reason
     from candidates
     {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as seen
-        where seen.person_id = candidates.person_id
-            and seen.audience = candidates.audience
-            and seen.entered_at = candidates.entered_at
-    )
+        where not exists (
+                select 1
+                from {{ this }} as seen
+                where seen.person_id = candidates.person_id
+                    and seen.audience = candidates.audience
+                    and seen.entered_at = candidates.entered_at
+            )
     {% endif %}
 
 ),

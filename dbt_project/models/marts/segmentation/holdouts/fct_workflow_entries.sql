@@ -132,9 +132,17 @@ replenishment_entries as (
 ---------- order) for the first step - one pass over the person's carts and orders
 cart_and_orders as (
 
-    select person_id, occurred_at as happened_at, 1 as is_cart from cart_events
+    select
+        person_id,
+        occurred_at as happened_at,
+        1 as is_cart
+    from cart_events
     union all
-    select person_id, ordered_at as happened_at, 0 as is_cart from orders
+    select
+        person_id,
+        ordered_at as happened_at,
+        0 as is_cart
+    from orders
 
 ),
 
@@ -176,24 +184,36 @@ winback_entries as (
         {{ dbt.dateadd('day', var('winback_days'), 'ordered_at') }} as entered_at
     from sequenced_orders
     where (
-            next_ordered_at is null
-            or next_ordered_at > {{ dbt.dateadd('day', var('winback_days'), 'ordered_at') }}
-        )
-        and (cumulative_net_revenue >= {{ var('winback_min_net_revenue') }} or order_number >= 2)
-        and cast(cumulative_discounted_orders as {{ type_double() }}) / order_number
-            < {{ var('price_only_discount_share') }}
+        next_ordered_at is null
+        or next_ordered_at > {{ dbt.dateadd('day', var('winback_days'), 'ordered_at') }}
+    )
+    and (cumulative_net_revenue >= {{ var('winback_min_net_revenue') }} or order_number >= 2)
+    and cast(cumulative_discounted_orders as {{ type_double() }}) / order_number
+    < {{ var('price_only_discount_share') }}
 
 ),
 
 reconstructed as (
 
-    select *, 'reconstructed' as entry_source from nurture_entries
+    select
+        *,
+        'reconstructed' as entry_source
+    from nurture_entries
     union all
-    select *, 'reconstructed' as entry_source from replenishment_entries
+    select
+        *,
+        'reconstructed' as entry_source
+    from replenishment_entries
     union all
-    select *, 'reconstructed' as entry_source from cart_entries
+    select
+        *,
+        'reconstructed' as entry_source
+    from cart_entries
     union all
-    select *, 'reconstructed' as entry_source from winback_entries
+    select
+        *,
+        'reconstructed' as entry_source
+    from winback_entries
 
 ),
 
@@ -214,12 +234,12 @@ recorded_only as (
     select recorded_entries.*
     from recorded_entries
     where not exists (
-        select 1
-        from reconstructed
-        where reconstructed.person_id = recorded_entries.person_id
-            and reconstructed.workflow = recorded_entries.workflow
-            and reconstructed.entered_at = recorded_entries.entered_at
-    )
+            select 1
+            from reconstructed
+            where reconstructed.person_id = recorded_entries.person_id
+                and reconstructed.workflow = recorded_entries.workflow
+                and reconstructed.entered_at = recorded_entries.entered_at
+        )
 
 ),
 
@@ -255,8 +275,8 @@ final as (
     left join consents
         on deduplicated.person_id = consents.person_id
         and consents.status = 'opt_in'
-        and consents.valid_from <= deduplicated.entered_at
-        and (consents.valid_to is null or consents.valid_to > deduplicated.entered_at)
+        and deduplicated.entered_at >= consents.valid_from
+        and (consents.valid_to is null or deduplicated.entered_at < consents.valid_to)
 
 )
 

@@ -29,7 +29,10 @@ customers as (
 
 entries as (
 
-    select distinct person_id, workflow from {{ ref('fct_workflow_entries') }}
+    select distinct
+        person_id,
+        workflow
+    from {{ ref('fct_workflow_entries') }}
 
 ),
 
@@ -40,7 +43,7 @@ settings as (
 
 ),
 
-merges as (
+person_merges as (
 
     select * from {{ ref('fct_person_merges') }}
     where change_type = 'merge'
@@ -60,8 +63,10 @@ needed as (
     select
         entries.person_id,
         entries.workflow as experiment,
-        cast(coalesce(settings.holdout_percent, {{ var('audience_holdout_percent') }})
-            as {{ type_double() }}) as holdout_percent
+        cast(
+            coalesce(settings.holdout_percent, {{ var('audience_holdout_percent') }})
+            as {{ type_double() }}
+        ) as holdout_percent
     from entries
     inner join settings
         on entries.workflow = settings.audience
@@ -70,47 +75,47 @@ needed as (
 
 {% if is_incremental() %}
 
-existing as (
+    existing as (
 
-    select * from {{ this }}
-    where salt = '{{ var("holdout_salt") }}'
+        select * from {{ this }}
+        where salt = '{{ var("holdout_salt") }}'
 
-),
+    ),
 
-new_rows as (
+    new_rows as (
 
-    select needed.*
-    from needed
-    where not exists (
-        select 1
-        from existing
-        where existing.person_id = needed.person_id
-            and existing.experiment = needed.experiment
-    )
+        select needed.*
+        from needed
+        where not exists (
+                select 1
+                from existing
+                where existing.person_id = needed.person_id
+                    and existing.experiment = needed.experiment
+            )
 
-),
+    ),
 
-inherited as (
+    inherited as (
 
-    select
-        new_rows.person_id,
-        new_rows.experiment,
-        existing.person_id as inherited_from_person_id,
-        existing.holdout_percent,
-        existing.hash_bucket,
-        existing.is_holdout,
-        row_number() over (
-            partition by new_rows.person_id, new_rows.experiment
-            order by existing.assigned_at, existing.person_id
-        ) as inheritance_rank
-    from new_rows
-    inner join merges
-        on new_rows.person_id = merges.person_id
-    inner join existing
-        on merges.previous_person_id = existing.person_id
-        and new_rows.experiment = existing.experiment
+        select
+            new_rows.person_id,
+            new_rows.experiment,
+            existing.person_id as inherited_from_person_id,
+            existing.holdout_percent,
+            existing.hash_bucket,
+            existing.is_holdout,
+            row_number() over (
+                partition by new_rows.person_id, new_rows.experiment
+                order by existing.assigned_at, existing.person_id
+            ) as inheritance_rank
+        from new_rows
+        inner join person_merges
+            on new_rows.person_id = person_merges.person_id
+        inner join existing
+            on person_merges.previous_person_id = existing.person_id
+            and new_rows.experiment = existing.experiment
 
-),
+    ),
 
 {% else %}
 
@@ -130,6 +135,7 @@ inherited as (
         cast(null as {{ dbt.type_bigint() }}) as hash_bucket,
         cast(null as boolean) as is_holdout,
         1 as inheritance_rank
+    from needed
     where false
 
 ),
@@ -157,8 +163,10 @@ final as (
         case when drawn.experiment = 'global' then 'global' else 'audience' end
             as holdout_scope,
         cast('{{ var("holdout_salt") }}' as {{ dbt.type_string() }}) as salt,
-        cast(coalesce(inherited.holdout_percent, drawn.holdout_percent)
-            as {{ type_double() }}) as holdout_percent,
+        cast(
+            coalesce(inherited.holdout_percent, drawn.holdout_percent)
+            as {{ type_double() }}
+        ) as holdout_percent,
         cast(coalesce(inherited.hash_bucket, drawn.hash_bucket) as {{ dbt.type_bigint() }})
             as hash_bucket,
         coalesce(inherited.is_holdout, drawn.hash_bucket < drawn.holdout_percent * 100)

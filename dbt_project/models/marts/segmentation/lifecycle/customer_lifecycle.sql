@@ -56,12 +56,14 @@ thresholds as (
         ) as lapsed_after_days,
         coalesce(
             value_ranked.value_rank <= greatest(
-                1, ceil({{ var('vip_top_share') }} * value_ranked.buyers_12m)),
+                1, ceil({{ var('vip_top_share') }} * value_ranked.buyers_12m)
+            ),
             false
         ) as is_top_value,
         coalesce(
             value_ranked.value_rank <= greatest(
-                1, ceil({{ var('personal_outreach_top_share') }} * value_ranked.buyers_12m)),
+                1, ceil({{ var('personal_outreach_top_share') }} * value_ranked.buyers_12m)
+            ),
             false
         ) as is_personal_outreach
     from stats
@@ -75,8 +77,8 @@ flagged as (
     select
         *,
         is_top_value
-            and orders_12m >= {{ var('vip_min_orders_12m') }}
-            and coalesce(cadence_cv, 0) <= {{ var('vip_max_gap_cv') }} as is_vip
+        and orders_12m >= {{ var('vip_min_orders_12m') }}
+        and coalesce(cadence_cv, 0) <= {{ var('vip_max_gap_cv') }} as is_vip
     from thresholds
 
 ),

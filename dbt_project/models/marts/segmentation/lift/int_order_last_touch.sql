@@ -32,8 +32,9 @@ ranked as (
     from orders
     inner join clicks
         on orders.person_id = clicks.person_id
-        and clicks.occurred_at <= orders.ordered_at
-        and clicks.occurred_at > {{ dbt.dateadd('day', -var('attribution_click_days'), 'orders.ordered_at') }}
+        and orders.ordered_at >= clicks.occurred_at
+        and clicks.occurred_at
+        > {{ dbt.dateadd('day', -var('attribution_click_days'), 'orders.ordered_at') }}
 
 ),
 

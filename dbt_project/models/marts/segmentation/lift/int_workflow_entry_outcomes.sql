@@ -79,14 +79,15 @@ outcomes as (
         count(orders.order_id) as orders_in_window,
         coalesce(sum(orders.net_revenue), 0) as revenue_in_window,
         coalesce(sum(case when last_touch.attributed_workflow = windowed.workflow
-            then orders.net_revenue end), 0) as last_touch_revenue,
+                then orders.net_revenue
+        end), 0) as last_touch_revenue,
         sum(case when last_touch.attributed_workflow = windowed.workflow then 1 else 0 end)
             as last_touch_orders
     from windowed
     left join orders
         on windowed.person_id = orders.person_id
-        and orders.ordered_at > windowed.entered_at
-        and orders.ordered_at <= windowed.window_end_at
+        and windowed.entered_at < orders.ordered_at
+        and windowed.window_end_at >= orders.ordered_at
     left join last_touch
         on orders.order_id = last_touch.order_id
     group by windowed.person_id, windowed.workflow, windowed.entered_at

@@ -63,15 +63,15 @@ final as (
         cast(with_fm.monetary_score as {{ dbt.type_int() }}) as monetary_score,
         cast(with_fm.fm_score as {{ dbt.type_int() }}) as fm_score,
         cast(cast(with_fm.recency_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
-            || cast(cast(with_fm.frequency_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
-            || cast(cast(with_fm.monetary_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast(with_fm.frequency_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast(with_fm.monetary_score as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
             as rfm_cell,
         segment_map.segment as rfm_segment
     from with_fm
     cross join as_of
     left join segment_map
         on with_fm.recency_score between segment_map.recency_score_min
-            and segment_map.recency_score_max
+        and segment_map.recency_score_max
         and with_fm.fm_score between segment_map.fm_score_min and segment_map.fm_score_max
 
 )

@@ -57,10 +57,10 @@ final as (
         segments.description,
         cast(coalesce(per_segment.customers, 0) as {{ dbt.type_int() }}) as customers,
         cast(coalesce(per_segment.customers, 0) as {{ type_double() }})
-            / nullif(totals.customers, 0) as customer_share,
+        / nullif(totals.customers, 0) as customer_share,
         cast(coalesce(per_segment.net_revenue, 0) as {{ dbt.type_numeric() }}) as net_revenue,
         cast(coalesce(per_segment.net_revenue, 0) as {{ type_double() }})
-            / nullif(totals.net_revenue, 0) as revenue_share,
+        / nullif(totals.net_revenue, 0) as revenue_share,
         cast(per_segment.average_recency_days as {{ type_double() }})
             as average_recency_days,
         cast(per_segment.average_frequency as {{ type_double() }}) as average_frequency,
