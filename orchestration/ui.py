@@ -3,6 +3,7 @@
     python -m orchestration.ui                 # http://127.0.0.1:3000
     python -m orchestration.ui --port 3001
     python -m orchestration.ui --emulator      # syncs deliver to the local MAP emulator
+    python -m orchestration.ui --bootstrap     # first start: materialize the graph once
 
 DAGSTER_HOME defaults to `<project>/dagster_home/` (git-ignored); its `dagster.yaml` is
 written on first start: telemetry off, and one run at a time, because every asset writes the
@@ -97,6 +98,42 @@ def start_emulator(env: dict[str, str]) -> str:
     return url
 
 
+def bootstrap(env: dict[str, str]) -> bool:
+    """Materialize the whole graph once, in-process, into a fresh instance, so the UI opens
+    with trained models, scores, audiences, the report and sync results (raw data is
+    generated only when there is none). Skipped when the instance already has runs.
+    Returns whether every step succeeded."""
+    os.environ.update(env)
+    import dagster as dg
+
+    from ingest.settings import paths
+    from orchestration.definitions import defs
+    from orchestration.defs.dbt.project import dbt_project, manifest_is_fresh, prepare_manifest
+
+    instance = dg.DagsterInstance.get()
+    if instance.get_runs_count() > 0:
+        print("bootstrap: the instance already has runs; nothing to do", flush=True)
+        return True
+    if not manifest_is_fresh(dbt_project()):
+        prepare_manifest()
+    definitions = defs()
+    graph = definitions.get_repository_def().asset_graph
+    selection = dg.AssetSelection.all()
+    raw_dir = Path(os.environ.get("RW_RAW_DIR") or paths().raw_dir)
+    if (raw_dir / "orders.parquet").exists():
+        selection = selection - dg.AssetSelection.groups("raw")
+    print("bootstrap: materializing the asset graph once (this takes a few minutes)", flush=True)
+    result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance,
+        asset_selection=list(selection.resolve(graph)),
+        raise_on_error=False,
+        tags={"rw/bootstrap": "true"},
+    )
+    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    print(f"bootstrap: {'done' if result.success else 'failed steps: ' + ', '.join(failed)}")
+    return result.success
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("RW_UI_PORT", "3000")))
@@ -105,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="Run the local MAP emulator and send every API sync to it (demo).",
     )
+    parser.add_argument(
+        "--bootstrap",
+        action="store_true",
+        help="On a fresh DAGSTER_HOME, materialize the whole graph once before starting.",
+    )
     args = parser.parse_args(argv)
 
     home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).resolve()
@@ -112,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     env = environment(home)
     if args.emulator:
         print(f"MAP emulator: {start_emulator(env)}", flush=True)
+    if args.bootstrap:
+        bootstrap(env)
     command = dagster_command(args.port)
     print(f"Dagster UI: http://127.0.0.1:{args.port}  (DAGSTER_HOME={home})", flush=True)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
