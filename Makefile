@@ -19,12 +19,13 @@ export RW_RAW_DIR ?= $(RW_DATA_DIR)/raw
 export RW_TRUTH_DIR ?= $(RW_DATA_DIR)/truth
 export RW_DUCKDB_PATH ?= $(RW_DATA_DIR)/warehouse.duckdb
 
-.PHONY: help setup demo generate build docs test lint bench ui clean
+.PHONY: help setup demo generate build campaigns ml report sync docs test lint bench ui clean
 
 help:
 	@echo "make demo   - set up, generate a sample shop (SCALE=$(SCALE) customers), build the warehouse"
 	@echo "make test   - set up and run the tests"
 	@echo "make bench  - benchmarks at 100k and 1M customers (writes bench/RESULTS.md)"
+	@echo "make ui     - the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint   - ruff + sqlfluff"
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
@@ -42,14 +43,40 @@ generate: setup
 build: setup
 	$(DBT) build --quiet --fail-fast
 
+# The demo shop has no marketing platform: simulate one running the warehouse's flows
+# (emails to treated entries, planted true effects kept in data/truth), then rebuild so
+# the lift models measure them.
+campaigns: setup
+	$(BIN)/python -m ingest._generator_campaigns --raw-dir $(RW_RAW_DIR) \
+		--truth-dir $(RW_TRUTH_DIR) --duckdb $(RW_DUCKDB_PATH)
+	$(DBT) build --quiet --fail-fast
+
+# Train (backtest against baselines, promote if not worse), score, rebuild what reads scores.
+ml: setup
+	$(BIN)/rw-ml train
+	$(BIN)/rw-ml score
+	$(DBT) build --quiet --fail-fast --select source:ml+ \
+		--vars '{segmentation_use_ml_scores: true}'
+
+report: setup
+	$(BIN)/python -m reports.retention_report --out $(RW_DATA_DIR)/reports/retention.html
+
+# Sync the demo audiences to the local marketing-platform emulator and show what it holds.
+sync: setup
+	$(BIN)/python -m reverse_etl.demo
+
 docs: setup
 	$(DBT) docs generate --quiet
 
-demo: generate build docs
+demo: generate build campaigns ml report sync docs
 	$(BIN)/python -m orchestration.demo_summary
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The Dagster UI on http://127.0.0.1:3000 over the demo warehouse (run `make demo` first).
+ui: setup
+	$(BIN)/python -m orchestration.ui --emulator
 
 lint: setup
 	$(BIN)/ruff check .

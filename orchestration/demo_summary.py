@@ -70,10 +70,14 @@ def main() -> None:
         'Query it:         .venv/bin/python -c "import duckdb; '
         f"print(duckdb.connect('{settings.duckdb_path}').sql('from core.dim_customers limit 5'))\""
     )
+    report = settings.data_dir / "reports" / "retention.html"
+    if report.exists():
+        console.print(f"Retention report: {report}")
     console.print(
         "dbt docs:         cd dbt_project && ../.venv/bin/dbt docs serve --port 8080 "
         "(then open http://127.0.0.1:8080)"
     )
+    console.print("Dagster UI:       make ui (then open http://127.0.0.1:3000)")
 
 
 if __name__ == "__main__":
