@@ -52,9 +52,11 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
     run_id = scored_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     buyers = frame["orders_count"].fillna(0).to_numpy() > 0
     out = pd.DataFrame({"person_id": frame["person_id"].to_numpy()})
-    out["as_of_date"] = cutoff.date()
+    out["as_of_date"] = cutoff  # cast to date when written
     drift_rows: list[dict] = []
     versions: dict[str, str] = {}
+    matrices: dict[tuple, np.ndarray] = {}  # one input matrix per distinct feature list
+    drift_frame_columns = [c for c in drift.KEY_FEATURES if c in frame.columns]
     for name, task in TASKS.items():
         try:
             pipeline, version = registry.load(name)
@@ -64,23 +66,28 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
             out[VERSION_COLUMNS[name]] = pd.Series(pd.NA, index=out.index, dtype="string")
             continue
         versions[name] = version
-        values = gbm.predict(task, pipeline, frame).astype("float64")
-        if task.population in ("buyers", "active_buyers"):
-            values = np.where(buyers, values, np.nan)
+        key = tuple(pipeline.named_steps["select"].columns)
+        if key not in matrices:
+            matrices[key] = gbm.feature_matrix(pipeline, frame)
+        if task.population in ("buyers", "active_buyers"):  # only persons with orders
+            values = np.full(len(frame), np.nan)
+            values[buyers] = gbm.predict(task, pipeline, matrices[key][buyers])
+        else:
+            values = gbm.predict(task, pipeline, matrices[key]).astype("float64")
         out[task.score_column] = values
         out[VERSION_COLUMNS[name]] = version
         ref_path = registry.version_dir(name, version) / "drift_reference.json"
         if ref_path.exists():
             mask = _population(frame, task, settings)
             ref = json.loads(ref_path.read_text())
-            for row in drift.report(ref, frame[mask], values[mask], settings.ml_psi_alert):
+            sub = frame[drift_frame_columns][mask]
+            for row in drift.report(ref, sub, values[mask], settings.ml_psi_alert):
                 drift_rows.append({"model_name": name, "model_version": version, **row})
     if not versions:
         raise LookupError("no champion models: run `rw-ml train` first")
     days = out["expected_days_to_next_order"]
-    out["expected_next_order_date"] = (
-        pd.Timestamp(cutoff) + pd.to_timedelta(days.round(), unit="D")
-    ).dt.date
+    # a timestamp here, cast to date when written (no per-row Python date objects)
+    out["expected_next_order_date"] = pd.Timestamp(cutoff) + pd.to_timedelta(days.round(), unit="D")
     out["churn_risk_band"] = (
         pd.cut(out["churn_probability"], [-0.01, 0.3, 0.6, 1.01], labels=["low", "medium", "high"])
         .astype("str")
@@ -125,7 +132,13 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
         ]
     )
     with connect(settings.duckdb_path) as con:
-        replace_table(con, settings.scores_schema, "customer_scores", out)
+        replace_table(
+            con,
+            settings.scores_schema,
+            "customer_scores",
+            out,
+            casts={"as_of_date": "date", "expected_next_order_date": "date"},
+        )
         if not drift_frame.empty:
             append_table(con, settings.scores_schema, "drift_reports", drift_frame)
         append_table(con, settings.scores_schema, "score_runs", run)

@@ -21,13 +21,25 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         con.close()
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame):
-    """Atomically replace `schema.table` with `frame`."""
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    casts: dict[str, str] | None = None,
+):
+    """Atomically replace `schema.table` with `frame` (optionally casting some columns)."""
     con.execute(f'create schema if not exists "{schema}"')
     con.register("_ml_frame", frame)
+    select = "*"
+    if casts:
+        replaced = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in casts.items())
+        select = f"* replace ({replaced})"
     try:
         con.execute("begin transaction")
-        con.execute(f'create or replace table "{schema}"."{table}" as select * from _ml_frame')
+        con.execute(
+            f'create or replace table "{schema}"."{table}" as select {select} from _ml_frame'
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")

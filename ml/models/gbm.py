@@ -40,6 +40,8 @@ class SelectColumns(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X):  # noqa: N803
+        if isinstance(X, np.ndarray):  # already selected (see `predict_matrix`)
+            return X
         return X[self.columns].to_numpy(dtype="float32", na_value=np.nan)
 
     def get_feature_names_out(self, input_features=None):
@@ -173,7 +175,14 @@ def _fit_model(task, frame, y, features, seed, max_iter, learning_rate) -> Pipel
     return Pipeline([("select", select), ("model", model)])
 
 
-def predict(task: Task, pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+def feature_matrix(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """The pipeline's input matrix, in the float64 layout HGB predicts on (build it once
+    and reuse it for every model with the same feature list)."""
+    columns = pipeline.named_steps["select"].columns
+    return frame[columns].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def predict(task: Task, pipeline: Pipeline, frame: pd.DataFrame | np.ndarray) -> np.ndarray:
     with threadpool_limits(limits=_threads(len(frame))):
         if task.kind == "classifier":
             return pipeline.predict_proba(frame)[:, 1]
