@@ -226,3 +226,55 @@ def test_sync_with_a_schedule_gets_its_own_job_and_schedule(instance):
     )
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
     assert not schedule.evaluate_tick(context).run_requests
+
+
+def test_sync_waits_for_its_model_tests(instance, tmp_path):
+    """A rebuilt model whose blocking check (a dbt test with severity error) failed is not
+    synced; it is once the check passes again."""
+    from orchestration.defs.reverse_etl.assets import build_sync_asset
+    from reverse_etl.config import SyncConfig
+
+    model = dg.AssetSpec(dg.AssetKey(["sync_probe_model"]))
+    test = dg.AssetCheckSpec("unique_person_id", asset=model.key, blocking=True)
+    sync = SyncConfig.model_validate(
+        {
+            "name": "tested_sync",
+            "source": "sync_probe_model",
+            "primary_key": "person_id",
+            "destination": {"type": "file"},
+            "fields": {"email": "email"},
+        }
+    )
+
+    @dg.multi_asset(specs=[model], check_specs=[test])
+    def fake_dbt():
+        yield dg.MaterializeResult(asset_key=model.key)
+
+    defs = dg.Definitions(
+        assets=[fake_dbt, build_sync_asset(sync, fake_dbt)],
+        resources={
+            "warehouse": WarehouseResource(
+                duckdb_path=str(tmp_path / "w.duckdb"), raw_dir=str(tmp_path), truth_dir=""
+            ),
+            "reverse_etl": ReverseEtlResource(syncs_dir=str(tmp_path), outbox_dir=str(tmp_path)),
+        },
+    )
+
+    def evaluate(cursor=None):
+        return dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+
+    def check(passed: bool) -> None:
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=model.key, check_name=test.name, passed=passed, metadata={}
+            )
+        )
+
+    result = evaluate()
+    instance.report_runless_asset_event(dg.AssetMaterialization(model.key))
+    check(passed=False)
+    result = evaluate(result.cursor)
+    assert result.total_requested == 0  # rebuilt, but its test failed
+    check(passed=True)
+    result = evaluate(result.cursor)
+    assert result.total_requested == 1

@@ -2,7 +2,8 @@
 
 Each sync asset sits downstream of the dbt model it reads and is automated with
 `AutomationCondition.eager()`: it runs after that model was rebuilt, never while the model
-(or anything it depends on) is still being built, and never when an upstream is missing.
+(or anything it depends on) is still being built, never when an upstream is missing, and
+not while a blocking check of the model (a dbt test with severity error) fails.
 Run stats (sent, changed, failed, skipped) are the materialization's metadata.
 """
 
@@ -19,6 +20,13 @@ from orchestration.settings import settings
 
 ACTIVATION_GROUP = "activation"
 ERROR_RATE_CHECK = "sync_error_rate"
+
+
+# After the model it reads was rebuilt, with nothing upstream missing or in progress, and
+# only when the model's blocking checks (dbt tests with severity error) passed.
+SYNC_CONDITION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("eager, upstream tests passed")
 
 
 def sync_key(name: str) -> dg.AssetKey:
@@ -95,7 +103,7 @@ def build_sync_asset(sync, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefiniti
                 description=(sync.description or f"Sync {sync.name}")
                 + f" ({sync.mode} -> {destination}).",
                 kinds={destination if destination != "file" else "json"},
-                automation_condition=dg.AutomationCondition.eager(),
+                automation_condition=SYNC_CONDITION,
                 skippable=True,  # a dry run delivers nothing
                 metadata={
                     "source": sync.source,
