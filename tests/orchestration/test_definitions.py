@@ -8,7 +8,14 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.defs.dbt.project import AS_OF_VARS, build_args, dbt_vars, parse_args
+from orchestration.defs.dbt.project import (
+    AS_OF_TAG,
+    AS_OF_VARS,
+    build_args,
+    dbt_vars,
+    parse_args,
+    resolve_as_of,
+)
 from orchestration.translator import GROUPS, group_for_path
 
 
@@ -151,3 +158,9 @@ def test_parse_and_build_use_the_same_vars():
     """Otherwise dbt cannot reuse the parse and the manifest differs from what runs."""
     parsed = json.loads(parse_args()[parse_args().index("--vars") + 1])
     assert parsed == dbt_vars()
+
+
+def test_as_of_from_config_or_run_tag():
+    assert resolve_as_of("2026-01-31", {AS_OF_TAG: "2025-12-31"}) == "2026-01-31"
+    assert resolve_as_of(None, {AS_OF_TAG: "2025-12-31"}) == "2025-12-31"
+    assert resolve_as_of(None, {}) is None

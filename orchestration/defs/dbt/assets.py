@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
-from orchestration.defs.dbt.project import build_args
+from orchestration.defs.dbt.project import build_args, resolve_as_of
 from orchestration.translator import RetentionDbtTranslator
 
 WAREHOUSE_POOL = "warehouse"  # one writer at a time on the DuckDB file
@@ -23,7 +23,7 @@ class DbtBuildConfig(dg.Config):
     as_of_date: str | None = Field(
         default=None,
         description="Build as of this date (YYYY-MM-DD): RFM, lifecycle, audiences and ML "
-        "cutoffs treat it as today. Default: the latest data.",
+        "cutoffs treat it as today. Default: the run tag rw/as_of_date, else the latest data.",
     )
     full_refresh: bool = Field(default=False, description="Rebuild incremental models.")
     fail_fast: bool = Field(default=False, description="Stop at the first failure.")
@@ -66,7 +66,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
         args = build_args(
-            as_of_date=config.as_of_date,
+            as_of_date=resolve_as_of(config.as_of_date, context.run.tags),
             full_refresh=config.full_refresh,
             fail_fast=config.fail_fast,
         )

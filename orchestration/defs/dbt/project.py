@@ -25,6 +25,15 @@ ORCHESTRATION_VARS: Mapping[str, object] = {"segmentation_use_ml_scores": True}
 AS_OF_VARS = ("segmentation_as_of_date", "ml_as_of")
 
 
+# A run tag that sets the as-of date of every dbt step of a run (launchpad: "Edit tags"),
+# e.g. to rebuild a historical date; a step's own `as_of_date` config wins.
+AS_OF_TAG = "rw/as_of_date"
+
+
+def resolve_as_of(configured: str | None, tags: Mapping[str, str]) -> str | None:
+    return configured or tags.get(AS_OF_TAG) or None
+
+
 def dbt_vars(as_of_date: str | None = None, extra: Mapping[str, object] | None = None) -> dict:
     """The `--vars` of a Dagster dbt invocation."""
     merged: dict[str, object] = dict(ORCHESTRATION_VARS)
