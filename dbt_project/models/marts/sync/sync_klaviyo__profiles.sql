@@ -1,5 +1,7 @@
 -- Klaviyo profile attributes: one row per person with an email address. Only what the
--- destination needs; consent travels along so the sync can enforce it again.
+-- destination needs: contact, purchase summary, RFM segment, lifecycle stage and, once the
+-- ML step has scored (var segmentation_use_ml_scores), churn risk, 12-month LTV and the
+-- expected next-order date. Consent travels along so the sync can enforce it again.
 
 with
 
@@ -9,22 +11,73 @@ customers as (
 
 ),
 
-final as (
+rfm as (
+
+    select * from {{ ref('customer_rfm') }}
+
+),
+
+lifecycle as (
+
+    select * from {{ ref('customer_lifecycle') }}
+
+),
+
+{% if var('segmentation_use_ml_scores') -%}
+scores as (
 
     select
         person_id,
-        email,
-        phone as phone_number,
-        first_name,
-        last_name,
-        country,
-        orders_count,
-        net_revenue,
-        last_order_at,
-        favourite_category,
-        coalesce(is_email_consented, false) as is_email_consented
+        churn_probability,
+        churn_risk_band,
+        predicted_ltv_12m,
+        expected_next_order_date
+    from {{ source('ml', 'customer_scores') }}
+
+),
+{%- else -%}
+scores as (
+
+    -- no scores yet: the columns exist (null) so the contract holds either way
+    select
+        cast(null as {{ dbt.type_string() }}) as person_id,
+        cast(null as {{ dbt.type_float() }}) as churn_probability,
+        cast(null as {{ dbt.type_string() }}) as churn_risk_band,
+        cast(null as {{ dbt.type_float() }}) as predicted_ltv_12m,
+        cast(null as date) as expected_next_order_date
+    where false
+
+),
+{%- endif %}
+
+final as (
+
+    select
+        customers.person_id,
+        customers.email,
+        customers.phone as phone_number,
+        customers.first_name,
+        customers.last_name,
+        customers.country,
+        customers.orders_count,
+        customers.net_revenue,
+        customers.last_order_at,
+        customers.favourite_category,
+        rfm.rfm_segment,
+        lifecycle.lifecycle_stage,
+        cast(scores.churn_probability as {{ dbt.type_float() }}) as churn_probability,
+        scores.churn_risk_band,
+        cast(scores.predicted_ltv_12m as {{ dbt.type_float() }}) as predicted_ltv_12m,
+        cast(scores.expected_next_order_date as date) as expected_next_order_date,
+        coalesce(customers.is_email_consented, false) as is_email_consented
     from customers
-    where email is not null
+    left join rfm
+        on customers.person_id = rfm.person_id
+    left join lifecycle
+        on customers.person_id = lifecycle.person_id
+    left join scores
+        on customers.person_id = scores.person_id
+    where customers.email is not null
 
 )
 
