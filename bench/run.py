@@ -12,7 +12,6 @@ a step is repeated.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -198,15 +197,27 @@ def bench_scale(customers: int, workdir: Path, repeats: int, portable: bool) -> 
 
 
 def optional_benchmarks(workdir: Path, customers: int) -> dict:
-    """Benchmarks other packages contribute (bench/<name>_bench.py: run_benchmarks)."""
+    """Benchmarks the other packages contribute (bench/<name>_bench.py: run_benchmarks).
+
+    Segmentation reuses the foundation built at the same scale above when it is there.
+    """
+    from bench import ml_bench, reverse_etl_bench, segmentation_bench
+
+    built = workdir / f"{customers}"
+    reuse = {}
+    if (built / "warehouse.duckdb").exists():
+        reuse = {"raw_dir": built / "raw", "duckdb_path": built / "warehouse.duckdb"}
+    runs = {
+        "segmentation": lambda: segmentation_bench.run_benchmarks(
+            workdir / "segmentation", customers, **reuse
+        ),
+        "ml": lambda: ml_bench.run_benchmarks(workdir / "ml", customers),
+        "reverse_etl": lambda: reverse_etl_bench.run_benchmarks(workdir / "reverse_etl"),
+    }
     extra = {}
-    for name, kwargs in (("reverse_etl", {}), ("ml", {"customers": customers})):
-        try:
-            module = importlib.import_module(f"bench.{name}_bench")
-        except ModuleNotFoundError:
-            continue
+    for name, run in runs.items():
         print(f"[{name}] benchmarks", flush=True)
-        extra[name] = module.run_benchmarks(workdir / name, **kwargs)
+        extra[name] = run()
     return extra
 
 
@@ -334,7 +345,7 @@ def main() -> None:
         warehouse = {"command": command, "load": os.getloadavg(), "scales": scales}
         warehouse_json.write_text(json.dumps(warehouse, indent=2, default=str))
     if not args.skip_extra:
-        extra = optional_benchmarks(args.workdir, min(args.scales))
+        extra = optional_benchmarks(args.workdir, max(args.scales))
         extra_json.write_text(
             json.dumps({"command": command, "extra": extra}, indent=2, default=str)
         )
