@@ -7,6 +7,10 @@
 
 {%- set explicit_cutoffs = var('ml_cutoffs', []) %}
 {%- set as_of = var('ml_as_of', none) %}
+{%- set interval_days = var('ml_cutoff_interval_days', 92) %}
+{%- set data_end_sql = "cast('" ~ as_of ~ "' as date)" if as_of
+    else "cast(timezone('UTC', max(ordered_at)) as date) + 1" %}
+{%- set cutoff_list = "['" ~ (explicit_cutoffs | join("', '")) ~ "']" %}
 
 with
 
@@ -20,29 +24,23 @@ bounds as (
 
     select
         cast(timezone('UTC', min(ordered_at)) as date) as data_start_date,
-        {% if as_of -%}
-        cast('{{ as_of }}' as date) as data_end_date
-        {%- else -%}
-        cast(timezone('UTC', max(ordered_at)) as date) + 1 as data_end_date
-        {%- endif %}
+        {{ data_end_sql }} as data_end_date
     from orders
 
 ),
 
 scheduled as (
 
-    {% if explicit_cutoffs | length > 0 -%}
-    {%- for cutoff in explicit_cutoffs %}
-    select cast('{{ cutoff }}' as date) as cutoff_date
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-    {%- else -%}
-    select
-        cast(bounds.data_end_date - cast(steps.step * {{ var('ml_cutoff_interval_days', 92) }} as integer) as date)
-            as cutoff_date
-    from bounds
-    cross join range(0, {{ var('ml_cutoff_count', 11) }}) as steps (step)
-    {%- endif %}
+    {% if explicit_cutoffs | length > 0 %}
+        select unnest(cast({{ cutoff_list }} as date [])) as cutoff_date
+    {% else %}
+        select
+            cast(
+                bounds.data_end_date - cast(steps.step * {{ interval_days }} as integer) as date
+            ) as cutoff_date
+        from bounds
+        cross join range(0, {{ var('ml_cutoff_count', 11) }}) as steps (step)
+    {% endif %}
 
 ),
 

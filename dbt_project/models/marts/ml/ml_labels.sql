@@ -11,7 +11,10 @@ with
 
 features as (
 
-    select person_id, cutoff_date from {{ ref('ml_customer_features') }}
+    select
+        person_id,
+        cutoff_date
+    from {{ ref('ml_customer_features') }}
 
 ),
 
