@@ -214,8 +214,9 @@ btyd_summary as (
         max(cutoff_day_number) - min(order_day_number) as btyd_tenure_days,
         case
             when count(*) > 1
-                then (sum(day_net_amount) - arg_min(day_net_amount, order_day_number))
-                / (count(*) - 1)
+                then
+                    (sum(day_net_amount) - arg_min(day_net_amount, order_day_number))
+                    / (count(*) - 1)
         end as btyd_monetary_value
     from order_days
     group by person_id, cutoff_date
@@ -291,7 +292,7 @@ device_days as (
             as out_of_stock_views
     from events
     where anonymous_id is not null
-    group by 1, 2
+    group by anonymous_id, event_day_number
 
 ),
 
@@ -365,7 +366,7 @@ email_days as (
     from email_events
     where email is not null
         and event_type in ('delivered', 'open', 'click')
-    group by 1, 2
+    group by email, event_day_number
 
 ),
 
