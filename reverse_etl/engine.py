@@ -560,6 +560,10 @@ class SyncEngine:
         if reader_con is not None:
             reader_con.close()
         try:
+            # An interruption (SIGTERM) inside a batch can leave its transaction open: roll it
+            # back (nothing of it was confirmed) so the run record below is really committed.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("rollback")
             con.execute(
                 f"""update {s}.runs set status = ?, finished_at = ?, duration_s = ?, sent = ?,
                 confirmed = ?, rejected = ?, api_calls = ?, retries = ?, throttled = ?, error = ?
