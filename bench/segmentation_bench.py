@@ -25,7 +25,13 @@ from bench.run import END_DATE, measured, node_seconds
 from ingest.settings import PROJECT_ROOT
 from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
 
-SEGMENTATION = ["path:models/marts/segmentation", "snap_customer_lifecycle"]
+# the segmentation seeds (rule tables) are part of its build: a reused foundation may lack them
+SEGMENTATION = [
+    "rfm_segments",
+    "audience_settings",
+    "path:models/marts/segmentation",
+    "snap_customer_lifecycle",
+]
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 
 
