@@ -140,6 +140,8 @@ def _print_plan(plan: Plan) -> None:
             console.print(f"  {json.dumps(r, default=str)}")
     for r in plan.invalid_sample:
         console.print(f"[yellow]invalid[/yellow] {r['pk']!r}: {r['reason']}")
+    if plan.refused:
+        _error("a guard rail refuses this plan", plan.refused)
 
 
 def _print_result(r: RunResult) -> None:
@@ -223,7 +225,8 @@ def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbo
             console.print(f"[yellow]skipped[/yellow]: {exc}")
             continue
         _print_result(result)
-        failed |= result.status == "failed"
+        # partial (rows rejected) and failed runs both need a look: a scheduler must see them
+        failed |= result.status != "success"
     if failed:
         raise typer.Exit(1)
 

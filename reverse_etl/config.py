@@ -77,6 +77,15 @@ class Owner(_Strict):
     email: str = "data@example.com"
 
 
+class GuardRails(_Strict):
+    """Refuse a run whose plan looks like a broken model rather than a real change."""
+
+    # removals (mirror deletes, list/tag removals) above this share of the delivered rows
+    max_removal_share: float = Field(default=0.10, ge=0, le=1)
+    # an empty source while rows are delivered usually means a failed build, not "nobody"
+    allow_empty_source: bool = False
+
+
 class SyncConfig(_Strict):
     name: str
     label: str = ""  # short title (dbt exposure label); defaults to the name
@@ -91,6 +100,7 @@ class SyncConfig(_Strict):
     null_policy: Literal["clear", "skip"] = "clear"
     consent: ConsentRule | None = None
     holdout: HoldoutRule | None = None
+    guard: GuardRails = Field(default_factory=GuardRails)
     schedule: str | None = None
     enabled: bool = True
 

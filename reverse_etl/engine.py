@@ -71,6 +71,8 @@ class Plan:
     excluded_no_consent: int = 0
     excluded_holdout: int = 0
     retrying: int = 0
+    state_rows: int = 0  # rows the destination holds according to the state
+    refused: str | None = None  # a guard rail refuses to run this plan (why)
     is_full_resync: bool = False
     api_calls: dict[str, int] = field(default_factory=dict)
     batch_sizes: dict[str, int] = field(default_factory=dict)
@@ -102,6 +104,10 @@ class RunResult:
     duration_s: float = 0.0
     error: str | None = None
     destination_stats: dict[str, Any] = field(default_factory=dict)
+
+
+class GuardRailError(RuntimeError):
+    """The plan looks like a broken model (mass removal, empty source): nothing is sent."""
 
 
 def _q(name: str) -> str:
@@ -299,6 +305,9 @@ class SyncEngine:
                 s.dest_id as __dest_id{", " + removal_cols if removal_cols else ""}
             from state as s
             anti join desired as d on d.__pk = s.pk
+            -- an invalid row (duplicate key, null required field) is reported, never a removal
+            anti join (select __pk from {desired_t} where __invalid is not null) as inv
+                on inv.__pk = s.pk
             """
             if with_removals
             else ""
@@ -345,6 +354,9 @@ class SyncEngine:
             """,
             [sync.name, sync.name],
         ).fetchone()[0]
+        state_rows = con.execute(
+            f"select count(*) from {state_t} where sync_name = ?", [sync.name]
+        ).fetchone()[0]
         plan = Plan(
             sync_name=sync.name,
             mode=sync.mode,
@@ -358,8 +370,10 @@ class SyncEngine:
             excluded_no_consent=counts[2],
             excluded_holdout=counts[3],
             retrying=retrying,
+            state_rows=state_rows,
             is_full_resync=full_resync,
         )
+        plan.refused = self._guard(plan)
         shape = destination_class(sync.destination.type).shape(sync.destination.batch_size)
         for op, kinds_for_op in self.op_groups():
             n = sum(kinds.get(k, 0) for k in kinds_for_op)
@@ -384,6 +398,24 @@ class SyncEngine:
         plan.invalid_sample = [{"pk": r[0], "reason": r[1]} for r in rel.fetchall()]
         plan.seconds = time.perf_counter() - t0
         return plan
+
+    def _guard(self, plan: Plan) -> str | None:
+        """Why this plan must not run (guard rails of the sync), or None."""
+        guard = self.sync.guard
+        if self.sync.mode == "gdpr_delete" or not plan.state_rows:
+            return None
+        if plan.source_rows == 0 and not guard.allow_empty_source:
+            return (
+                f"source {self.sync.source} is empty while {plan.state_rows} rows are delivered"
+                " (a failed build?); set guard.allow_empty_source to sync an empty model"
+            )
+        if plan.removals > guard.max_removal_share * plan.state_rows:
+            return (
+                f"{plan.removals} removals are {plan.removals / plan.state_rows:.1%} of the "
+                f"{plan.state_rows} delivered rows, above guard.max_removal_share "
+                f"{guard.max_removal_share:.0%}; check the model, or raise the share for this sync"
+            )
+        return None
 
     @staticmethod
     def _display(rec: dict[str, Any], targets: list[tuple[str, str | None]]) -> dict[str, Any]:
@@ -478,6 +510,8 @@ class SyncEngine:
                     run_id,
                 ],
             )
+            if plan.refused:
+                raise GuardRailError(plan.refused)
             ctx = self.context or DeliveryContext(
                 run_id=run_id, outbox_dir=self.settings.outbox_dir
             )
@@ -535,7 +569,7 @@ class SyncEngine:
                         reader.close()
                         del reader
             result.status = "success" if result.rejected == 0 else "partial"
-        except (DestinationError, SyncConfigError, duckdb.Error, OSError) as exc:
+        except (DestinationError, SyncConfigError, GuardRailError, duckdb.Error, OSError) as exc:
             result.status = "failed"
             result.error = self.scrub(f"{type(exc).__name__}: {exc}")[:1000]
             log.error("sync %s run %s failed: %s", self.sync.name, run_id, result.error)

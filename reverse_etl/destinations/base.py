@@ -143,6 +143,18 @@ class FatalError(DestinationError):
     """Authentication/configuration errors: retrying or bisecting cannot help."""
 
 
+# A whole batch refused with one of these is wrong credentials, a missing list/endpoint or
+# a request too large: no half of it would fare better, so the run fails (no bisection).
+FAIL_RUN_STATUSES = frozenset({401, 403, 404, 413})
+
+
+def batch_error(status: int, reason: str) -> DestinationError:
+    """The error for a whole-batch refusal: bisect (BatchRejectedError) or fail the run."""
+    if status in FAIL_RUN_STATUSES:
+        return FatalError(reason)
+    return BatchRejectedError(reason)
+
+
 @dataclass
 class CallStats:
     requests: int = 0

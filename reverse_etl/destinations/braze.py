@@ -17,11 +17,11 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     register,
     secret_from_env,
 )
@@ -64,7 +64,9 @@ class Braze(HttpDestination):
                 "POST", "/users/delete", json_body={"external_ids": [r.pk for r in rows]}
             )
             if resp.status_code not in (200, 201, 202):
-                raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
             return [RowResult(r.pk, True) for r in rows]
         attributes = []
         for r in rows:
@@ -78,7 +80,7 @@ class Braze(HttpDestination):
             attributes.append(obj)
         resp = self.http.request("POST", "/users/track", json_body={"attributes": attributes})
         if resp.status_code not in (200, 201):
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
         failed = {}
         for err in resp.json().get("errors", []) or []:
             if err.get("input_array") == "attributes" and isinstance(err.get("index"), int):

@@ -22,11 +22,11 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     register,
     secret_from_env,
 )
@@ -109,8 +109,9 @@ class HubSpot(HttpDestination):
                         json_body={"inputs": [{"id": i} for i in record_ids]},
                     )
                     if resp.status_code != 204:
-                        raise BatchRejectedError(
-                            f"archive HTTP {resp.status_code}: {self.error_text(resp)}"
+                        raise batch_error(
+                            resp.status_code,
+                            f"archive HTTP {resp.status_code}: {self.error_text(resp)}",
                         )
             return [RowResult(r.pk, True, dest_id=ids.get(r.pk)) for r in rows]
         if op == GDPR_DELETE:
@@ -134,7 +135,7 @@ class HubSpot(HttpDestination):
         path = f"/crm/v3/objects/contacts/batch/{'upsert' if op == UPSERT else 'update'}"
         resp = self.http.request("POST", path, json_body={"inputs": inputs})
         if resp.status_code not in (200, 201, 207):
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
         body = resp.json()
         failed: dict[str, str] = {}
         for err in body.get("errors", []):
@@ -170,8 +171,8 @@ class HubSpot(HttpDestination):
                 },
             )
             if resp.status_code not in (200, 207):
-                raise BatchRejectedError(
-                    f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
+                raise batch_error(
+                    resp.status_code, f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
                 )
             found = {
                 str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
@@ -191,8 +192,8 @@ class HubSpot(HttpDestination):
             json_body={"recordIdsToAdd": add, "recordIdsToRemove": remove},
         )
         if resp.status_code != 200:
-            raise BatchRejectedError(
-                f"memberships HTTP {resp.status_code}: {self.error_text(resp)}"
+            raise batch_error(
+                resp.status_code, f"memberships HTTP {resp.status_code}: {self.error_text(resp)}"
             )
 
 

@@ -24,12 +24,12 @@ from reverse_etl.destinations.base import (
     LIST_ADD,
     LIST_REMOVE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
     TransientError,
+    batch_error,
     nest,
     register,
     secret_from_env,
@@ -195,7 +195,7 @@ class Klaviyo(HttpDestination):
             headers={"Content-Type": JSONAPI},
         )
         if resp.status_code != 202:
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}")
         job_id = resp.json()["data"]["id"]
         job = self._wait(job_id)
         failed: dict[int, str] = {}
@@ -267,8 +267,9 @@ class Klaviyo(HttpDestination):
                 },
             )
             if resp.status_code != 200:
-                raise BatchRejectedError(
-                    f"profile look-up HTTP {resp.status_code}: {self._errors(resp)}"
+                raise batch_error(
+                    resp.status_code,
+                    f"profile look-up HTTP {resp.status_code}: {self._errors(resp)}",
                 )
             for prof in resp.json().get("data", []):
                 ids[str(prof["attributes"].get("email", "")).lower()] = prof["id"]
@@ -289,7 +290,9 @@ class Klaviyo(HttpDestination):
                 headers={"Content-Type": JSONAPI},
             )
             if resp.status_code != 204:
-                raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}"
+                )
         # A profile Klaviyo does not know is not on the list: removal is confirmed.
         return [RowResult(r.pk, True) for r in rows]
 

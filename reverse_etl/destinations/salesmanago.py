@@ -20,11 +20,12 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
+    FatalError,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     register,
     secret_from_env,
 )
@@ -125,7 +126,9 @@ class SalesManago(HttpDestination):
         resp = self.http.request("POST", "/api/contact/batchupsertv2", json_body=body)
         data = _json(resp)
         if resp.status_code != 200 or data.get("success") is not True:
-            raise BatchRejectedError(_message(data, resp))
+            if resp.status_code == 200 and "not authenticated" in _message(data, resp).lower():
+                raise FatalError(_message(data, resp))  # SALESmanago's 401 arrives as a 200
+            raise batch_error(resp.status_code, _message(data, resp))
         ids = {str(k).lower(): str(v) for k, v in (data.get("contactIds") or {}).items()}
         return [
             RowResult(r.pk, True, dest_id=ids.get(str(r.payload.get("email") or "").lower()))

@@ -23,11 +23,11 @@ from reverse_etl.destinations.base import (
     LIST_REMOVE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     nest,
     register,
     secret_from_env,
@@ -134,8 +134,6 @@ class SignedWebhook(HttpDestination):
             "webhook-signature": sign(self._secret.get_secret_value(), msg_id, ts, body),
         }
         resp = self.http.request("POST", self.path, content=body, headers=headers)
-        if resp.status_code in (400, 409, 413, 422):
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
         if resp.status_code >= 300:
-            raise BatchRejectedError(f"HTTP {resp.status_code}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
         return [RowResult(r.pk, True) for r in rows]

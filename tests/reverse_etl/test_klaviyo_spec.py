@@ -205,6 +205,7 @@ def test_engine_run_against_emulator_has_no_spec_errors(emulator, secrets_env, t
         mode="list",
         destination={"object": "list", "list_id": "L9"},
         consent={"column": "is_email_consented"},
+        guard={"max_removal_share": 0.5},  # this test withdraws consent for 10 of 60
     )
     eng = engine_for(sync, db, emulator.url, tmp_path)
     eng.run()
