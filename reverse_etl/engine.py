@@ -19,9 +19,11 @@ One run of a sync:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections import deque
@@ -101,6 +103,7 @@ class RunResult:
     api_calls: int = 0
     retries: int = 0
     throttled: int = 0
+    resumed: int = 0  # rows of a crashed run's jobs settled by job id
     duration_s: float = 0.0
     error: str | None = None
     destination_stats: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +145,8 @@ class SyncEngine:
         self.on_batch = on_batch
         self.max_in_flight = max_in_flight
         self._secrets = self._secret_values()
+        self._job_lock = threading.Lock()
+        self._job_con: duckdb.DuckDBPyConnection | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def _secret_values(self) -> list[str]:
@@ -209,7 +214,13 @@ class SyncEngine:
             f"{self.schema}.{_q('_plan__' + self.sync.name)}",
         )
 
-    def _build(self, con: duckdb.DuckDBPyConnection, temp: bool, full_resync: bool) -> Plan:
+    def _build(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        temp: bool,
+        full_resync: bool,
+        run_id: str = "dry-run",
+    ) -> Plan:
         sync = self.sync
         t0 = time.perf_counter()
         source = self._resolve_source(con)
@@ -281,33 +292,60 @@ class SyncEngine:
             " and not __holdout" if exclude_holdout else ""
         )
         state_t = f"{self.schema}.sync_state"
+        pending_t = f"{self.schema}.pending"
         if is_gdpr:
             cond = "s.pk is null"
         elif full_resync:
             cond = "true"
         else:
-            cond = "s.pk is null or s.row_hash <> d.__hash"
+            # a removal that may have been applied before a crash is re-sent as a write
+            cond = "s.pk is null or s.row_hash <> d.__hash or pe.op_class = 'remove'"
         fcols = ", ".join(f"d.f{i}" for i in range(len(targets)))
-        removal_cols = ", ".join(
-            (
-                f"json_extract_string(s.identity, {_lit('$.' + _q(t))})"
-                if t in IDENTITY_FIELDS
-                else "null"
+
+        def removal_cols(alias: str) -> str:
+            return ", ".join(
+                (
+                    f"json_extract_string({alias}.identity, {_lit('$.' + _q(t))})"
+                    if t in IDENTITY_FIELDS
+                    else "null"
+                )
+                + f" as f{i}"
+                for i, (t, _c) in enumerate(targets)
             )
-            + f" as f{i}"
-            for i, (t, _c) in enumerate(targets)
+
+        run = _lit(run_id)
+        # An emission's event id: kept while the same operation is pending (retries, a re-run
+        # after a crash), new for every later lifecycle event (re-add, update, removal).
+        write_id = (
+            "case when pe.op_class = 'write' and pe.row_hash = d.__hash then pe.event_id "
+            f"else md5({run} || '|' || d.__pk || '|write|' || d.__hash) end"
+        )
+        remove_id = (
+            "case when pe.op_class = 'remove' then pe.event_id "
+            f"else md5({run} || '|' || s.pk || '|remove|' || s.row_hash) end"
         )
         with_removals = sync.mode in ("mirror", "list")
+        rcols = removal_cols("s")
+        pcols = removal_cols("pe")
         removal_sql = (
             f"""
             union all
             select 'remove' as __kind, s.pk as __pk, null as __hash, s.identity as __identity,
-                s.dest_id as __dest_id{", " + removal_cols if removal_cols else ""}
+                s.dest_id as __dest_id, {remove_id} as __event_id{", " + rcols if rcols else ""}
             from state as s
+            left join pending as pe on pe.pk = s.pk
             anti join desired as d on d.__pk = s.pk
             -- an invalid row (duplicate key, null required field) is reported, never a removal
-            anti join (select __pk from {desired_t} where __invalid is not null) as inv
-                on inv.__pk = s.pk
+            anti join invalid as inv on inv.__pk = s.pk
+            union all
+            -- a write of a crashed run may have been applied: undo it if no longer wanted
+            select 'remove', pe.pk, null, pe.identity, pe.dest_id,
+                md5({run} || '|' || pe.pk || '|undo|' || pe.row_hash){", " + pcols if pcols else ""}
+            from pending as pe
+            anti join state as s on s.pk = pe.pk
+            anti join desired as d on d.__pk = pe.pk
+            anti join invalid as inv on inv.__pk = pe.pk
+            where pe.op_class = 'write'
             """
             if with_removals
             else ""
@@ -322,12 +360,15 @@ class SyncEngine:
                 from {desired_t}
                 where {where_desired}
             ),
-            state as (select * from {state_t} where sync_name = {_lit(sync.name)})
+            state as (select * from {state_t} where sync_name = {_lit(sync.name)}),
+            pending as (select * from {pending_t} where sync_name = {_lit(sync.name)}),
+            invalid as (select __pk from {desired_t} where __invalid is not null)
             select case when s.pk is null then 'create' else 'update' end as __kind,
                 d.__pk, d.__hash, d.__identity,
-                s.dest_id as __dest_id{", " + fcols if fcols else ""}
+                s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
             from desired as d
             left join state as s on s.pk = d.__pk
+            left join pending as pe on pe.pk = d.__pk
             where {cond}
             {removal_sql}
             """
@@ -486,8 +527,16 @@ class SyncEngine:
         dest: Destination | None = None
         reader_con = None
         desired_t, plan_t = self._tables(temp=False)
+        self._job_con = con.cursor()
         try:
-            plan = self._build(con, temp=False, full_resync=full_resync)
+            ctx = self.context or DeliveryContext(
+                run_id=run_id, outbox_dir=self.settings.outbox_dir
+            )
+            ctx.run_id = run_id
+            ctx.on_job = self._record_job
+            dest = build_destination(self.sync, ctx)
+            self._resume(con, dest, lock, result)
+            plan = self._build(con, temp=False, full_resync=full_resync, run_id=run_id)
             result.plan = plan
             con.execute(
                 f"""insert into {s}.rejections
@@ -512,11 +561,6 @@ class SyncEngine:
             )
             if plan.refused:
                 raise GuardRailError(plan.refused)
-            ctx = self.context or DeliveryContext(
-                run_id=run_id, outbox_dir=self.settings.outbox_dir
-            )
-            ctx.run_id = run_id
-            dest = build_destination(self.sync, ctx)
             targets = self._targets()
             reader_con = con.cursor()
             # One delivery in flight while this thread reads the next batch and commits the
@@ -593,6 +637,9 @@ class SyncEngine:
         result.duration_s = time.perf_counter() - started
         if reader_con is not None:
             reader_con.close()
+        if self._job_con is not None:
+            self._job_con.close()
+            self._job_con = None
         try:
             # An interruption (SIGTERM) inside a batch can leave its transaction open: roll it
             # back (nothing of it was confirmed) so the run record below is really committed.
@@ -648,12 +695,13 @@ class SyncEngine:
         values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
         records = col.get("__record") or [None] * len(col["__pk"])
         out = []
-        for pk, row_hash, dest_id, kind, ident, record, vals in zip(
+        for pk, row_hash, dest_id, kind, ident, event_id, record, vals in zip(
             col["__pk"],
             col["__hash"],
             col["__dest_id"],
             col["__kind"],
             col["__identity"],
+            col["__event_id"],
             records,
             values,
             strict=True,
@@ -661,7 +709,9 @@ class SyncEngine:
             payload = dict(zip(names, vals, strict=True))
             if removal:
                 payload = {k: v for k, v in payload.items() if v is not None}
-            out.append(Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record))
+            out.append(
+                Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record, event_id)
+            )
         return out
 
     # -- delivery ----------------------------------------------------------------------------
@@ -683,10 +733,85 @@ class SyncEngine:
     def _pipeline(self, pool, pending: deque, con, dest, op, rows, lock, result) -> deque:
         """Submit a batch; settle (commit) the oldest ones beyond the in-flight depth, in order."""
         result.sent += len(rows)
+        self._record_intent(con, op, rows, result.run_id)
         pending.append(pool.submit(self._deliver_leaves, dest, op, rows))
         while len(pending) > max(1, self.max_in_flight):
             self._settle(pending.popleft(), con, op, lock, result)
         return pending
+
+    def _record_intent(self, con, op: str, rows: list[Row], run_id: str) -> None:
+        """Write the batch's operations to ``pending`` before it leaves (one transaction)."""
+        removal = op in (DELETE, LIST_REMOVE)
+        intent = pa.table(
+            {
+                "pk": [r.pk for r in rows],
+                "row_hash": [None if removal else r.row_hash for r in rows],
+                "identity": [r.identity for r in rows],
+                "dest_id": [r.dest_id for r in rows],
+                "event_id": [r.event_id for r in rows],
+                "position": list(range(len(rows))),
+            },
+            schema=pa.schema(
+                [
+                    ("pk", pa.string()),
+                    ("row_hash", pa.string()),
+                    ("identity", pa.string()),
+                    ("dest_id", pa.string()),
+                    ("event_id", pa.string()),
+                    ("position", pa.int32()),
+                ]
+            ),
+        )
+        s = self.schema
+        con.register("__intent", intent)
+        con.execute("begin transaction")
+        try:
+            con.execute(
+                f"delete from {s}.pending where sync_name = ? and pk in (select pk from __intent)",
+                [self.sync.name],
+            )
+            con.execute(
+                f"""insert into {s}.pending select ?, pk, ?, ?, row_hash, identity, dest_id,
+                event_id, position, null, ?, ? from __intent""",
+                [self.sync.name, op, "remove" if removal else "write", run_id, now_utc()],
+            )
+            con.execute("commit")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("rollback")
+            raise
+        finally:
+            con.unregister("__intent")
+
+    def _resume(self, con, dest: Destination, lock: Lock, result: RunResult) -> None:
+        """Settle the asynchronous jobs a crashed run left pending (e.g. Klaviyo bulk imports):
+        ask the destination for each job's outcome by id instead of sending the rows again."""
+        found = con.execute(
+            f"""select job_id, op, pk, row_hash, identity, dest_id, event_id
+            from {self.schema}.pending where sync_name = ? and job_id is not null
+            order by job_id, position""",
+            [self.sync.name],
+        ).fetchall()
+        jobs: dict[tuple[str, str], list[Row]] = {}
+        for job_id, op, pk, row_hash, identity, dest_id, event_id in found:
+            payload = json.loads(identity) if identity else {}
+            row = Row(pk, row_hash, payload, dest_id, "update", identity, None, event_id)
+            jobs.setdefault((job_id, op), []).append(row)
+        for (job_id, op), rows in jobs.items():
+            results = dest.resume(op, job_id, rows)
+            if results is not None:  # unknown/expired job: the plan sends the rows again
+                self._commit(con, op, rows, results, lock, result)
+                result.resumed += len(rows)
+
+    def _record_job(self, job_id: str, pks: list[str]) -> None:
+        """A destination's asynchronous job id for rows in flight (resumed after a crash)."""
+        with self._job_lock:
+            cur = self._job_con
+            cur.execute(
+                f"update {self.schema}.pending set job_id = ? where sync_name = ? "
+                "and pk in (select unnest(?))",
+                [job_id, self.sync.name, pks],
+            )
 
     def _settle(self, fut: Future, con, op: str, lock: Lock, result: RunResult) -> None:
         n = 0
@@ -747,6 +872,12 @@ class SyncEngine:
                         [self.sync.name, op, result.run_id, ts],
                     )
                 con.unregister("__ok_rows")
+            # the destination answered for these rows: they are no longer of unknown outcome
+            if answered:
+                con.execute(
+                    f"delete from {s}.pending where sync_name = ? and pk in (select unnest(?))",
+                    [self.sync.name, sorted(answered & by_pk.keys())],
+                )
             if bad:
                 con.executemany(
                     f"insert into {s}.rejections values (?, ?, ?, ?, 'rejected', ?, ?)",

@@ -6,6 +6,7 @@ Tables
   fields (email, ...) needed to remove it after it has left the model.
 - ``runs``: one row per run with planned/sent/confirmed/rejected/invalid counts and duration.
 - ``rejections``: one row per rejected or invalid row per run, with the API's reason.
+- ``pending``: the operations of batches in flight (intent recorded before each send).
 - ``locks``: one row per running sync (owner pid/host, heartbeat) with stale detection.
 """
 
@@ -72,6 +73,23 @@ def ddl(schema: str) -> list[str]:
             stage varchar,
             reason varchar,
             rejected_at timestamptz
+        )""",
+        # Intent before send: the operations of every batch in flight, written before the
+        # batch leaves and cleared when the destination answers. A row here after a crash
+        # may or may not have been applied; the next run re-sends or undoes it.
+        f"""create table if not exists {s}.pending (
+            sync_name varchar not null,
+            pk varchar not null,
+            op varchar,
+            op_class varchar,
+            row_hash varchar,
+            identity varchar,
+            dest_id varchar,
+            event_id varchar,
+            position integer,
+            job_id varchar,
+            run_id varchar,
+            recorded_at timestamptz
         )""",
         f"""create table if not exists {s}.locks (
             sync_name varchar primary key,

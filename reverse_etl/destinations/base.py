@@ -108,11 +108,14 @@ class Row:
     kind: str = "create"  # create | update | remove (from the plan)
     identity: str | None = None  # JSON of the identity fields (email, ...) kept in state
     record_json: str | None = None  # the API's JSON record for this row, rendered by DuckDB
+    # Idempotency key of this emission: the same while the operation is retried or re-sent
+    # after a crash, new for every later lifecycle event (the engine derives it from the run
+    # that first planned it). Rows built by hand get one from pk and hash.
+    event_id: str = ""
 
-    @property
-    def event_id(self) -> str:
-        """Stable idempotency key of this row version: same row, same hash => same id."""
-        return hashlib.sha256(f"{self.pk}|{self.row_hash}".encode()).hexdigest()[:32]
+    def __post_init__(self) -> None:
+        if not self.event_id:
+            self.event_id = hashlib.sha256(f"{self.pk}|{self.row_hash}".encode()).hexdigest()[:32]
 
 
 @dataclass(slots=True)
@@ -329,6 +332,11 @@ class Destination:
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:  # pragma: no cover
         raise NotImplementedError
+
+    def resume(self, op: str, job_id: str, rows: list[Row]) -> list[RowResult] | None:
+        """The outcome of an asynchronous job started by a run that died (rows in their
+        original order), or None when the job is unknown and the rows must be sent again."""
+        return None
 
     def calls_for(self, op: str, n_rows: int) -> int:
         """API calls needed to deliver n rows of this op (for the plan's quota estimate)."""

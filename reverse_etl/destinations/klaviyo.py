@@ -197,7 +197,11 @@ class Klaviyo(HttpDestination):
         if resp.status_code != 202:
             raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}")
         job_id = resp.json()["data"]["id"]
-        job = self._wait(job_id)
+        if self.ctx.on_job is not None:
+            self.ctx.on_job(job_id, [r.pk for r in rows])
+        return self._outcome(job_id, self._wait(job_id), rows)
+
+    def _outcome(self, job_id: str, job: dict[str, Any], rows: list[Row]) -> list[RowResult]:
         failed: dict[int, str] = {}
         if job["attributes"].get("status") == "cancelled":
             raise TransientError(f"bulk import job {job_id} was cancelled")
@@ -207,6 +211,17 @@ class Klaviyo(HttpDestination):
             RowResult(r.pk, False, reason=failed[i]) if i in failed else RowResult(r.pk, True)
             for i, r in enumerate(rows)
         ]
+
+    def resume(self, op: str, job_id: str, rows: list[Row]) -> list[RowResult] | None:
+        if op not in (UPSERT, LIST_ADD):
+            return None
+        probe = self.http.request("GET", f"/api/profile-bulk-import-jobs/{job_id}")
+        if probe.status_code == 404:
+            return None  # expired or never created: send the rows again
+        job = self._wait(job_id)
+        if job["attributes"].get("status") == "cancelled":
+            return None
+        return self._outcome(job_id, job, rows)
 
     def _wait(self, job_id: str) -> dict[str, Any]:
         clock = self.ctx.clock

@@ -252,8 +252,11 @@ def test_full_resync_resends_everything(emulator, secrets_env, tmp_path):
     assert eng.run().plan.total == 0
     r = eng.run(full_resync=True)
     assert r.plan.updates == 30 and r.confirmed == 30
-    # same row versions => same event ids => the receiver applies nothing twice
-    assert emulator.state.snapshot()["effects"]["webhook.events_applied"] == 30
+    # A full resync is a new emission: new event ids, so a receiver that de-duplicates by id
+    # applies the resent rows (that is what a resync is for) and still sees no duplicate.
+    effects = emulator.state.snapshot()["effects"]
+    assert effects["webhook.events_applied"] == 60
+    assert effects.get("webhook.duplicate_events", 0) == 0
 
 
 def test_mapping_change_triggers_resend(tmp_path):
