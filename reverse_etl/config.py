@@ -25,13 +25,16 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reverse_etl.destinations import destination_class, destination_configs
-from reverse_etl.destinations.base import MODE_OPS, SyncConfigError
+from reverse_etl.destinations.base import MODE_OPS, UNSUBSCRIBE, SyncConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_SYNCS_DIR = PACKAGE_DIR / "syncs"
 
 Mode = Literal["upsert", "update", "mirror", "list", "gdpr_delete"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a mapped column named like these carries an audience/flow assignment (which treatment a
+# person gets): such a sync must declare consent and holdout rules
+_ASSIGNMENT = re.compile(r"(^|_)(audiences?|flows?|channels?|treatments?)(_|$)")
 _RELATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 
 
@@ -44,6 +47,8 @@ class ReverseEtlSettings(BaseSettings):
     syncs_dir: Path = DEFAULT_SYNCS_DIR
     outbox_dir: Path = Path("data/outbox")
     state_schema: str = "reverse_etl"
+    # persons with an erasure request (dbt core.erased_persons): suppressed in every sync
+    erasure_relation: str = "erased_persons"
 
 
 class _Strict(BaseModel):
@@ -138,13 +143,22 @@ class SyncConfig(_Strict):
     @model_validator(mode="after")
     def _coherent(self) -> SyncConfig:
         d = self.destination
-        d.check_mode(self.mode)
-        missing = MODE_OPS[self.mode] - destination_class(d.type).ops
+        d.check(self)
+        needed = MODE_OPS[self.mode] | ({UNSUBSCRIBE} if self.consent else set())
+        missing = needed - destination_class(d.type).ops
         if missing:
             raise ValueError(f"destination {d.type} does not support mode {self.mode!r}")
-        if self.mode == "list" and self.consent is None:
+        assigned = [c for c in self.fields.values() if _ASSIGNMENT.search(c)]
+        carries = self.mode == "list" or bool(assigned)
+        if (
+            carries
+            and self.mode != "gdpr_delete"
+            and (self.consent is None or self.holdout is None)
+        ):
+            what = "mode 'list' (a marketing list)" if self.mode == "list" else str(assigned)
             raise ValueError(
-                "mode 'list' sends people to a marketing list: 'consent' (column) is required"
+                f"this sync carries an audience/flow assignment ({what}): 'consent' and "
+                "'holdout' rules are required"
             )
         for col in self.required:
             if col not in self.fields.values() and col != self.primary_key:

@@ -43,6 +43,8 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    REMOVAL_OPS,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     BatchRejectedError,
@@ -69,9 +71,11 @@ class Plan:
     creates: int = 0
     updates: int = 0
     removals: int = 0
+    revocations: int = 0  # delivered people whose consent is withdrawn: unsubscribed
     invalid: int = 0
     excluded_no_consent: int = 0
     excluded_holdout: int = 0
+    excluded_erased: int = 0  # persons with an erasure request (global suppression)
     retrying: int = 0
     state_rows: int = 0  # rows the destination holds according to the state
     refused: str | None = None  # a guard rail refuses to run this plan (why)
@@ -85,7 +89,7 @@ class Plan:
 
     @property
     def total(self) -> int:
-        return self.creates + self.updates + self.removals
+        return self.creates + self.updates + self.removals + self.revocations
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +189,14 @@ class SyncEngine:
             raise SyncConfigError(f"sync {self.sync.name}: source: relation {src!r} not found")
         return f"{_q(rows[0][0])}.{_q(src)}"
 
+    def _find_relation(self, con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+        rows = con.execute(
+            "select table_schema from information_schema.tables where table_name = ? "
+            "and table_catalog = current_database() order by table_schema",
+            [name],
+        ).fetchall()
+        return f"{_q(rows[0][0])}.{_q(name)}" if rows else None
+
     def _targets(self) -> list[tuple[str, str | None]]:
         """(destination field, source column) in a stable order; holdout attribute last."""
         items: list[tuple[str, str | None]] = sorted(self.sync.fields.items())
@@ -262,10 +274,22 @@ class SyncEngine:
             invalid_cases.append(f"when {ref} is null then {_lit('null required field ' + col)}")
         tmp = "temp " if temp else ""
         desired_t, plan_t = self._tables(temp)
+        # Global suppression: a person with an erasure request is never sent again by any
+        # sync (the gdpr_delete syncs erase them; they must not come back).
+        erased_rel = (
+            self._find_relation(con, self.settings.erasure_relation)
+            if not is_gdpr and "person_id" in columns
+            else None
+        )
+        erased = (
+            f"cast(person_id as varchar) in (select cast(person_id as varchar) from {erased_rel})"
+            if erased_rel
+            else "false"
+        )
         inner = ", ".join(
             [f"cast({_q(sync.primary_key)} as varchar) as __pk"]
             + [f"{expr} as {name}" for name, expr in select_cols if expr != "__holdout"]
-            + [f"{consent} as __consent", f"{holdout} as __holdout"]
+            + [f"{consent} as __consent", f"{holdout} as __holdout", f"{erased} as __erased"]
         )
         outer_f = ", ".join(
             f"{expr} as {name}" if expr == "__holdout" else name for name, expr in select_cols
@@ -275,7 +299,7 @@ class SyncEngine:
             create or replace {tmp}table {desired_t} as
             with src as (select {inner} from {source}),
             flagged as (select *, count(*) over (partition by __pk) as __dups from src)
-            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout,
+            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
                 case {" ".join(invalid_cases)} else null end as __invalid
             from flagged
             """
@@ -288,7 +312,7 @@ class SyncEngine:
             if ident
             else "null"
         )
-        where_desired = "__invalid is null and __consent" + (
+        where_desired = "__invalid is null and __consent and not __erased" + (
             " and not __holdout" if exclude_holdout else ""
         )
         state_t = f"{self.schema}.sync_state"
@@ -325,8 +349,26 @@ class SyncEngine:
             f"else md5({run} || '|' || s.pk || '|remove|' || s.row_hash) end"
         )
         with_removals = sync.mode in ("mirror", "list")
+        with_revocations = bool(sync.consent) and not is_gdpr
         rcols = removal_cols("s")
         pcols = removal_cols("pe")
+        revoked_cte = (
+            f"select __pk from {desired_t} "
+            "where __invalid is null and not __consent and not __erased"
+            if with_revocations
+            else f"select __pk from {desired_t} where false"
+        )
+        revoke_sql = (
+            f"""
+            union all
+            select 'revoke', s.pk, null, s.identity, s.dest_id,
+                md5({run} || '|' || s.pk || '|revoke|' || s.row_hash){", " + rcols if rcols else ""}
+            from state as s
+            semi join revoked as rv on rv.__pk = s.pk
+            """
+            if with_revocations
+            else ""
+        )
         removal_sql = (
             f"""
             union all
@@ -337,6 +379,7 @@ class SyncEngine:
             anti join desired as d on d.__pk = s.pk
             -- an invalid row (duplicate key, null required field) is reported, never a removal
             anti join invalid as inv on inv.__pk = s.pk
+            anti join revoked as rv on rv.__pk = s.pk
             union all
             -- a write of a crashed run may have been applied: undo it if no longer wanted
             select 'remove', pe.pk, null, pe.identity, pe.dest_id,
@@ -362,7 +405,8 @@ class SyncEngine:
             ),
             state as (select * from {state_t} where sync_name = {_lit(sync.name)}),
             pending as (select * from {pending_t} where sync_name = {_lit(sync.name)}),
-            invalid as (select __pk from {desired_t} where __invalid is not null)
+            invalid as (select __pk from {desired_t} where __invalid is not null),
+            revoked as ({revoked_cte})
             select case when s.pk is null then 'create' else 'update' end as __kind,
                 d.__pk, d.__hash, d.__identity,
                 s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
@@ -371,6 +415,7 @@ class SyncEngine:
             left join pending as pe on pe.pk = d.__pk
             where {cond}
             {removal_sql}
+            {revoke_sql}
             """
         )
         counts = con.execute(
@@ -379,7 +424,8 @@ class SyncEngine:
                 count(*) filter (where __invalid is not null),
                 count(*) filter (where __invalid is null and not __consent),
                 count(*) filter (where __invalid is null and __consent and __holdout
-                                 and {"true" if exclude_holdout else "false"})
+                                 and {"true" if exclude_holdout else "false"}),
+                count(*) filter (where __invalid is null and __erased)
             from {desired_t}
             """
         ).fetchone()
@@ -407,9 +453,11 @@ class SyncEngine:
             creates=kinds.get("create", 0),
             updates=kinds.get("update", 0),
             removals=kinds.get("remove", 0),
+            revocations=kinds.get("revoke", 0),
             invalid=counts[1],
             excluded_no_consent=counts[2],
             excluded_holdout=counts[3],
+            excluded_erased=counts[4],
             retrying=retrying,
             state_rows=state_rows,
             is_full_resync=full_resync,
@@ -422,7 +470,7 @@ class SyncEngine:
             if n:
                 plan.api_calls[op] = shape.calls_for(op, n)
         plan.quota_note = shape.quota_note()
-        for kind in ("create", "update", "remove"):
+        for kind in ("create", "update", "remove", "revoke"):
             if kinds.get(kind):
                 rel = con.execute(
                     f"select * from {plan_t} where __kind = ? order by __pk limit {SAMPLE_ROWS}",
@@ -466,6 +514,12 @@ class SyncEngine:
         return out
 
     def op_groups(self) -> list[tuple[str, tuple[str, ...]]]:
+        mode = self.sync.mode
+        # consent withdrawn: the platform's own unsubscribe/suppression, before anything else
+        revoke = [(UNSUBSCRIBE, ("revoke",))] if self.sync.consent and mode != "gdpr_delete" else []
+        return revoke + self._mode_groups()
+
+    def _mode_groups(self) -> list[tuple[str, tuple[str, ...]]]:
         mode = self.sync.mode
         if mode == "upsert":
             return [(UPSERT, ("create", "update"))]
@@ -561,6 +615,13 @@ class SyncEngine:
             )
             if plan.refused:
                 raise GuardRailError(plan.refused)
+            if self.sync.mode in ("upsert", "update") and plan.excluded_erased:
+                # nothing is ever sent for them again: keep no PII of theirs in the state
+                con.execute(
+                    f"delete from {s}.sync_state where sync_name = ? "
+                    f"and pk in (select __pk from {desired_t} where __erased)",
+                    [self.sync.name],
+                )
             targets = self._targets()
             reader_con = con.cursor()
             # One delivery in flight while this thread reads the next batch and commits the
@@ -572,14 +633,19 @@ class SyncEngine:
                     if not any(
                         getattr(
                             plan,
-                            {"create": "creates", "update": "updates", "remove": "removals"}[k],
+                            {
+                                "create": "creates",
+                                "update": "updates",
+                                "remove": "removals",
+                                "revoke": "revocations",
+                            }[k],
                         )
                         for k in kinds
                     ):
                         continue
                     size = dest.op_batch_size(op)
                     kinds_sql = ", ".join(_lit(k) for k in kinds)
-                    removal = op in (DELETE, LIST_REMOVE)
+                    removal = op in REMOVAL_OPS
                     record = type(dest).record_sql(
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
@@ -741,7 +807,7 @@ class SyncEngine:
 
     def _record_intent(self, con, op: str, rows: list[Row], run_id: str) -> None:
         """Write the batch's operations to ``pending`` before it leaves (one transaction)."""
-        removal = op in (DELETE, LIST_REMOVE)
+        removal = op in REMOVAL_OPS
         intent = pa.table(
             {
                 "pk": [r.pk for r in rows],
@@ -833,7 +899,7 @@ class SyncEngine:
             if row.pk not in answered:
                 bad.append(RowResult(row.pk, False, reason="no result from destination"))
         ts = now_utc()
-        removal = op in (DELETE, LIST_REMOVE)
+        removal = op in REMOVAL_OPS
         committed = False
         con.execute("begin transaction")
         try:

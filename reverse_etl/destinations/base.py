@@ -28,6 +28,10 @@ UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE = (
     "list_remove",
 )
 GDPR_DELETE = "gdpr_delete"
+# consent withdrawn: the platform's own unsubscribe / suppression / opt-out (and, for a
+# list/tag sync, removal from it)
+UNSUBSCRIBE = "unsubscribe"
+REMOVAL_OPS = frozenset({DELETE, LIST_REMOVE, UNSUBSCRIBE})
 
 # The operations each sync mode needs from its destination.
 MODE_OPS: dict[str, frozenset[str]] = {
@@ -82,8 +86,9 @@ class DestinationConfig(BaseModel):
             raise ValueError("must be the NAME of an environment variable (A-Z, 0-9, _)")
         return v
 
-    def check_mode(self, mode: str) -> None:
-        """Raise ValueError when this destination block cannot serve ``mode``."""
+    def check(self, sync: Any) -> None:
+        """Raise ValueError when this destination block cannot serve the sync."""
+        mode = sync.mode
         obj = getattr(self, "object", None)
         if obj in self.membership_objects and mode not in ("list", "gdpr_delete"):
             raise ValueError(f"destination object {obj!r} holds memberships: it needs mode 'list'")

@@ -5,6 +5,7 @@
   ``index`` of the failing object; a 400 refuses the request as a whole.
 - update: the same with ``_update_existing_only: true`` on each attribute object.
 - delete / gdpr_delete: ``POST /users/delete`` with ``external_ids`` (at most 50 per request).
+- unsubscribe (consent withdrawn): ``email_subscribe: "unsubscribed"`` on the user.
 - Nulls: Braze removes a custom attribute sent as ``null``; ``skip`` omits it.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     DestinationConfig,
@@ -39,7 +41,7 @@ class Braze(HttpDestination):
     max_batch = 75
     default_rps = 50.0  # /users/track: 3,000 requests per 3 s
     default_base_url = "https://rest.iad-01.braze.com"
-    ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._key = secret_from_env(sync.destination.api_key_env)
@@ -69,7 +71,16 @@ class Braze(HttpDestination):
                 )
             return [RowResult(r.pk, True) for r in rows]
         attributes = []
-        for r in rows:
+        if op == UNSUBSCRIBE:  # Braze's own email subscription state, on existing users only
+            attributes = [
+                {
+                    "external_id": r.pk,
+                    "email_subscribe": "unsubscribed",
+                    "_update_existing_only": True,
+                }
+                for r in rows
+            ]
+        for r in rows if op != UNSUBSCRIBE else []:
             obj: dict[str, Any] = {"external_id": r.pk}
             for key, value in r.payload.items():
                 if value is None and self.sync.null_policy == "skip":

@@ -12,6 +12,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     Destination,
@@ -33,7 +34,7 @@ class FileConfig(DestinationConfig):
 class FileOutbox(Destination):
     config = FileConfig
     max_batch = 5000
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         super().__init__(sync.destination.batch_size)

@@ -8,6 +8,8 @@
   learn their record ids, then ``PUT /crm/v3/lists/{listId}/memberships/add-and-remove``.
 - delete (mirror): ``POST /crm/v3/objects/contacts/batch/archive``;
   gdpr_delete: ``POST /crm/v3/objects/contacts/gdpr-delete`` per contact.
+- unsubscribe (consent withdrawn): ``POST /communication-preferences/v3/unsubscribe``
+  from ``subscription_id`` per contact (after the list removal for a list sync).
 - Nulls: HubSpot clears a property set to an empty string, so ``clear`` sends "".
 """
 
@@ -20,6 +22,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     DestinationConfig,
@@ -39,11 +42,18 @@ class HubSpotConfig(DestinationConfig):
     object: Literal["contacts", "list"] = "contacts"
     list_id: str | None = None
     token_env: str = "HUBSPOT_ACCESS_TOKEN"
+    # the email subscription type people unsubscribe from when they withdraw consent
+    subscription_id: str | None = None
 
-    def check_mode(self, mode: str) -> None:
-        super().check_mode(mode)
+    def check(self, sync: Any) -> None:
+        super().check(sync)
         if self.object == "list" and not self.list_id:
             raise ValueError("destination.list_id is required for object 'list'")
+        if sync.consent is not None and not self.subscription_id:
+            raise ValueError(
+                "destination.subscription_id (the HubSpot email subscription type to "
+                "unsubscribe from when consent is withdrawn) is required with 'consent'"
+            )
 
 
 @register
@@ -52,7 +62,7 @@ class HubSpot(HttpDestination):
     max_batch = 100
     default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
     default_base_url = "https://api.hubapi.com"
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._token = secret_from_env(sync.destination.token_env)
@@ -114,6 +124,11 @@ class HubSpot(HttpDestination):
                             f"archive HTTP {resp.status_code}: {self.error_text(resp)}",
                         )
             return [RowResult(r.pk, True, dest_id=ids.get(r.pk)) for r in rows]
+        if op == UNSUBSCRIBE:
+            if self.cfg.object == "list":
+                ids = self._ids(rows)
+                self._membership(add=[], remove=[ids[r.pk] for r in rows if r.pk in ids])
+            return [self._unsubscribe(r) for r in rows]
         if op == GDPR_DELETE:
             out = []
             for r in rows:
@@ -126,6 +141,22 @@ class HubSpot(HttpDestination):
                 out.append(RowResult(r.pk, ok, reason=None if ok else self.error_text(resp)))
             return out
         raise ValueError(f"hubspot does not support op {op}")
+
+    def _unsubscribe(self, row: Row) -> RowResult:
+        email = self._email(row)
+        if not email:
+            return RowResult(row.pk, False, reason="no email to unsubscribe")
+        resp = self.http.request(
+            "POST",
+            "/communication-preferences/v3/unsubscribe",
+            json_body={"emailAddress": email, "subscriptionId": self.cfg.subscription_id},
+        )
+        text = self.error_text(resp)
+        if resp.status_code == 200 or (resp.status_code == 400 and "already" in text.lower()):
+            return RowResult(row.pk, True)
+        if resp.status_code in (401, 403, 404):
+            raise batch_error(resp.status_code, f"unsubscribe HTTP {resp.status_code}: {text}")
+        return RowResult(row.pk, False, reason=f"unsubscribe HTTP {resp.status_code}: {text}")
 
     def _write(self, op: str, rows: list[Row]) -> tuple[list[RowResult], dict[str, str]]:
         inputs = [

@@ -6,6 +6,8 @@
   the job carries ``relationships.lists`` so the imported profiles join the list.
 - list_remove: ids via ``GET /api/profiles?filter=any(email,[...])``, then
   ``DELETE /api/lists/{id}/relationships/profiles`` (up to 1,000 per call).
+- unsubscribe (consent withdrawn): ``POST /api/profile-suppression-bulk-create-jobs``
+  (100 emails each), after the list removal for a list sync.
 - gdpr_delete: ``POST /api/data-privacy-deletion-jobs``, one profile per request.
 - Nulls: Klaviyo clears a field sent as ``null`` and leaves an omitted field unchanged, so
   ``null_policy: clear`` sends ``null`` and ``skip`` omits the key.
@@ -23,6 +25,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPSERT,
     DestinationConfig,
     HttpDestination,
@@ -82,8 +85,8 @@ class KlaviyoConfig(DestinationConfig):
     poll_interval_s: float = Field(default=1.0, ge=0)
     poll_timeout_s: float = Field(default=600.0, gt=0)
 
-    def check_mode(self, mode: str) -> None:
-        super().check_mode(mode)
+    def check(self, sync: Any) -> None:
+        super().check(sync)
         if self.object == "list" and not self.list_id:
             raise ValueError("destination.list_id is required for object 'list'")
 
@@ -94,7 +97,7 @@ class Klaviyo(HttpDestination):
     max_batch = 10_000
     default_rps = 10.0  # bulk import burst 10/s, steady 150/m
     default_base_url = "https://a.klaviyo.com"
-    ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination
@@ -134,6 +137,8 @@ class Klaviyo(HttpDestination):
             return 1
         if op == LIST_REMOVE:
             return min(self.batch_size, 1000)
+        if op == UNSUBSCRIBE:
+            return min(self.batch_size, 100)  # suppression jobs: 100 emails per request
         return self.batch_size
 
     def calls_for(self, op: str, n_rows: int) -> int:
@@ -162,6 +167,8 @@ class Klaviyo(HttpDestination):
             return self._list_remove(rows)
         if op == GDPR_DELETE:
             return [self._gdpr_delete(r) for r in rows]
+        if op == UNSUBSCRIBE:
+            return self._suppress(rows)
         raise ValueError(f"klaviyo does not support op {op}")
 
     # -- bulk import -------------------------------------------------------------------
@@ -310,6 +317,38 @@ class Klaviyo(HttpDestination):
                 )
         # A profile Klaviyo does not know is not on the list: removal is confirmed.
         return [RowResult(r.pk, True) for r in rows]
+
+    def _suppress(self, rows: list[Row]) -> list[RowResult]:
+        """Consent withdrawn: off the list (list syncs) and suppressed from email marketing,
+        Klaviyo's own state, which holds whatever list the profile is on later."""
+        if self.cfg.object == "list":
+            self._list_remove(rows)
+        emails = [r for r in rows if r.payload.get("email")]
+        if emails:
+            body = {
+                "data": {
+                    "type": "profile-suppression-bulk-create-job",
+                    "attributes": {
+                        "profiles": {
+                            "data": [
+                                {"type": "profile", "attributes": {"email": r.payload["email"]}}
+                                for r in emails
+                            ]
+                        }
+                    },
+                }
+            }
+            resp = self._post("/api/profile-suppression-bulk-create-jobs", body)
+            if resp.status_code != 202:
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}"
+                )
+        return [
+            RowResult(r.pk, True)
+            if r.payload.get("email")
+            else RowResult(r.pk, False, reason="no email to suppress")
+            for r in rows
+        ]
 
     def _gdpr_delete(self, row: Row) -> RowResult:
         attrs = {k: row.payload[k] for k in ("email", "phone_number") if row.payload.get(k)}

@@ -5,6 +5,7 @@
 apiSecret, ``owner``) and ``upsertDetails[]`` of ``contact``, ``properties``, ``tags`` and
 ``removeTags``. SALESmanago answers **HTTP 200 with ``success: false``** when it refuses a
 request, so the body, not the status code, decides. A refused batch is bisected by the engine.
+unsubscribe (consent withdrawn): ``forceOptOut: true`` (and the tag removed).
 gdpr_delete / delete: ``POST /api/contact/delete`` with ``permanently: true``, per contact.
 """
 
@@ -18,6 +19,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     DestinationConfig,
@@ -44,8 +46,8 @@ class SalesManagoConfig(DestinationConfig):
     api_key_env: str = "SALESMANAGO_API_KEY"
     api_secret_env: str = "SALESMANAGO_API_SECRET"
 
-    def check_mode(self, mode: str) -> None:
-        super().check_mode(mode)
+    def check(self, sync: Any) -> None:
+        super().check(sync)
         if self.object == "tag" and not self.tag:
             raise ValueError("destination.tag is required for object 'tag'")
 
@@ -56,7 +58,7 @@ class SalesManago(HttpDestination):
     max_batch = 100
     default_rps = 2.0  # 10,000 requests / hour on enterprise plans: be gentle
     default_base_url = "https://www.salesmanago.com"
-    ops = frozenset({UPSERT, UPDATE, LIST_ADD, LIST_REMOVE, DELETE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, LIST_ADD, LIST_REMOVE, DELETE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination
@@ -105,9 +107,13 @@ class SalesManago(HttpDestination):
             detail["properties"] = props
         if op == LIST_ADD:
             detail["tags"] = [self.cfg.tag]
-        if op == LIST_REMOVE:
-            detail["removeTags"] = [self.cfg.tag]
+        if op in (LIST_REMOVE, UNSUBSCRIBE):
             detail["contact"] = {"email": contact.get("email")}
+            detail.pop("properties", None)
+            if self.cfg.tag:
+                detail["removeTags"] = [self.cfg.tag]
+        if op == UNSUBSCRIBE:
+            detail["forceOptOut"] = True  # SALESmanago's own opt-out of email marketing
         return detail
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:

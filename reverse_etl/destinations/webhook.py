@@ -21,6 +21,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     DestinationConfig,
@@ -85,7 +86,7 @@ class SignedWebhook(HttpDestination):
     config = WebhookConfig
     max_batch = 500
     default_rps = 50.0
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination

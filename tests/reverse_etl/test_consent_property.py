@@ -57,7 +57,7 @@ def _replay(outbox: Path, run_id: str, members: dict[str, dict]) -> list[dict]:
     for e in events:
         if e["op"] == "list_add":
             members[e["key"]] = e["data"]
-        elif e["op"] == "list_remove":
+        elif e["op"] in ("list_remove", "unsubscribe"):  # unsubscribe: consent withdrawn
             members.pop(e["key"], None)
     return events
 

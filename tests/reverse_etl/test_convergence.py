@@ -22,7 +22,7 @@ CASES = [
 ]
 LIST_DEST = {
     "klaviyo": {"object": "list", "list_id": "LstVip"},
-    "hubspot": {"object": "list", "list_id": "77"},
+    "hubspot": {"object": "list", "list_id": "77", "subscription_id": "9001"},
     "salesmanago": {"object": "tag", "tag": "vip_audience"},
 }
 MAX_RUNS = 12

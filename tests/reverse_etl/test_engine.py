@@ -195,9 +195,12 @@ def test_list_sync_consent_holdout_and_unsubscribe(emulator, secrets_env, tmp_pa
     con.execute("update dim_customers set is_email_consented = false where person_id = 'P000000'")
     con.close()
     r = eng.run()
-    assert r.plan.removals == 1
-    members = set(emulator.state.snapshot()["klaviyo"]["lists"]["Vip"])
+    # a withdrawn consent is Klaviyo's own suppression too, not only a list removal
+    assert r.plan.revocations == 1 and r.plan.removals == 0
+    snap = emulator.state.snapshot()["klaviyo"]
+    members = set(snap["lists"]["Vip"])
     assert "person0@shop.test" not in members and len(members) == 34
+    assert snap["suppressed"] == ["person0@shop.test"]
 
 
 def test_holdout_sent_as_attribute(emulator, secrets_env, tmp_path):

@@ -28,7 +28,7 @@ def _pending(db, sync_name: str) -> list[tuple]:
 
 def _list_sync(dest: str, **kw):
     lists = {
-        "hubspot": {"object": "list", "list_id": "77"},
+        "hubspot": {"object": "list", "list_id": "77", "subscription_id": "9001"},
         "klaviyo": {"object": "list", "list_id": "LstA"},
         "salesmanago": {"object": "tag", "tag": "VIP"},
     }
@@ -123,6 +123,7 @@ def test_event_ids_are_new_for_every_lifecycle_event(emulator, secrets_env, tmp_
         "webhook",
         mode="list",
         consent={"column": "is_email_consented"},
+        holdout={"column": "is_holdout", "policy": "exclude"},
         guard={"max_removal_share": 1.0},
     )
     engine = engine_for(sync, db, emulator.url, tmp_path)
@@ -140,4 +141,5 @@ def test_event_ids_are_new_for_every_lifecycle_event(emulator, secrets_env, tmp_
         assert present is (consented == "true")
     snap = emulator.state.snapshot()
     assert snap["effects"].get("webhook.duplicate_events", 0) == 0
-    assert snap["effects"]["webhook.events_applied"] == 8 + 4  # 8 first adds + 4 changes
+    # 7 first adds (2 without consent, 1 holdout member) + 2 unsubscribes + 2 re-adds
+    assert snap["effects"]["webhook.events_applied"] == 7 + 4

@@ -24,6 +24,7 @@ class Klaviyo(Vendor):
         self.lists: dict[str, set[str]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.deleted: list[str] = []
+        self.suppressed: set[str] = set()  # emails suppressed from email marketing
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class Klaviyo(Vendor):
             },
             "jobs": len(self.jobs),
             "deleted": list(self.deleted),
+            "suppressed": sorted(self.suppressed),
         }
 
     def error(self, status: int, detail: str, pointer: str = "/data", code: str = "invalid"):
@@ -225,6 +227,31 @@ class Klaviyo(Vendor):
                         members.discard(pid)
                         st.effect("klaviyo.list_removed")
             return 204, None, None
+        if method == "POST" and path == "/api/profile-suppression-bulk-create-jobs":
+            profiles = doc["data"]["attributes"]["profiles"]["data"]
+            req.items = len(profiles)
+            if len(profiles) > 100:
+                return self.error(400, "at most 100 emails per request")
+            with st.lock:
+                for prof in profiles:
+                    email = str(prof["attributes"]["email"]).lower()
+                    if email not in self.by_email:  # Klaviyo creates it, then suppresses it
+                        self._upsert({"email": email})
+                    if email not in self.suppressed:
+                        self.suppressed.add(email)
+                        st.effect("klaviyo.suppressed")
+                job_id = st.next_id("sup")
+            return (
+                202,
+                {
+                    "data": {
+                        "type": "profile-suppression-bulk-create-job",
+                        "id": job_id,
+                        "attributes": {"status": "queued", "total_count": len(profiles)},
+                    }
+                },
+                None,
+            )
         if method == "POST" and path == "/api/data-privacy-deletion-jobs":
             attrs = doc["data"]["attributes"]["profile"]["data"].get("attributes", {})
             if len([v for v in attrs.values() if v]) != 1:
