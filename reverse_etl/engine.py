@@ -72,6 +72,8 @@ class Plan:
     updates: int = 0
     removals: int = 0
     revocations: int = 0  # delivered people whose consent is withdrawn: unsubscribed
+    retirements: int = 0  # old identities (changed email) taken off a list/tag
+    released: int = 0  # left the model, but their record is another key's now: not deleted
     invalid: int = 0
     excluded_no_consent: int = 0
     excluded_holdout: int = 0
@@ -89,7 +91,7 @@ class Plan:
 
     @property
     def total(self) -> int:
-        return self.creates + self.updates + self.removals + self.revocations
+        return self.creates + self.updates + self.removals + self.revocations + self.retirements
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -269,6 +271,15 @@ class SyncEngine:
             "when __dups > 1 then 'duplicate primary key'",
         ]
         by_col = {col: f"f{i}" for i, (_t, col) in enumerate(targets) if col}
+        # The same email (phone, external id) under two keys: both rows are invalid, reported
+        # and never sent or removed (which of the two is the person is not ours to guess).
+        ident_dups = [
+            (t, f"f{i}") for i, (t, c) in enumerate(targets) if c and t in IDENTITY_FIELDS
+        ]
+        for t, f in ident_dups:
+            invalid_cases.append(
+                f"when {f} is not null and __dupid_{f} > 1 then {_lit('duplicate identity ' + t)}"
+            )
         for col in sync.required:
             ref = "__pk" if col == sync.primary_key else by_col[col]
             invalid_cases.append(f"when {ref} is null then {_lit('null required field ' + col)}")
@@ -294,11 +305,18 @@ class SyncEngine:
         outer_f = ", ".join(
             f"{expr} as {name}" if expr == "__holdout" else name for name, expr in select_cols
         )
+        dupid_cols = "".join(
+            f", count(*) over (partition by lower(cast({f} as varchar))) as __dupid_{f}"
+            for _t, f in ident_dups
+        )
         con.execute(
             f"""
             create or replace {tmp}table {desired_t} as
             with src as (select {inner} from {source}),
-            flagged as (select *, count(*) over (partition by __pk) as __dups from src)
+            flagged as (
+                select *, count(*) over (partition by __pk) as __dups{dupid_cols}
+                from src
+            )
             select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
                 case {" ".join(invalid_cases)} else null end as __invalid
             from flagged
@@ -372,10 +390,21 @@ class SyncEngine:
         removal_sql = (
             f"""
             union all
-            select 'remove' as __kind, s.pk as __pk, null as __hash, s.identity as __identity,
+            -- a record another key now maps to (same email, same destination id: a merge or
+            -- an address moving between persons) is released from the state, never deleted
+            select case when taken.e is not null or tid.dest_id is not null then 'release'
+                    else 'remove' end as __kind,
+                s.pk as __pk, null as __hash, s.identity as __identity,
                 s.dest_id as __dest_id, {remove_id} as __event_id{", " + rcols if rcols else ""}
             from state as s
             left join pending as pe on pe.pk = s.pk
+            left join (select distinct lower(json_extract_string(__identity, '$.email')) as e
+                       from desired) as taken
+                on taken.e = lower(json_extract_string(s.identity, '$.email'))
+            left join (select distinct s2.dest_id from state as s2
+                       semi join desired as d2 on d2.__pk = s2.pk
+                       where s2.dest_id is not null) as tid
+                on tid.dest_id = s.dest_id
             anti join desired as d on d.__pk = s.pk
             -- an invalid row (duplicate key, null required field) is reported, never a removal
             anti join invalid as inv on inv.__pk = s.pk
@@ -391,6 +420,19 @@ class SyncEngine:
             where pe.op_class = 'write'
             """
             if with_removals
+            else ""
+        )
+        # list/tag: an identity change (new email) takes the old identity off the list first
+        retire_sql = (
+            f"""
+            union all
+            select 'retire', s.pk, null, s.identity, s.dest_id,
+                md5({run} || '|' || s.pk || '|retire|' || s.row_hash){", " + rcols if rcols else ""}
+            from state as s
+            join desired as d on d.__pk = s.pk
+            where s.identity is distinct from d.__identity
+            """
+            if sync.mode == "list" and ident
             else ""
         )
         con.execute(
@@ -415,6 +457,7 @@ class SyncEngine:
             left join pending as pe on pe.pk = d.__pk
             where {cond}
             {removal_sql}
+            {retire_sql}
             {revoke_sql}
             """
         )
@@ -454,6 +497,8 @@ class SyncEngine:
             updates=kinds.get("update", 0),
             removals=kinds.get("remove", 0),
             revocations=kinds.get("revoke", 0),
+            retirements=kinds.get("retire", 0),
+            released=kinds.get("release", 0),
             invalid=counts[1],
             excluded_no_consent=counts[2],
             excluded_holdout=counts[3],
@@ -470,7 +515,7 @@ class SyncEngine:
             if n:
                 plan.api_calls[op] = shape.calls_for(op, n)
         plan.quota_note = shape.quota_note()
-        for kind in ("create", "update", "remove", "revoke"):
+        for kind in ("create", "update", "remove", "revoke", "retire"):
             if kinds.get(kind):
                 rel = con.execute(
                     f"select * from {plan_t} where __kind = ? order by __pk limit {SAMPLE_ROWS}",
@@ -528,7 +573,7 @@ class SyncEngine:
         if mode == "mirror":
             return [(UPSERT, ("create", "update")), (DELETE, ("remove",))]
         if mode == "list":
-            return [(LIST_REMOVE, ("remove",)), (LIST_ADD, ("create", "update"))]
+            return [(LIST_REMOVE, ("remove", "retire")), (LIST_ADD, ("create", "update"))]
         if mode == "gdpr_delete":
             return [(GDPR_DELETE, ("create",))]
         raise ValueError(mode)
@@ -615,6 +660,12 @@ class SyncEngine:
             )
             if plan.refused:
                 raise GuardRailError(plan.refused)
+            if plan.released:
+                con.execute(
+                    f"delete from {s}.sync_state where sync_name = ? and pk in "
+                    f"(select __pk from {plan_t} where __kind = 'release')",
+                    [self.sync.name],
+                )
             if self.sync.mode in ("upsert", "update") and plan.excluded_erased:
                 # nothing is ever sent for them again: keep no PII of theirs in the state
                 con.execute(
@@ -638,6 +689,7 @@ class SyncEngine:
                                 "update": "updates",
                                 "remove": "removals",
                                 "revoke": "revocations",
+                                "retire": "retirements",
                             }[k],
                         )
                         for k in kinds
