@@ -281,6 +281,7 @@ def status_cmd(
     t = Table(title="recent runs")
     cols = (
         "sync",
+        "target",
         "run",
         "status",
         "started",
@@ -301,6 +302,7 @@ def status_cmd(
         )
         t.add_row(
             r["sync_name"],
+            r.get("target") or "(before targets)",
             r["run_id"],
             r["status"],
             str(r["started_at"])[:19],
@@ -314,10 +316,12 @@ def status_cmd(
             (r["error"] or "")[:60],
         )
     console.print(t)
-    for name, n in info["state_rows"].items():
-        console.print(f"{name}: {n} rows delivered")
-    for lock in info["locks"]:
-        console.print(f"[yellow]lock[/yellow] {lock[0]}: run {lock[1]} pid {lock[2]} on {lock[3]}")
+    for x in info["state_by_target"]:
+        where = x["target"] or "(before targets)"
+        console.print(f"{x['sync_name']}: {x['rows']} rows delivered to {where}")
+    for name, run, pid, host, _beat, dead in info["locks"]:
+        flag = f" [red]DEAD OWNER ({dead}): the next run takes it over[/red]" if dead else ""
+        console.print(f"[yellow]lock[/yellow] {name}: run {run} pid {pid} on {host}{flag}")
     for sync_name, pk, op, reason in info["open_rejections"]:
         console.print(f"[red]rejected[/red] {sync_name} {pk} ({op}): {reason}")
 

@@ -53,7 +53,7 @@ from reverse_etl.destinations.base import (
     Row,
     RowResult,
 )
-from reverse_etl.state import DEFAULT_SCHEMA, Lock, connect, ensure_schema, now_utc
+from reverse_etl.state import DEFAULT_SCHEMA, Lock, connect, ensure_schema, now_utc, owner_dead
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,18 @@ class SyncEngine:
         self.on_batch = on_batch
         self.max_in_flight = max_in_flight
         self._secrets = self._secret_values()
+        # where this sync delivers (type, account, base URL): the state belongs to it, so a
+        # run against the emulator never counts as delivered to the real account
+        ctx = self.context
+        self.target = destination_class(sync.destination.type).target(
+            sync,
+            base_url=ctx.base_url if ctx else None,
+            outbox_dir=ctx.outbox_dir if ctx else self.settings.outbox_dir,
+        )
         self._job_lock = threading.Lock()
         self._job_con: duckdb.DuckDBPyConnection | None = None
+        self._beat_con: duckdb.DuckDBPyConnection | None = None
+        self._stop_beat: Callable[[], None] | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def _secret_values(self) -> list[str]:
@@ -190,6 +200,10 @@ class SyncEngine:
         if not rows:
             raise SyncConfigError(f"sync {self.sync.name}: source: relation {src!r} not found")
         return f"{_q(rows[0][0])}.{_q(src)}"
+
+    def _mine(self) -> str:
+        """SQL condition for this sync's rows at this destination target (state, pending)."""
+        return f"sync_name = {_lit(self.sync.name)} and target = {_lit(self.target)}"
 
     def _find_relation(self, con: duckdb.DuckDBPyConnection, name: str) -> str | None:
         rows = con.execute(
@@ -445,8 +459,8 @@ class SyncEngine:
                 from {desired_t}
                 where {where_desired}
             ),
-            state as (select * from {state_t} where sync_name = {_lit(sync.name)}),
-            pending as (select * from {pending_t} where sync_name = {_lit(sync.name)}),
+            state as (select * from {state_t} where {self._mine()}),
+            pending as (select * from {pending_t} where {self._mine()}),
             invalid as (select __pk from {desired_t} where __invalid is not null),
             revoked as ({revoked_cte})
             select case when s.pk is null then 'create' else 'update' end as __kind,
@@ -484,9 +498,9 @@ class SyncEngine:
             """,
             [sync.name, sync.name],
         ).fetchone()[0]
-        state_rows = con.execute(
-            f"select count(*) from {state_t} where sync_name = ?", [sync.name]
-        ).fetchone()[0]
+        state_rows = con.execute(f"select count(*) from {state_t} where {self._mine()}").fetchone()[
+            0
+        ]
         plan = Plan(
             sync_name=sync.name,
             mode=sync.mode,
@@ -606,7 +620,7 @@ class SyncEngine:
             )
         con.execute(
             f"insert into {s}.runs (run_id, sync_name, mode, destination, is_full_resync, status,"
-            " started_at, pid) values (?, ?, ?, ?, ?, 'running', ?, ?)",
+            " started_at, pid, target) values (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             [
                 run_id,
                 self.sync.name,
@@ -615,6 +629,7 @@ class SyncEngine:
                 full_resync,
                 now_utc(),
                 os.getpid(),
+                self.target,
             ],
         )
         result = RunResult(
@@ -627,6 +642,8 @@ class SyncEngine:
         reader_con = None
         desired_t, plan_t = self._tables(temp=False)
         self._job_con = con.cursor()
+        self._beat_con = con.cursor()
+        self._stop_beat = lock.keep_alive(self._beat_con)
         try:
             ctx = self.context or DeliveryContext(
                 run_id=run_id, outbox_dir=self.settings.outbox_dir
@@ -662,16 +679,14 @@ class SyncEngine:
                 raise GuardRailError(plan.refused)
             if plan.released:
                 con.execute(
-                    f"delete from {s}.sync_state where sync_name = ? and pk in "
-                    f"(select __pk from {plan_t} where __kind = 'release')",
-                    [self.sync.name],
+                    f"delete from {s}.sync_state where {self._mine()} and pk in "
+                    f"(select __pk from {plan_t} where __kind = 'release')"
                 )
             if self.sync.mode in ("upsert", "update") and plan.excluded_erased:
                 # nothing is ever sent for them again: keep no PII of theirs in the state
                 con.execute(
-                    f"delete from {s}.sync_state where sync_name = ? "
-                    f"and pk in (select __pk from {desired_t} where __erased)",
-                    [self.sync.name],
+                    f"delete from {s}.sync_state where {self._mine()} "
+                    f"and pk in (select __pk from {desired_t} where __erased)"
                 )
             targets = self._targets()
             reader_con = con.cursor()
@@ -758,6 +773,10 @@ class SyncEngine:
         if self._job_con is not None:
             self._job_con.close()
             self._job_con = None
+        if self._stop_beat is not None:
+            self._stop_beat()
+            self._stop_beat = None
+            self._beat_con.close()
         try:
             # An interruption (SIGTERM) inside a batch can leave its transaction open: roll it
             # back (nothing of it was confirmed) so the run record below is really committed.
@@ -885,13 +904,21 @@ class SyncEngine:
         con.execute("begin transaction")
         try:
             con.execute(
-                f"delete from {s}.pending where sync_name = ? and pk in (select pk from __intent)",
-                [self.sync.name],
+                f"delete from {s}.pending where {self._mine()} and pk in (select pk from __intent)"
             )
             con.execute(
-                f"""insert into {s}.pending select ?, pk, ?, ?, row_hash, identity, dest_id,
-                event_id, position, null, ?, ? from __intent""",
-                [self.sync.name, op, "remove" if removal else "write", run_id, now_utc()],
+                f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
+                dest_id, event_id, position, job_id, run_id, recorded_at, target)
+                select ?, pk, ?, ?, row_hash, identity, dest_id, event_id, position, null, ?, ?, ?
+                from __intent""",
+                [
+                    self.sync.name,
+                    op,
+                    "remove" if removal else "write",
+                    run_id,
+                    now_utc(),
+                    self.target,
+                ],
             )
             con.execute("commit")
         except BaseException:
@@ -906,9 +933,8 @@ class SyncEngine:
         ask the destination for each job's outcome by id instead of sending the rows again."""
         found = con.execute(
             f"""select job_id, op, pk, row_hash, identity, dest_id, event_id
-            from {self.schema}.pending where sync_name = ? and job_id is not null
-            order by job_id, position""",
-            [self.sync.name],
+            from {self.schema}.pending where {self._mine()} and job_id is not null
+            order by job_id, position"""
         ).fetchall()
         jobs: dict[tuple[str, str], list[Row]] = {}
         for job_id, op, pk, row_hash, identity, dest_id, event_id in found:
@@ -926,9 +952,9 @@ class SyncEngine:
         with self._job_lock:
             cur = self._job_con
             cur.execute(
-                f"update {self.schema}.pending set job_id = ? where sync_name = ? "
+                f"update {self.schema}.pending set job_id = ? where {self._mine()} "
                 "and pk in (select unnest(?))",
-                [job_id, self.sync.name, pks],
+                [job_id, pks],
             )
 
     def _settle(self, fut: Future, con, op: str, lock: Lock, result: RunResult) -> None:
@@ -979,22 +1005,22 @@ class SyncEngine:
                 con.register("__ok_rows", ok_table)
                 if any(by_pk[r.pk].kind != "create" for r in ok):
                     con.execute(
-                        f"delete from {s}.sync_state where sync_name = ? "
-                        "and pk in (select pk from __ok_rows)",
-                        [self.sync.name],
+                        f"delete from {s}.sync_state where {self._mine()} "
+                        "and pk in (select pk from __ok_rows)"
                     )
                 if not removal:
                     con.execute(
-                        f"insert into {s}.sync_state select ?, pk, row_hash, dest_id, identity, ?,"
-                        " ?, ? from __ok_rows",
-                        [self.sync.name, op, result.run_id, ts],
+                        f"insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,"
+                        " last_op, last_run_id, delivered_at, target)"
+                        " select ?, pk, row_hash, dest_id, identity, ?, ?, ?, ? from __ok_rows",
+                        [self.sync.name, op, result.run_id, ts, self.target],
                     )
                 con.unregister("__ok_rows")
             # the destination answered for these rows: they are no longer of unknown outcome
             if answered:
                 con.execute(
-                    f"delete from {s}.pending where sync_name = ? and pk in (select unnest(?))",
-                    [self.sync.name, sorted(answered & by_pk.keys())],
+                    f"delete from {s}.pending where {self._mine()} and pk in (select unnest(?))",
+                    [sorted(answered & by_pk.keys())],
                 )
             if bad:
                 con.executemany(
@@ -1020,7 +1046,6 @@ class SyncEngine:
                     result.run_id,
                 ],
             )
-            lock.heartbeat()
             con.execute("commit")
             committed = True
         except BaseException:
@@ -1064,7 +1089,23 @@ def status(
                 f"select sync_name, count(*) from {schema}.sync_state {where} group by 1", params
             ).fetchall()
         )
-        locks = con.execute(f"select * from {schema}.locks {where}", params).fetchall()
+        by_target = [
+            {"sync_name": name, "target": target, "rows": n}
+            for name, target, n in con.execute(
+                f"select sync_name, target, count(*) from {schema}.sync_state {where} "
+                "group by 1, 2 order by 1, 2",
+                params,
+            ).fetchall()
+        ]
+        locks = []
+        for row in con.execute(
+            f"select sync_name, run_id, owner_pid, owner_host, heartbeat_at, owner_boot_id "
+            f"from {schema}.locks {where}",
+            params,
+        ).fetchall():
+            name, run, pid, host, beat, boot = row
+            dead = owner_dead(pid, host, boot, beat)
+            locks.append((name, run, pid, host, beat, dead))
         rej = con.execute(
             f"""select r.sync_name, r.pk, r.op, r.reason from {schema}.rejections as r
             join (select sync_name, max(started_at) as started_at from {schema}.runs
@@ -1074,7 +1115,13 @@ def status(
             order by 1, 2 limit 50""",
             params,
         ).fetchall()
-        return {"runs": run_rows, "state_rows": state, "locks": locks, "open_rejections": rej}
+        return {
+            "runs": run_rows,
+            "state_rows": state,
+            "state_by_target": by_target,
+            "locks": locks,
+            "open_rejections": rej,
+        }
     finally:
         con.close()
 

@@ -330,6 +330,14 @@ class Destination:
         return self.batch_size
 
     @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        """Where this sync's rows land: the state is kept per target, so the same sync run
+        against another account or base URL (the emulator, a sandbox) starts from nothing."""
+        cfg = sync.destination
+        url = base_url or cfg.base_url or getattr(cls, "default_base_url", "") or ""
+        return f"{cls.name}:{url.rstrip('/')}"
+
+    @classmethod
     def record_sql(cls, op: str, targets: list[str], null_policy: str) -> str | None:
         """Optional: a DuckDB expression over columns f0..fn that renders this row's JSON
         record for ``op`` (so large batches skip per-row Python dict/JSON work)."""

@@ -45,6 +45,11 @@ class FileOutbox(Destination):
         self._fh = None
         self.lines = 0
 
+    @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        directory = Path(sync.destination.directory or outbox_dir).resolve()
+        return f"file:{directory}"
+
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         if self._fh is None:
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115

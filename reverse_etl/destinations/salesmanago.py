@@ -71,6 +71,10 @@ class SalesManago(HttpDestination):
             secrets=[self._api_key.get_secret_value(), self._api_secret.get_secret_value()],
         )
 
+    @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        return f"{super().target(sync, base_url, outbox_dir)}#{sync.destination.client_id}"
+
     def op_batch_size(self, op: str) -> int:
         return 1 if op in (DELETE, GDPR_DELETE) else self.batch_size
 

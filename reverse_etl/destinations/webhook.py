@@ -105,6 +105,11 @@ class SignedWebhook(HttpDestination):
         if not (ctx.base_url or cfg.base_url):
             self.http.client.base_url = base
 
+    @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        cfg = sync.destination
+        return f"webhook:{base_url or cfg.base_url or cfg.url}"
+
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         records = []
         for row in rows:
