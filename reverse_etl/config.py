@@ -24,10 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_SYNCS_DIR = PACKAGE_DIR / "syncs"
+from warehouse.settings import get_settings
 
 Mode = Literal["upsert", "update", "mirror", "list", "gdpr_delete"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -37,17 +35,6 @@ _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 class SyncConfigError(ValueError):
     """A sync file failed validation. The message names the file and the field."""
-
-
-class ReverseEtlSettings(BaseSettings):
-    """Process-wide settings (env prefix ``RW_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="RW_", env_file=".env", extra="ignore")
-
-    duckdb_path: Path = Path("data/warehouse.duckdb")
-    syncs_dir: Path = DEFAULT_SYNCS_DIR
-    outbox_dir: Path = Path("data/outbox")
-    state_schema: str = "reverse_etl"
 
 
 def secret_from_env(env_name: str) -> SecretStr:
@@ -284,7 +271,7 @@ def load_sync_file(path: Path) -> list[SyncConfig]:
 
 
 def load_syncs(directory: Path | None = None) -> dict[str, SyncConfig]:
-    directory = Path(directory or ReverseEtlSettings().syncs_dir)
+    directory = Path(directory or get_settings().syncs_dir)
     syncs: dict[str, SyncConfig] = {}
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
     for path in files:

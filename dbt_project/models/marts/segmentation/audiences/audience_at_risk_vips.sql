@@ -10,13 +10,12 @@ lifecycle as (
 
 ),
 
-{% if var('segmentation_use_ml_scores') -%}
 scores as (
 
+    -- always present; empty (null churn_probability) until the first `rw-ml score`
     select * from {{ source('ml', 'customer_scores') }}
 
 ),
-{%- endif %}
 
 candidates as (
 
@@ -56,16 +55,10 @@ final as (
         candidates.cadence_days,
         candidates.net_revenue_12m,
         candidates.last_order_category,
-        {% if var('segmentation_use_ml_scores') -%}
         cast(scores.churn_probability as {{ type_double() }}) as churn_probability
-        {%- else -%}
-            cast(null as {{ type_double() }}) as churn_probability
-        {%- endif %}
     from candidates
-    {% if var('segmentation_use_ml_scores') -%}
     left join scores
         on candidates.person_id = scores.person_id
-    {%- endif %}
 
 )
 
