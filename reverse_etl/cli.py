@@ -17,17 +17,20 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from reverse_etl.config import ReverseEtlSettings, SyncConfig, SyncConfigError, load_syncs
-from reverse_etl.destinations import DeliveryContext
-from reverse_etl.engine import Plan, RunResult, SyncEngine, status
-from reverse_etl.state import SyncLockedError
+from reverse_etl.config import SyncConfig, SyncConfigError, load_syncs
+from warehouse.settings import Settings, get_settings
+
+# The engine and destinations (DuckDB, pyarrow, httpx) load inside the commands, so
+# `rw-sync --help` answers at once.
+if TYPE_CHECKING:
+    from reverse_etl.engine import Plan, RunResult
 
 app = typer.Typer(
     help="Reverse ETL: sync warehouse models to marketing platforms.",
@@ -45,19 +48,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")
 
 def _settings(
     syncs_dir: Path | None, duckdb_path: Path | None, outbox_dir: Path | None
-) -> ReverseEtlSettings:
-    from ingest.settings import paths  # the project's single source of data locations
-
-    base = ReverseEtlSettings()
-    data = paths()
-    default_outbox = (
-        base.outbox_dir if base.outbox_dir.is_absolute() else (data.data_dir / "outbox")
-    )
-    return ReverseEtlSettings(
-        duckdb_path=duckdb_path or data.duckdb_path,
-        syncs_dir=syncs_dir or base.syncs_dir,
-        outbox_dir=outbox_dir or default_outbox,
-    )
+) -> Settings:
+    """The project settings, with the command line's options winning."""
+    options = {"syncs_dir": syncs_dir, "duckdb_path": duckdb_path, "outbox_dir": outbox_dir}
+    return get_settings(**{k: v for k, v in options.items() if v is not None})
 
 
 def _error(title: str, text: str) -> None:
@@ -67,7 +61,7 @@ def _error(title: str, text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _select(settings: ReverseEtlSettings, names: list[str] | None) -> list[SyncConfig]:
+def _select(settings: Settings, names: list[str] | None) -> list[SyncConfig]:
     try:
         syncs = load_syncs(settings.syncs_dir)
     except SyncConfigError as exc:
@@ -170,7 +164,7 @@ def exposures(
     """Write the dbt exposures (one per sync) generated from the sync files."""
     from reverse_etl import exposures as gen
 
-    directory = syncs_dir or ReverseEtlSettings().syncs_dir
+    directory = syncs_dir or get_settings().syncs_dir
     if check:
         current = gen.EXPOSURES_PATH.read_text() if gen.EXPOSURES_PATH.exists() else ""
         if current != gen.render(directory):
@@ -191,6 +185,8 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Dry run: creates, updates, removals, invalid rows, a sample, API calls. Sends nothing."""
+    from reverse_etl.engine import SyncEngine
+
     settings = _settings(syncs_dir, duckdb_path, None)
     out = []
     for sync in _select(settings, names):
@@ -213,6 +209,10 @@ def _sigterm(signum, frame) -> None:
 
 
 def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbose) -> None:
+    from reverse_etl.destinations import DeliveryContext
+    from reverse_etl.engine import SyncEngine
+    from reverse_etl.state import SyncLockedError
+
     _setup_logging(verbose)
     signal.signal(signal.SIGTERM, _sigterm)
     settings = _settings(syncs_dir, duckdb_path, outbox_dir)
@@ -273,6 +273,8 @@ def status_cmd(
     limit: Annotated[int, typer.Option(help="Runs per sync")] = 5,
 ) -> None:
     """Recent runs, state size, locks and the last run's rejections."""
+    from reverse_etl.engine import status
+
     settings = _settings(None, duckdb_path, None)
     info = status(settings.duckdb_path, names, limit=limit)
     if as_json:

@@ -22,13 +22,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reverse_etl.destinations import destination_class, destination_configs
 from reverse_etl.destinations.base import MODE_OPS, UNSUBSCRIBE, SyncConfigError
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_SYNCS_DIR = PACKAGE_DIR / "syncs"
+from warehouse.settings import get_settings
 
 Mode = Literal["upsert", "update", "mirror", "list", "gdpr_delete"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -36,19 +33,6 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # person gets): such a sync must declare consent and holdout rules
 _ASSIGNMENT = re.compile(r"(^|_)(audiences?|flows?|channels?|treatments?)(_|$)")
 _RELATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
-
-
-class ReverseEtlSettings(BaseSettings):
-    """Process-wide settings (env prefix ``RW_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="RW_", env_file=".env", extra="ignore")
-
-    duckdb_path: Path = Path("data/warehouse.duckdb")
-    syncs_dir: Path = DEFAULT_SYNCS_DIR
-    outbox_dir: Path = Path("data/outbox")
-    state_schema: str = "reverse_etl"
-    # persons with an erasure request (dbt core.erased_persons): suppressed in every sync
-    erasure_relation: str = "erased_persons"
 
 
 class _Strict(BaseModel):
@@ -217,7 +201,7 @@ def load_sync_file(path: Path) -> list[SyncConfig]:
 
 
 def load_syncs(directory: Path | None = None) -> dict[str, SyncConfig]:
-    directory = Path(directory or ReverseEtlSettings().syncs_dir)
+    directory = Path(directory or get_settings().syncs_dir)
     syncs: dict[str, SyncConfig] = {}
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
     for path in files:

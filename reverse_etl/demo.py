@@ -16,11 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from reverse_etl.config import ReverseEtlSettings, load_syncs
+from reverse_etl.config import load_syncs
 from reverse_etl.destinations import DeliveryContext
 from reverse_etl.emulator import DEFAULT_CREDENTIALS, EmulatorConfig, RunningEmulator
 from reverse_etl.engine import SyncEngine
-from reverse_etl.state import connect
+from warehouse.connections import connect_duckdb
+from warehouse.settings import get_settings
 
 # The emulator is throwaway, so is what the demo delivered to it: its own state schema,
 # emptied at every start, never the real syncs' `reverse_etl` state.
@@ -35,21 +36,16 @@ DEMO_ENV = {
 
 
 def main() -> None:
-    from ingest.settings import paths
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duckdb-path", type=Path, default=None)
     parser.add_argument("--syncs", default=",".join(DEMO_SYNCS))
     args = parser.parse_args()
-    data = paths()
-    settings = ReverseEtlSettings(
-        duckdb_path=args.duckdb_path or data.duckdb_path, outbox_dir=data.data_dir / "outbox"
-    )
+    settings = get_settings(**({"duckdb_path": args.duckdb_path} if args.duckdb_path else {}))
     for key, value in DEMO_ENV.items():
         os.environ.setdefault(key, value)
     console = Console()
     syncs = load_syncs(settings.syncs_dir)
-    con = connect(str(settings.duckdb_path))
+    con = connect_duckdb(settings.duckdb_path)
     try:
         con.execute(f"drop schema if exists {DEMO_SCHEMA} cascade")
     finally:

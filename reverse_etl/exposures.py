@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from reverse_etl.config import DEFAULT_SYNCS_DIR, SyncConfig, load_sync_file
+from reverse_etl.config import SyncConfig, load_sync_file
+from warehouse.settings import SYNCS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXPOSURES_PATH = REPO_ROOT / "dbt_project" / "models" / "marts" / "sync" / "_sync__exposures.yml"
@@ -60,7 +61,7 @@ def _exposure(sync: SyncConfig, file: Path) -> dict:
     }
 
 
-def render(syncs_dir: Path = DEFAULT_SYNCS_DIR) -> str:
+def render(syncs_dir: Path = SYNCS_DIR) -> str:
     exposures = []
     for path in sorted([*Path(syncs_dir).glob("*.yml"), *Path(syncs_dir).glob("*.yaml")]):
         exposures += [_exposure(s, path) for s in load_sync_file(path)]
@@ -71,7 +72,7 @@ def render(syncs_dir: Path = DEFAULT_SYNCS_DIR) -> str:
     return HEADER + "\n" + body
 
 
-def write(syncs_dir: Path = DEFAULT_SYNCS_DIR, path: Path = EXPOSURES_PATH) -> bool:
+def write(syncs_dir: Path = SYNCS_DIR, path: Path = EXPOSURES_PATH) -> bool:
     """Write the exposures file; True when it changed."""
     text = render(syncs_dir)
     if path.exists() and path.read_text() == text:

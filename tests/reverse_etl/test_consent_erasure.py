@@ -7,7 +7,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from reverse_etl.config import DEFAULT_SYNCS_DIR, SyncConfig, load_syncs
+from reverse_etl.config import SyncConfig, load_syncs
+from warehouse.settings import SYNCS_DIR as DEFAULT_SYNCS_DIR
 
 from .conftest import engine_for, make_customers, state_rows, sync_config
 
@@ -94,12 +95,13 @@ def test_hubspot_consent_needs_a_subscription_type():
 def test_an_erased_person_is_deleted_once_and_never_recreated(emulator, secrets_env, tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 30)
-    _sql(db, "create table erased_persons (person_id varchar, email varchar)")
+    _sql(db, "create schema core")
+    _sql(db, "create table core.erased_persons (person_id varchar, email varchar)")
     profiles = sync_config("klaviyo", name="klaviyo_profiles")
     erase = SyncConfig.model_validate(
         {
             "name": "klaviyo_erasures",
-            "source": "erased_persons",
+            "source": "core.erased_persons",
             "primary_key": "person_id",
             "mode": "gdpr_delete",
             "destination": {"type": "klaviyo"},
@@ -109,7 +111,7 @@ def test_an_erased_person_is_deleted_once_and_never_recreated(emulator, secrets_
     )
     engine = engine_for(profiles, db, emulator.url, tmp_path)
     assert engine.run().confirmed == 30
-    _sql(db, "insert into erased_persons values ('P000003', 'person3@shop.test')")
+    _sql(db, "insert into core.erased_persons values ('P000003', 'person3@shop.test')")
     assert engine_for(erase, db, emulator.url, tmp_path).run().confirmed == 1
     snap = emulator.state.snapshot()["klaviyo"]
     assert "person3@shop.test" not in snap["profiles"] and snap["deleted"] == ["person3@shop.test"]

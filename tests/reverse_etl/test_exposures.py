@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from reverse_etl import exposures
-from reverse_etl.config import DEFAULT_SYNCS_DIR, load_syncs
+from reverse_etl.config import load_syncs
+from warehouse.settings import SYNCS_DIR as DEFAULT_SYNCS_DIR
 
 SYNC_MODELS = exposures.REPO_ROOT / "dbt_project" / "models" / "marts" / "sync"
 
