@@ -186,9 +186,16 @@ class HttpTransport:
         backoff: Backoff | None = None,
         secrets: Iterable[str] = (),
         transport: httpx.BaseTransport | None = None,
+        endpoint_limits: Iterable[tuple[str, str, float, float]] = (),
     ) -> None:
         self.clock = clock or Clock()
         self.limiter = limiter or RateLimiter(50, clock=self.clock)
+        # (method, path regex, burst per second, steady per minute): one token bucket each,
+        # used instead of the destination-wide limiter for the matching requests
+        self._endpoint_limits = [
+            (m, re.compile(p), RateLimiter(steady / 60.0, burst=burst, clock=self.clock))
+            for m, p, burst, steady in endpoint_limits
+        ]
         self.backoff = backoff or Backoff(rng=random.Random())
         self.max_attempts = max_attempts
         self._secrets = [s for s in secrets if s]
@@ -200,6 +207,12 @@ class HttpTransport:
             transport=transport,
             limits=httpx.Limits(max_keepalive_connections=4, max_connections=8),
         )
+
+    def _limiter_for(self, method: str, path: str) -> RateLimiter:
+        for m, pattern, limiter in self._endpoint_limits:
+            if m == method and pattern.match(path):
+                return limiter
+        return self.limiter
 
     def scrub(self, text: str) -> str:
         for s in self._secrets:
@@ -231,7 +244,8 @@ class HttpTransport:
         endpoint = f"{method} {path.split('?')[0]}"
         last_problem = "no attempt"
         for attempt in range(self.max_attempts):
-            self.limiter.acquire()
+            limiter = self._limiter_for(method, path)
+            limiter.acquire()
             self.stats.requests += 1
             self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
             try:
@@ -252,7 +266,7 @@ class HttpTransport:
                     reset = resp.headers.get("X-RateLimit-Reset")
                     if reset and reset.replace(".", "", 1).isdigit():
                         retry_after = max(0.0, float(reset) - self.clock.now())
-                self.limiter.on_throttle(retry_after, fallback=self.backoff.delay(attempt))
+                limiter.on_throttle(retry_after, fallback=self.backoff.delay(attempt))
                 last_problem = "HTTP 429"
                 continue
             if status >= 500:
@@ -262,7 +276,7 @@ class HttpTransport:
                 continue
             if status in (401, 403):
                 raise FatalError(f"{endpoint}: HTTP {status} (authentication/permission)")
-            self.limiter.on_success()
+            limiter.on_success()
             return resp
         raise TransientError(
             f"{endpoint}: gave up after {self.max_attempts} attempts ({last_problem})"
@@ -370,6 +384,9 @@ class HttpDestination(Destination):
     """A destination speaking HTTP through one retrying, rate-limited transport."""
 
     default_base_url = ""
+    # the vendor's documented per-endpoint limits: (method, path regex, burst/s, steady/min);
+    # a sync's requests_per_second replaces them all with one limiter
+    endpoint_limits: tuple[tuple[str, str, float, float], ...] = ()
 
     def __init__(self, sync: Any, ctx: Any, headers: dict[str, str], secrets: list[str]) -> None:
         cfg = sync.destination
@@ -388,6 +405,7 @@ class HttpDestination(Destination):
             backoff=ctx.backoff(),
             secrets=secrets,
             transport=ctx.transport,
+            endpoint_limits=() if cfg.requests_per_second else self.endpoint_limits,
         )
 
     def stats(self) -> dict[str, Any]:

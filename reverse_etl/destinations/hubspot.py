@@ -104,8 +104,14 @@ class HubSpot(HttpDestination):
         if op == LIST_ADD:
             results, ids = self._write(UPSERT, rows)
             ok = [r for r in results if r.ok]
-            self._membership(add=[ids[r.pk] for r in ok if r.pk in ids], remove=[])
-            return results
+            missing = self._membership(add=[ids[r.pk] for r in ok if r.pk in ids], remove=[])
+            # HubSpot answers 200 and lists the record ids it could not add
+            return [
+                RowResult(r.pk, False, reason=f"recordsIdsMissing: {ids[r.pk]}")
+                if r.ok and ids.get(r.pk) in missing
+                else r
+                for r in results
+            ]
         if op in (LIST_REMOVE, DELETE):
             ids = self._ids(rows)
             record_ids = [ids[r.pk] for r in rows if r.pk in ids]
@@ -214,9 +220,10 @@ class HubSpot(HttpDestination):
                     ids[r.pk] = found[self._email(r)]
         return ids
 
-    def _membership(self, add: list[str], remove: list[str]) -> None:
+    def _membership(self, add: list[str], remove: list[str]) -> set[str]:
+        """Add/remove record ids; returns the ids HubSpot reports as missing."""
         if not add and not remove:
-            return
+            return set()
         resp = self.http.request(
             "PUT",
             f"/crm/v3/lists/{self.cfg.list_id}/memberships/add-and-remove",
@@ -226,6 +233,7 @@ class HubSpot(HttpDestination):
             raise batch_error(
                 resp.status_code, f"memberships HTTP {resp.status_code}: {self.error_text(resp)}"
             )
+        return {str(x) for x in (resp.json() or {}).get("recordsIdsMissing", [])}
 
 
 def _stringify(value: Any) -> str:

@@ -54,6 +54,7 @@ STANDARD = {
 }
 _POINTER = re.compile(r"^/data/attributes/profiles/data/(\d+)")
 JSONAPI = "application/vnd.api+json"
+MAX_BODY_BYTES = 5 * 1024 * 1024  # bulk import request cap
 
 
 _KEYS: dict[str, str] = {}
@@ -95,7 +96,19 @@ class KlaviyoConfig(DestinationConfig):
 class Klaviyo(HttpDestination):
     config = KlaviyoConfig
     max_batch = 10_000
-    default_rps = 10.0  # bulk import burst 10/s, steady 150/m
+    default_rps = 10.0
+    # x-klaviyo-ratelimit of each operation in Klaviyo's OpenAPI document (revision
+    # 2026-07-15; test_klaviyo_spec checks this table against the spec)
+    endpoint_limits = (
+        ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
+        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
+        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
+        ("GET", r"^/api/profiles$", 75, 750),
+        ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+        ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+        ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
+        ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+    )
     default_base_url = "https://a.klaviyo.com"
     ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
@@ -195,6 +208,10 @@ class Klaviyo(HttpDestination):
             )
         envelope = json.dumps({"data": data}, separators=(",", ":"))
         body = envelope.replace('"__PROFILES__"', profiles_json, 1).encode()
+        if len(body) > MAX_BODY_BYTES and len(rows) > 1:
+            # Klaviyo refuses a request over 5 MB (413): two jobs of half the rows each
+            mid = len(rows) // 2
+            return self._bulk_import(rows[:mid], list_id) + self._bulk_import(rows[mid:], list_id)
         resp = self.http.request(
             "POST",
             "/api/profile-bulk-import-jobs",
@@ -212,8 +229,16 @@ class Klaviyo(HttpDestination):
         failed: dict[int, str] = {}
         if job["attributes"].get("status") == "cancelled":
             raise TransientError(f"bulk import job {job_id} was cancelled")
-        if job["attributes"].get("failed_count"):
+        failed_count = int(job["attributes"].get("failed_count") or 0)
+        if failed_count:
             failed = self._import_errors(job_id, rows)
+        if failed_count > len(failed):
+            # Klaviyo counted failures it did not attribute: no row of this job can be called
+            # delivered for sure, so none is confirmed (the next run re-sends; an upsert)
+            reason = f"job {job_id}: failed_count {failed_count} > {len(failed)} errors matched"
+            return [
+                RowResult(r.pk, False, reason=failed.get(i, reason)) for i, r in enumerate(rows)
+            ]
         return [
             RowResult(r.pk, False, reason=failed[i]) if i in failed else RowResult(r.pk, True)
             for i, r in enumerate(rows)
@@ -250,8 +275,10 @@ class Klaviyo(HttpDestination):
         by_email = {str(r.payload.get("email") or "").lower(): i for i, r in enumerate(rows)}
         failed: dict[int, str] = {}
         path: str | None = f"/api/profile-bulk-import-jobs/{job_id}/import-errors"
+        params: dict[str, str] | None = {"page[size]": "100"}  # the spec's maximum
         while path:
-            resp = self.http.request("GET", path)
+            resp = self.http.request("GET", path, params=params)
+            params = None  # the next link carries the cursor and the size
             if resp.status_code != 200:
                 raise TransientError(f"import-errors {job_id}: HTTP {resp.status_code}")
             body = resp.json()

@@ -105,6 +105,8 @@ def test_klaviyo_job_of_a_dead_run_is_resumed_by_id(emulator, secrets_env, tmp_p
     assert r.status == "failed" and r.confirmed == 0
     pending = _pending(db, sync.name)
     assert len(pending) == 40 and {p[2] for p in pending} == {pending[0][2]} != {None}
+    # Klaviyo imports asynchronously: nothing is written before the job completes
+    assert emulator.state.snapshot()["klaviyo"]["profiles"] == {}
 
     emulator.state.config.job_polls = 0  # the job has finished meanwhile
     r = engine_for(sync, db, emulator.url, tmp_path).run()
