@@ -375,6 +375,9 @@ class SyncEngine:
             f"else md5({run} || '|' || s.pk || '|remove|' || s.row_hash) end"
         )
         with_removals = sync.mode in ("mirror", "list")
+        # records keyed by email at the destination: an address another key now has is theirs
+        by_email = destination_class(sync.destination.type).keyed_by_email
+        taken_cond = "taken.e is not null" if by_email else "false"
         with_revocations = bool(sync.consent) and not is_gdpr
         rcols = removal_cols("s")
         pcols = removal_cols("pe")
@@ -400,7 +403,7 @@ class SyncEngine:
             union all
             -- a record another key now maps to (same email, same destination id: a merge or
             -- an address moving between persons) is released from the state, never deleted
-            select case when taken.e is not null or tid.dest_id is not null then 'release'
+            select case when {taken_cond} or tid.dest_id is not null then 'release'
                     else 'remove' end as __kind,
                 s.pk as __pk, null as __hash, s.identity as __identity,
                 s.dest_id as __dest_id, {remove_id} as __event_id{", " + rcols if rcols else ""}
@@ -439,6 +442,16 @@ class SyncEngine:
             from state as s
             join desired as d on d.__pk = s.pk
             where s.identity is distinct from d.__identity
+            union all
+            -- a crashed run may have added the person under an address they no longer have
+            select 'retire', pe.pk, null, pe.identity, pe.dest_id,
+                md5({run} || '|' || pe.pk || '|retire|' || pe.row_hash)
+                {", " + pcols if pcols else ""}
+            from pending as pe
+            join desired as d on d.__pk = pe.pk
+            left join state as s on s.pk = pe.pk
+            where pe.op_class = 'write' and pe.identity is distinct from d.__identity
+                and (s.pk is null or s.identity is not distinct from d.__identity)
             """
             if sync.mode == "list" and ident
             else ""

@@ -326,6 +326,9 @@ class Destination:
 
     name = "base"
     config: ClassVar[type[DestinationConfig]] = DestinationConfig
+    # the destination identifies a record by its email (not by our key): a record whose
+    # address another key now has belongs to that key and is never deleted for this one
+    keyed_by_email = False
     max_batch = 1000
     default_rps = 10.0
     ops: frozenset[str] = frozenset()

@@ -59,6 +59,7 @@ class HubSpotConfig(DestinationConfig):
 @register
 class HubSpot(HttpDestination):
     config = HubSpotConfig
+    keyed_by_email = True
     max_batch = 100
     default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
     default_base_url = "https://api.hubapi.com"

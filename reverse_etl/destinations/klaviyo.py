@@ -95,6 +95,7 @@ class KlaviyoConfig(DestinationConfig):
 @register
 class Klaviyo(HttpDestination):
     config = KlaviyoConfig
+    keyed_by_email = True
     max_batch = 10_000
     default_rps = 10.0
     # x-klaviyo-ratelimit of each operation in Klaviyo's OpenAPI document (revision

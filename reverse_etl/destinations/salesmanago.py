@@ -55,6 +55,7 @@ class SalesManagoConfig(DestinationConfig):
 @register
 class SalesManago(HttpDestination):
     config = SalesManagoConfig
+    keyed_by_email = True
     max_batch = 100
     default_rps = 2.0  # 10,000 requests / hour on enterprise plans: be gentle
     default_base_url = "https://www.salesmanago.com"
