@@ -49,6 +49,7 @@ from ingest.importers.common import (
     ImportSession,
     RejectReason,
     lit,
+    product_key_sql,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ _FIELDS: list[tuple[str, str, str, bool | str, bool]] = [
     ("shipping_phone", "Shipping Phone", "text", False, True),
     ("billing_name", "Billing Name", "text", False, True),
     ("billing_country", "Billing Country", "key", False, True),
+    ("outstanding_balance", "Outstanding Balance", "money", False, True),
     ("lineitem_quantity", "Lineitem quantity", "integer", False, False),
     ("lineitem_name", "Lineitem name", "key", False, False),
     ("lineitem_price", "Lineitem price", "money", False, False),
@@ -106,6 +108,7 @@ def import_shopify_orders(
     *,
     append: bool = False,
     encoding: str = "utf-8",
+    max_rejected_share: float | None = None,
 ) -> ImportReport:
     """Import a Shopify orders export into the raw contract under `raw_dir`."""
     if raw_dir is None:
@@ -113,7 +116,12 @@ def import_shopify_orders(
 
         raw_dir = paths().raw_dir
     with ImportSession(
-        path, raw_dir, importer="shopify", owned_tables=OWNED_TABLES, append=append
+        path,
+        raw_dir,
+        importer="shopify",
+        owned_tables=OWNED_TABLES,
+        append=append,
+        max_rejected_share=max_rejected_share,
     ) as session:
 
         def check_header(names: list[str]) -> None:
@@ -247,18 +255,34 @@ def import_shopify_orders(
             "row_status",
         )
         has_refund_col = src.has("Refunded Amount")
+        # partially_paid: only what was paid is revenue (Total - Outstanding Balance); an
+        # export without that column cannot say how much, so the order counts as unpaid
+        if src.has("Outstanding Balance"):
+            partially_paid_status = "'paid'"
+            partially_paid_total = "p.total - coalesce(p.outstanding_balance, 0)"
+        else:
+            partially_paid_status, partially_paid_total = "'pending'", "p.total"
         session.run(
-            """
+            f"""
             create table ok as
             select p.*, b.order_id,
                 case
                     when p.cancelled_at is not null or lower(p.financial_status) = 'voided'
                         then 'cancelled'
+                    when lower(p.financial_status) in ('pending', 'authorized') then 'pending'
+                    when lower(p.financial_status) = 'partially_paid'
+                        then {partially_paid_status}
                     when lower(p.financial_status) = 'refunded' then 'refunded'
                     when lower(p.financial_status) = 'partially_refunded'
                         then 'partially_refunded'
                     else 'paid'
                 end as status,
+                case
+                    when lower(p.financial_status) = 'partially_paid'
+                        then {partially_paid_total}
+                    else p.total
+                end as paid_total,
+                trim(p.billing_name) as buyer_name,
                 coalesce(p.phone, p.billing_phone, p.shipping_phone) as any_phone
             from p join row_status r using (source_row) join blocks b using (source_row)
             where r.reason is null
@@ -271,10 +295,16 @@ def import_shopify_orders(
             else "case when lower(financial_status) = 'refunded' then total end"
         )
         consent_rows = []
-        for field_name, channel in (("accepts_marketing", "email"), ("accepts_sms", "sms")):
+        # "Accepts Marketing" is consent for the contact the order has: email, or SMS when
+        # the order has only a phone
+        marketing_channel = "case when email is not null then 'email' else 'sms' end"
+        for field_name, channel in (
+            ("accepts_marketing", marketing_channel),
+            ("accepts_sms", "'sms'"),
+        ):
             consent_rows.append(
                 f"""
-                select email, any_phone as phone, customer_id, '{channel}' as channel,
+                select email, any_phone as phone, customer_id, {channel} as channel,
                     case when lower({field_name}) in ('yes', 'true', '1') then 'opt_in'
                         else 'opt_out' end as status,
                     'shopify_export' as source, 'consent' as legal_basis,
@@ -285,13 +315,17 @@ def import_shopify_orders(
                     and (email is not null or any_phone is not null)
                 """
             )
-        product_id = "coalesce(lineitem_sku, 'name-' || substr(md5(lineitem_name), 1, 16))"
+        product_id = product_key_sql("NULL", "lineitem_sku", "lineitem_name")
         outputs: dict[str, str | None] = {
             "orders": """
                 select order_id, customer_id, email, any_phone as phone,
                     NULL as anonymous_id, created_at as ordered_at, status,
                     upper(currency) as currency, subtotal, discount_amount as discount,
-                    shipping, taxes as tax, total, discount_code
+                    shipping, taxes as tax, paid_total as total, discount_code,
+                    split_part(buyer_name, ' ', 1) as first_name,
+                    nullif(trim(substr(buyer_name, length(split_part(buyer_name, ' ', 1)) + 1)),
+                        '') as last_name,
+                    upper(billing_country) as country
                 from ok where is_header
             """,
             "order_items": f"""
