@@ -1,9 +1,22 @@
--- The stitching summary's persons are exactly dim_customers' rows, and its unidentified
--- persons exactly the unidentified orders' persons.
+-- The stitching summary's persons are exactly dim_customers' rows.
 
-select summary.persons, customers.persons as dim_customers_rows
-from {{ ref('identity_stitching_summary') }} as summary
-cross join (
-    select count(*) as persons from {{ ref('dim_customers') }}
-) as customers
-where summary.persons <> customers.persons
+with
+
+summary as (
+
+    select persons from {{ ref('identity_stitching_summary') }}
+
+),
+
+customers as (
+
+    select count(*) as dim_customers_rows from {{ ref('dim_customers') }}
+
+)
+
+select
+    summary.persons,
+    customers.dim_customers_rows
+from summary
+cross join customers
+where summary.persons <> customers.dim_customers_rows

@@ -2,61 +2,29 @@
 -- normalised (an email without a domain, a phone like '000000000'): normalisation nulls
 -- them, so they never reach the identity graph. Reported in identity_excluded_identifiers.
 
+{% set written = [
+    ('stg_shop__customers', 'created_at', 'email'),
+    ('stg_shop__customers', 'created_at', 'phone'),
+    ('stg_shop__orders', 'ordered_at', 'email'),
+    ('stg_shop__orders', 'ordered_at', 'phone'),
+    ('stg_shop__consents', 'recorded_at', 'email'),
+    ('stg_shop__consents', 'recorded_at', 'phone'),
+    ('stg_shop__events', 'occurred_at', 'email'),
+] %}
+
 with
-
-customers as (
-
-    select * from {{ ref('stg_shop__customers') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('stg_shop__orders') }}
-
-),
-
-consents as (
-
-    select * from {{ ref('stg_shop__consents') }}
-
-),
-
-events as (
-
-    select * from {{ ref('stg_shop__events') }}
-
-),
 
 nulled as (
 
-    select 'email' as identifier_type, email_as_written as identifier_value, created_at as seen_at
-    from customers
-    where email_as_written is not null and email is null
-    union all
-    select 'phone', phone_as_written, created_at
-    from customers
-    where phone_as_written is not null and phone is null
-    union all
-    select 'email', email_as_written, ordered_at
-    from orders
-    where email_as_written is not null and email is null
-    union all
-    select 'phone', phone_as_written, ordered_at
-    from orders
-    where phone_as_written is not null and phone is null
-    union all
-    select 'email', email_as_written, recorded_at
-    from consents
-    where email_as_written is not null and email is null
-    union all
-    select 'phone', phone_as_written, recorded_at
-    from consents
-    where phone_as_written is not null and phone is null
-    union all
-    select 'email', email_as_written, occurred_at
-    from events
-    where email_as_written is not null and email is null
+    {% for model, seen_at, identifier_type in written -%}
+        select
+            '{{ identifier_type }}' as identifier_type,
+            {{ identifier_type }}_as_written as identifier_value,
+            {{ seen_at }} as seen_at
+        from {{ ref(model) }}
+        where {{ identifier_type }}_as_written is not null and {{ identifier_type }} is null
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
