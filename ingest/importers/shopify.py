@@ -14,18 +14,22 @@ Mapping decisions:
 - order_id = the numeric `Id` when present, else `Name` (`#1001`).
 - customer_id: Shopify's export has no customer id, so it stays null (identity comes from
   email/phone) unless the file has a `Customer ID` column; only then are customers written.
+  The buyer's `Billing Name` (split at the first space) and `Billing Country` go on the
+  order either way, so guests have names and countries too.
 - email = `Email`; phone = `Phone`, else `Billing Phone`, else `Shipping Phone`.
-- status from `Financial Status`: `Cancelled at` set or `voided` -> cancelled; `refunded`,
-  `partially_refunded` as is; `paid`, `pending`, `authorized`, `partially_paid` (and empty)
-  -> paid. The contract has no unpaid state and a pending/authorized order is still a
-  purchase (manual payment methods sit in pending until settled); when it is later voided
-  or refunded a fresh export says so and a replace import corrects it.
+- status from `Financial Status`: `Cancelled at` set or `voided` -> cancelled; `pending`
+  (empty `Paid at`) and `authorized` (not captured) -> pending, kept but never revenue;
+  `partially_paid` -> paid with total = `Total` - `Outstanding Balance`, what was paid
+  (pending when the export lacks that column); `refunded`, `partially_refunded` as is;
+  `paid` (and empty) -> paid. When a pending order is later paid, voided or refunded a
+  fresh export says so and a replace import corrects it.
 - refunds: `Refunded Amount` > 0 -> one row, reason `shopify_refund`; the export has no
   refund timestamp, so refunded_at = `Cancelled at`, else `Created at` (exports without the
   column: a `refunded` order gets one refund of its Total).
-- consents: `Accepts Marketing` yes/no -> channel email, status opt_in/opt_out, source
-  `shopify_export`, legal_basis `consent`, recorded_at = `Created at` (also `Accepts SMS
-  Marketing` -> channel sms in newer exports); only for orders with an email or phone.
+- consents: `Accepts Marketing` yes/no -> status opt_in/opt_out for the order's contact:
+  channel email, or sms on a phone-only order; source `shopify_export`, legal_basis
+  `consent`, recorded_at = `Created at` (also `Accepts SMS Marketing` -> channel sms in
+  newer exports); only for orders with an email or phone.
 - products: product_id = `Lineitem sku`, or `name-` + md5 of `Lineitem name` (16 hex) when
   the sku is empty; category = `Product Type` if present, else `Vendor`; price = the last
   `Lineitem price` seen in the file. unit_cost/is_consumable/replenishment_days are unknown.

@@ -248,7 +248,9 @@ def detect_encoding(data: bytes) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
+    # threshold 0.5 (default 0.2): Polish text is dense in letters these code pages differ
+    # in, which the library otherwise reads as noise
+    best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS, threshold=0.5).best()
     if best is None:
         raise ImportFileError("not a text file in a known encoding (pass --encoding)")
     return best.encoding, "not UTF-8; charset detection among " + ", ".join(_LEGACY_ENCODINGS)
@@ -337,7 +339,7 @@ def detect_timestamp_formats(values: list[str]) -> tuple[list[str] | None, str |
     iso = sum(1 for v in values if _ISO.fullmatch(v))
     counts = {fmt: sum(1 for v in values if _parses(v, fmt)) for fmt in TIMESTAMP_FORMATS}
     best = max(counts, key=lambda f: counts[f])  # first of the best: day-first wins ties
-    if iso >= counts[best]:
+    if iso >= counts[best] and iso * 2 >= len(values):
         return None, None
     if counts[best] * 2 < len(values):
         return None, f"no known date format reads most samples (e.g. {values[0]!r})"

@@ -174,6 +174,19 @@ def test_each_export_imports_and_builds_exactly(shop: Shop, name: str) -> None:
     assert lines == want.lines == report.facts.get("order_lines", 0)
 
 
+def test_import_reports_count_guest_unidentified_zero_value_and_unpaid_orders(shop: Shop) -> None:
+    figures = ("guest_orders", "unidentified_orders", "zero_value_orders", "pending_orders")
+    counted = {name: tuple(r.facts[f] for f in figures) for name, r in shop.reports.items()}
+    assert counted == {
+        "shopify": (8, 1, 0, 2),  # no Customer ID column: every order is a guest order
+        "woocommerce": (6, 0, 1, 1),  # customer_id 0 = guest; 3108's phone is only junk
+        "prestashop": (6, 6, 0, 1),
+        "magento": (7, 0, 0, 2),
+        "polish": (2, 1, 1, 1),
+        "guests": (8, 2, 1, 1),
+    }
+
+
 def test_stitching_summary_counts_every_person_of_dim_customers(shop: Shop) -> None:
     (persons, identified, unidentified, unidentified_orders) = shop.query(
         "select persons, identified_persons, unidentified_persons, unidentified_orders "
