@@ -210,13 +210,29 @@ def currency_from_amount_sql(raw: str) -> str:
     return f"case {whens} else {iso} end"
 
 
+def first_name_sql(full_name: str) -> str:
+    """First word of a full name (`Ewa Maria Lis` -> `Ewa`); null for a null name."""
+    return f"nullif(split_part(trim({full_name}), ' ', 1), '')"
+
+
+def last_name_sql(full_name: str) -> str:
+    """The rest of a full name after its first word (`Ewa Maria Lis` -> `Maria Lis`)."""
+    return (
+        f"nullif(trim(substr(trim({full_name}), "
+        f"length(split_part(trim({full_name}), ' ', 1)) + 1)), '')"
+    )
+
+
+UNNAMED_PRODUCT_ID = "unnamed-product"  # the product of a line that names none
+
+
 def product_key_sql(product_id: str, sku: str, name: str) -> str:
     """The product of an order line: its id, else its sku, else `name-` + 16 hex digits of
     md5(name), else the one unnamed product (a quantity with nothing naming the product)."""
     return (
         f"coalesce({product_id}, {sku}, "
         f"case when {name} is not null then 'name-' || substr(md5({name}), 1, 16) end, "
-        "'unnamed-product')"
+        f"{lit(UNNAMED_PRODUCT_ID)})"
     )
 
 

@@ -65,6 +65,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from ingest.contract import ORDER_STATUSES
 from ingest.importers import sniff
 from ingest.importers.common import (
+    UNNAMED_PRODUCT_ID,
     Field,
     FieldSet,
     ImportFileError,
@@ -72,7 +73,9 @@ from ingest.importers.common import (
     ImportSession,
     RejectReason,
     currency_from_amount_sql,
+    first_name_sql,
     ident,
+    last_name_sql,
     lit,
     product_key_sql,
 )
@@ -82,7 +85,6 @@ logger = logging.getLogger(__name__)
 OWNED_TABLES = ("customers", "orders", "order_items", "products", "refunds")
 REQUIRED_FIELDS = ("order_id", "ordered_at")
 IDENTITY_FIELDS = ("customer_id", "email", "phone", "device_id")
-UNNAMED_PRODUCT_ID = "unnamed-product"
 ORDER_LEVEL_FIELDS = (
     "customer_id",
     "ordered_at",
@@ -92,6 +94,7 @@ ORDER_LEVEL_FIELDS = (
     "device_id",
     "first_name",
     "last_name",
+    "full_name",
     "country",
     "currency",
     "status",
@@ -199,6 +202,7 @@ class CsvColumnMapping(BaseModel):
     device_id: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    full_name: str | None = None  # split at the first space when there is no first/last name
     country: str | None = None
     currency: str | None = None
     status: str | None = None
@@ -650,6 +654,8 @@ def import_csv_orders(
             "where r.reason is null"
         )
         product = product_key_sql("product_id", "sku", "product_name")
+        first_name = f"coalesce(first_name, {first_name_sql('full_name')})"
+        last_name = f"coalesce(last_name, {last_name_sql('full_name')})"
         refund = (
             "refunded"
             if cols["refunded"] is not None
@@ -660,17 +666,17 @@ def import_csv_orders(
                 select order_id, customer_id, email, phone, device_id as anonymous_id,
                     ordered_at, status_norm as status, currency_norm as currency, subtotal,
                     discount, shipping, tax, {total} as total, discount_code,
-                    first_name, last_name, country
+                    {first_name} as first_name, {last_name} as last_name, country
                 from ok
                 qualify row_number() over (partition by order_id order by source_row) = 1
             """,
-            "customers": """
+            "customers": f"""
                 select customer_id,
                     arg_max(email, source_row) filter (where email is not null) as email,
                     arg_max(phone, source_row) filter (where phone is not null) as phone,
-                    arg_max(first_name, source_row) filter (where first_name is not null)
+                    arg_max({first_name}, source_row) filter (where {first_name} is not null)
                         as first_name,
-                    arg_max(last_name, source_row) filter (where last_name is not null)
+                    arg_max({last_name}, source_row) filter (where {last_name} is not null)
                         as last_name,
                     arg_max(country, source_row) filter (where country is not null) as country,
                     min(ordered_at) as created_at,
@@ -704,8 +710,10 @@ def import_csv_orders(
             outputs["products"] = f"""
                 select {product} as product_id,
                     arg_max(sku, source_row) filter (where sku is not null) as sku,
-                    arg_max(product_name, source_row) filter (where product_name is not null)
-                        as name,
+                    coalesce(
+                        arg_max(product_name, source_row) filter (where product_name is not null),
+                        case when {product} = {lit(UNNAMED_PRODUCT_ID)} then 'Unnamed product' end
+                    ) as name,
                     arg_max(category, source_row) filter (where category is not null)
                         as category,
                     arg_max(coalesce(unit_price, line_total / nullif(coalesce(quantity, 1), 0)),

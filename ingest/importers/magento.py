@@ -7,7 +7,8 @@ increment id, zero-padded: `000000101`), `Purchase Point`, `Purchase Date` (writ
 `Ship-to Name`, `Grand Total (Base)`, `Grand Total (Purchased)` (formatted with the
 currency symbol, `€45.99`), `Status`, `Customer Email`, `Customer Group` (`NOT LOGGED IN`
 for guests), `Subtotal`, `Shipping and Handling`, `Customer Name`, `Payment Method`,
-`Total Refunded`. The grid has no customer id column: identity comes from the email.
+`Total Refunded`. The grid has no customer id column: identity comes from the email;
+the buyer's name is `Bill-to Name` (split at the first space).
 Columns a store hid or added are fine; only `ID`, `Purchase Date` and a grand total are
 needed. Status is the raw code in older versions (`pending_payment`, issue #28448) and the
 label in newer ones: both are mapped.
@@ -31,6 +32,7 @@ OPTIONS = CsvImportOptions(
         "amount": ["Grand Total (Purchased)", "Grand Total (Base)"],
         "status": ["Status"],
         "email": ["Customer Email"],
+        "full_name": ["Bill-to Name", "Customer Name"],
         "subtotal": ["Subtotal"],
         "shipping": ["Shipping and Handling"],
         "refunded": ["Total Refunded"],

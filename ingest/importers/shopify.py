@@ -52,6 +52,8 @@ from ingest.importers.common import (
     ImportReport,
     ImportSession,
     RejectReason,
+    first_name_sql,
+    last_name_sql,
     lit,
     product_key_sql,
 )
@@ -321,14 +323,13 @@ def import_shopify_orders(
             )
         product_id = product_key_sql("NULL", "lineitem_sku", "lineitem_name")
         outputs: dict[str, str | None] = {
-            "orders": """
+            "orders": f"""
                 select order_id, customer_id, email, any_phone as phone,
                     NULL as anonymous_id, created_at as ordered_at, status,
                     upper(currency) as currency, subtotal, discount_amount as discount,
                     shipping, taxes as tax, paid_total as total, discount_code,
-                    split_part(buyer_name, ' ', 1) as first_name,
-                    nullif(trim(substr(buyer_name, length(split_part(buyer_name, ' ', 1)) + 1)),
-                        '') as last_name,
+                    {first_name_sql("buyer_name")} as first_name,
+                    {last_name_sql("buyer_name")} as last_name,
                     upper(billing_country) as country
                 from ok where is_header
             """,
@@ -364,15 +365,14 @@ def import_shopify_orders(
             "customers": None,
         }
         if src.has("Customer ID"):
-            outputs["customers"] = """
+            outputs["customers"] = f"""
                 select customer_id,
                     arg_max(email, source_row) filter (where email is not null) as email,
                     arg_max(any_phone, source_row) filter (where any_phone is not null)
                         as phone,
-                    arg_max(split_part(trim(billing_name), ' ', 1), source_row)
+                    arg_max({first_name_sql("billing_name")}, source_row)
                         filter (where billing_name is not null) as first_name,
-                    arg_max(nullif(trim(substr(trim(billing_name),
-                        length(split_part(trim(billing_name), ' ', 1)) + 1)), ''), source_row)
+                    arg_max({last_name_sql("billing_name")}, source_row)
                         filter (where billing_name is not null) as last_name,
                     arg_max(billing_country, source_row)
                         filter (where billing_country is not null) as country,

@@ -141,6 +141,16 @@ HEADER_NAMES: dict[str, list[str]] = {
     "device_id": ["device id", "anonymous id", "cookie id", "client id ga", "visitor id"],
     "first_name": ["first name", "billing first name", "imie"],
     "last_name": ["last name", "billing last name", "surname", "nazwisko"],
+    "full_name": [
+        "full name",
+        "customer name",
+        "billing name",
+        "bill to name",
+        "buyer name",
+        "imie i nazwisko",
+        "nazwa klienta",
+        "klient",
+    ],
     "country": ["country", "country code", "billing country", "kraj", "kod kraju"],
     "currency": ["currency", "currency code", "order currency", "waluta"],
     "status": [

@@ -257,6 +257,20 @@ def test_shopify_statuses_billing_names_and_sms_consent(shop: Shop) -> None:
     }
 
 
+def test_guests_keep_the_name_and_country_written_on_their_orders(shop: Shop) -> None:
+    names = set(
+        shop.query(
+            "select first_name, last_name, country from core.dim_customers "
+            "where email in ('lena@wp.pl', 'marek@o2.pl') or phone = '+48601222333'"
+        )
+    )
+    assert names == {
+        ("Lena", "Fischer", None),  # Magento Bill-to Name
+        ("Marek", "Nowicki", "PL"),  # WooCommerce guest (customer_id 0)
+        ("Halina", "Kruk", "PL"),  # WooCommerce phone-only guest
+    }
+
+
 def test_leading_zeros_survive_to_the_marts_and_a_file_sync(shop: Shop, tmp_path: Path) -> None:
     ids = {r[0] for r in shop.query("select order_id from core.fct_orders")}
     assert {"000000101", "0001001", "00041"} <= ids
