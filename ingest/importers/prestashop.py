@@ -13,8 +13,8 @@ split over carriers gives several orders one reference), so `ID` is the order id
 States: "Awaiting ... payment/validation" and "On backorder (not paid)" are unpaid
 (`pending`); "Payment accepted", "Remote payment accepted", "Processing in progress",
 "Shipped", "Delivered", "On backorder (paid)" are paid; "Canceled" and "Payment error" are
-cancelled; "Refunded" is refunded. A back office in another language writes translated
-labels: map them with `--column` and `status_map`.
+cancelled; "Refunded" is refunded (the Polish labels of these states are mapped too). A
+back office in another language writes translated column labels: map them with `--column`.
 """
 
 from __future__ import annotations
@@ -48,5 +48,19 @@ OPTIONS = CsvImportOptions(
         "canceled": "cancelled",
         "payment error": "cancelled",
         "refunded": "refunded",
+        # the same states in a Polish back office
+        "oczekiwanie na płatność przelewem": "pending",
+        "oczekiwanie na płatność czekiem": "pending",
+        "oczekiwanie na płatność przy odbiorze": "pending",
+        "zamówienie oczekujące (nieopłacone)": "pending",
+        "płatność zaakceptowana": "paid",
+        "płatność zdalna zaakceptowana": "paid",
+        "przygotowanie w toku": "paid",
+        "wysłane": "paid",
+        "dostarczone": "paid",
+        "zamówienie oczekujące (opłacone)": "paid",
+        "anulowane": "cancelled",
+        "błąd płatności": "cancelled",
+        "zwrot pieniędzy": "refunded",
     },
 )
