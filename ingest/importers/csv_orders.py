@@ -526,7 +526,6 @@ def import_csv_orders(
         con = session.con
         session.run(
             f"""
-
             create table p as
             with r as (select source_row, {fs.raw_projection()} from src),
             t as (select *, {fs.typed_projection()} from r),
@@ -563,7 +562,6 @@ def import_csv_orders(
             total = "sum(amount) over (partition by order_id)"
         else:
             total = "amount"
-        has_items = has_lines
         oid_label = lit(f"{cols['order_id']}=")
         # hash aggregates and joins rather than window sorts: fast on many millions of rows
         session.run(
@@ -575,9 +573,9 @@ def import_csv_orders(
             """,
             "v",
         )
-        repeat_of = "o.first_row" if not has_items else "s.same_first"
+        repeat_of = "o.first_row" if not has_lines else "s.same_first"
         repeat_msg = (
-            "'repeats the order of row '" if not has_items else "'is an exact repeat of row '"
+            "'repeats the order of row '" if not has_lines else "'is an exact repeat of row '"
         )
         session.run(
             f"""
@@ -613,7 +611,7 @@ def import_csv_orders(
             "dup",
         )
         related = "NULL::VARCHAR"
-        if has_items:
+        if has_lines:
             related = (
                 "case when bad.first_bad is not null then 'related_row_rejected: ' || "
                 f"{oid_label} || '''' || p.order_id || ''': row ' || bad.first_bad || "
@@ -696,7 +694,7 @@ def import_csv_orders(
                 where amount > 0
             """,
         }
-        if has_items:
+        if has_lines:
             outputs["order_items"] = f"""
                 select order_id,
                     row_number() over (partition by order_id order by source_row) as line_number,
