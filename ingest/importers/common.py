@@ -168,19 +168,21 @@ def lit(value: str) -> str:
 _SYMBOL_CURRENCIES = (("€", "EUR"), ("zł", "PLN"), ("£", "GBP"), ("kč", "CZK"), ("$", "USD"))
 _CURRENCY_AFFIX = r"^([A-Z]{3}|€|\$|£|zł|Kč)[ ]*|[ ]*([A-Z]{3}|€|\$|£|zł|Kč)$"
 _SPACES = r"[ \x{00A0}\x{202F}']"  # thousands separators: space, (narrow) no-break space, '
+_SPACE_GROUPED = r"[+-]?[0-9]{1,3}([ \x{00A0}\x{202F}'][0-9]{3})+([.,][0-9]*)?"
 
 
 def money_sql(raw: str, decimal_comma: bool = False) -> str:
     """A money string -> DECIMAL(18,2); null when it is not a number.
 
-    Accepts a currency symbol or ISO code before or after the number and spaces as
-    thousands separators. With `decimal_comma` the decimal separator is `,` and `.` may
-    separate thousands (`1.234,50`); without it `,` may only separate thousands
+    Accepts a currency symbol or ISO code before or after the number and spaces between
+    groups of three digits (`1 234,50`). With `decimal_comma` the decimal separator is `,`
+    and `.` may separate thousands (`1.234,50`); without it `,` may only separate thousands
     (`1,234.50`), so `12,50` is not a number.
     """
+    no_currency = f"regexp_replace(trim({raw}), {lit(_CURRENCY_AFFIX)}, '', 'g')"
     bare = (
-        f"regexp_replace(regexp_replace(trim({raw}), {lit(_CURRENCY_AFFIX)}, '', 'g'), "
-        f"{lit(_SPACES)}, '', 'g')"
+        f"case when regexp_full_match({no_currency}, {lit(_SPACE_GROUPED)}) "
+        f"then regexp_replace({no_currency}, {lit(_SPACES)}, '', 'g') else {no_currency} end"
     )
     if decimal_comma:
         plain = (

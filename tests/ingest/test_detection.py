@@ -97,6 +97,7 @@ def test_column_proposals_english_and_polish() -> None:
         ("1.234,50 zł", True, "1234.50", "PLN"),
         ("1\u00a0234,50", True, "1234.50", None),
         ("12.00 abc", False, None, None),
+        ("12 50", True, None, None),  # a space only between groups of three digits
         ("twelve", True, None, None),
     ],
 )
