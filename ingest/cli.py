@@ -297,6 +297,9 @@ def inspect(
         except ImportFileError as exc:
             raise _fail(str(exc)) from exc
         _print_samples(Path(tmp), report, rows)
+    if platform is None:
+        console.print("To pin this reading, save as mapping.yaml and pass --mapping mapping.yaml:")
+        console.print(plan.mapping_yaml(), markup=False, highlight=False)
     console.print("Nothing was written.")
 
 

@@ -337,6 +337,20 @@ class Plan:
     sample: sniff.Sniffed
     notes: list[str] = field(default_factory=list)
 
+    def mapping_yaml(self) -> str:
+        """This reading as a `--mapping` file, so later imports do not depend on detection."""
+        import yaml
+
+        data = {
+            "columns": {f: c for f, c in self.columns.items() if c is not None},
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "decimal_comma": self.decimal_comma,
+        }
+        if self.timestamp_formats:
+            data["timestamp_formats"] = self.timestamp_formats
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
     @property
     def has_lines(self) -> bool:
         return any(self.columns[f] for f in ("product_id", "sku", "quantity", "line_total")) or (

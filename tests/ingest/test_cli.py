@@ -82,6 +82,17 @@ def test_inspect_shows_detection_samples_and_rejects_writing_nothing(tmp_path: P
     assert "unparseable_timestamp" in out and "31.04.2026 10:00" in out
     assert "Nothing was written." in out
     assert list(tmp_path.iterdir()) == []
+    # the printed mapping pins the same reading for later imports
+    printed = out[out.index("columns:") : out.index("Nothing was written.")]
+    pinned = tmp_path / "mapping.yaml"
+    pinned.write_text(printed, encoding="utf-8")
+    raw = tmp_path / "raw"
+    result = invoke(
+        "import-csv", polish, "--mapping", pinned, "--max-rejected-share", "0.2", "--raw-dir", raw
+    )
+    assert result.exit_code == 0, result.output
+    orders = pq.read_table(raw / "orders.parquet").to_pylist()
+    assert len(orders) == 5 and orders[0]["order_id"] == "0001001"
 
 
 def test_import_csv_column_options(tmp_path: Path) -> None:
