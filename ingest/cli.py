@@ -7,7 +7,7 @@
     rw-ingest import-csv wc-orders.csv --format woocommerce --timezone Europe/Warsaw
     rw-ingest import-shopify orders_export.csv
 
-Paths come from `ingest.settings.paths()` (env `RW_RAW_DIR`, `RW_TRUTH_DIR`, ...) unless
+Paths come from `warehouse.get_settings()` (env `RW_RAW_DIR`, `RW_TRUTH_DIR`, ...) unless
 `--raw-dir` is given. Exit code 1 when the file cannot be read at all or when more than
 `--max-rejected-share` of its rows would be rejected (then nothing is written); 0 with a
 report when fewer rows were quarantined.
@@ -18,22 +18,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ingest.importers import (
-    PLATFORMS,
-    CsvImportOptions,
-    ImportFileError,
-    ImportReport,
-    Plan,
-    import_csv_orders,
-    import_shopify_orders,
-    plan_import,
-)
+# Importers (DuckDB, pyarrow) load inside the commands, so `--help` answers at once.
+if TYPE_CHECKING:
+    from ingest.importers import CsvImportOptions, ImportReport, Plan
+
+# the `--format` presets (ingest.importers.PLATFORMS; a test keeps the two in step)
+PLATFORM_NAMES = ("woocommerce", "prestashop", "magento")
 
 app = typer.Typer(
     name="rw-ingest",
@@ -86,9 +82,9 @@ def main(
 def _raw_dir(raw_dir: Path | None) -> Path:
     if raw_dir is not None:
         return raw_dir
-    from ingest.settings import paths
+    from warehouse.settings import get_settings
 
-    return paths().raw_dir
+    return get_settings().raw_dir
 
 
 def _print_report(report: ImportReport) -> None:
@@ -116,9 +112,9 @@ def generate(
     """Generate a seeded synthetic shop into the raw directory (truth kept apart)."""
     from ingest.generator import GenerationConfig
     from ingest.generator import generate as run_generate
-    from ingest.settings import paths
+    from warehouse.settings import get_settings
 
-    settings = paths()
+    settings = get_settings()
     kwargs: dict = {"customers": customers, "seed": seed}
     if end_date is not None:
         try:
@@ -152,6 +148,8 @@ def _csv_options(
     **settings: object,
 ) -> CsvImportOptions:
     """Options from the platform preset or mapping file, then the command-line settings."""
+    from ingest.importers import PLATFORMS, CsvImportOptions
+
     try:
         if platform is not None:
             if platform not in PLATFORMS:
@@ -189,7 +187,7 @@ Platform = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help=f"Shop platform export: {', '.join(PLATFORMS)} (default: any orders CSV).",
+        help=f"Shop platform export: {', '.join(PLATFORM_NAMES)} (default: any orders CSV).",
     ),
 ]
 
@@ -242,6 +240,8 @@ def import_csv(
 ) -> None:
     """Import an orders CSV (one row per order or per order line), or a shop platform's
     order export with --format. Run `rw-ingest inspect FILE` first to see how it is read."""
+    from ingest.importers import ImportFileError, import_csv_orders
+
     options = _csv_options(
         platform,
         mapping,
@@ -283,6 +283,8 @@ def inspect(
     """Show how FILE would be imported (encoding, delimiter, decimal comma, date format,
     column mapping, sample parsed orders, rejects and why) without writing anything."""
     import tempfile
+
+    from ingest.importers import ImportFileError, import_csv_orders, plan_import
 
     options = _csv_options(platform, mapping, column, timezone=timezone)
     try:
@@ -379,6 +381,8 @@ def import_shopify(
     raw_dir: RawDir = None,
 ) -> None:
     """Import a Shopify orders export (Admin -> Orders -> Export, one row per line item)."""
+    from ingest.importers import ImportFileError, import_shopify_orders
+
     try:
         report = import_shopify_orders(
             file,

@@ -450,9 +450,9 @@ def import_csv_orders(
     """
     options = options or CsvImportOptions()
     if raw_dir is None:
-        from ingest.settings import paths
+        from warehouse.settings import get_settings
 
-        raw_dir = paths().raw_dir
+        raw_dir = get_settings().raw_dir
     plan = plan_import(path, options, importer)
     cols = plan.columns
     with ImportSession(

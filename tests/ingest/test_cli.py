@@ -218,3 +218,13 @@ def test_generate_small(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (raw / "orders.parquet").exists()
+
+
+def test_format_names_in_the_cli_are_the_importer_presets() -> None:
+    from ingest.cli import PLATFORM_NAMES
+    from ingest.importers import PLATFORMS
+
+    assert set(PLATFORM_NAMES) == set(PLATFORMS)
+    result = invoke("import-csv", "x.csv", "--format", "shopware")
+    assert result.exit_code == 1
+    assert "unknown --format 'shopware'; known: woocommerce, prestashop, magento" in result.output
