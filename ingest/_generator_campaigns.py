@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest._generator_util import US_PER_DAY, money, padded_ids
-from ingest.contract import TABLES
+from ingest.contract import TABLES, conform
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _append(path: Path, table: pa.Table, name: str) -> None:
     """Append rows to a raw Parquet file (rewritten atomically in the contract schema)."""
     schema = TABLES[name].schema
     old = pq.read_table(path).cast(schema)
-    merged = pa.concat_tables([old, table.select(schema.names).cast(schema)])
+    merged = pa.concat_tables([old, conform(table, name)])
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(merged, tmp)
     tmp.replace(path)
