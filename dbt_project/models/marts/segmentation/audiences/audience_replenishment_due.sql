@@ -1,6 +1,7 @@
--- Replenishment due: the latest purchase of a consumable runs out (purchase date +
--- replenishment_days x quantity) in replenishment_days_before_min..max days. One row per
--- person: the product that runs out first.
+-- Replenishment due: the latest purchase of a product with a replenishment cycle runs out
+-- (purchase date + cycle x quantity) in replenishment_days_before_min..max days. The cycle
+-- is the catalog's or one observed in the shop's orders (int_product_replenishment_cycles).
+-- One row per person: the product that runs out first.
 
 with
 
@@ -13,6 +14,12 @@ order_items as (
 products as (
 
     select * from {{ ref('stg_shop__products') }}
+
+),
+
+cycles as (
+
+    select * from {{ ref('int_product_replenishment_cycles') }}
 
 ),
 
@@ -29,16 +36,16 @@ latest_purchases as (
         order_items.product_id,
         order_items.ordered_at,
         order_items.quantity,
-        order_items.replenishment_days,
+        cycles.replenishment_days,
         row_number() over (
             partition by order_items.person_id, order_items.product_id
             order by order_items.ordered_at desc, order_items.order_id desc
         ) as purchase_rank
     from order_items
+    inner join cycles
+        on order_items.product_id = cycles.product_id
     cross join as_of
     where order_items.is_paid
-        and order_items.is_consumable
-        and order_items.replenishment_days > 0
         and order_items.ordered_at < as_of.as_of_at
 
 ),
