@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'products') }}
+    select * from {{ shop_relation('products') }}
 
 ),
 
