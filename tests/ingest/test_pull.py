@@ -36,7 +36,7 @@ def _shop(emulator: ShopifyEmulator, orders: int) -> ShopifyOrders:
         emulator.put_order(
             build.order(
                 10_000 + i,
-                email=f"buyer{i % 7}@example.com",
+                email=f"buyer{i % 7}@klienci-sklepu.pl",
                 customer_id=None if i % 5 == 0 else 700 + i % 7,
                 created_at=f"{day}T10:00:00+01:00",
                 updated_at=f"{day}T11:{i % 60:02d}:00+01:00",
@@ -314,3 +314,40 @@ def test_klaviyo_pull_killed_mid_way_resumes_without_duplicates(tmp_path: Path) 
             for e in klaviyo.events.values()
         )
         assert count == distinct == wanted
+
+
+def test_pulled_raw_tables_build_with_dbt_unchanged(tmp_path: Path) -> None:
+    from orchestration.dbt_cli import run_dbt
+
+    raw = tmp_path / "raw"
+    with ShopifyEmulator() as shopify, KlaviyoEmulator() as klaviyo:
+        _shop(shopify, orders=12)
+        _klaviyo_account(klaviyo, events=21)
+        pull_shopify(shopify.base_url, shopify.TOKEN, raw)
+        pull_klaviyo_events(klaviyo.API_KEY, raw, base_url=klaviyo.base_url)
+    db = tmp_path / "warehouse.duckdb"
+    run_dbt(
+        [
+            "build",
+            "--select",
+            "+dim_customers",
+            "+fct_orders",
+            "stg_shop__email_events",
+            "--exclude",
+            "test_type:unit",
+            "--indirect-selection",
+            "cautious",
+        ],
+        raw_dir=raw,
+        duckdb_path=db,
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from core.fct_orders").fetchone() == (12,)
+        # seven buyers (emails buyer0..6), each accepted marketing at checkout (example.com
+        # addresses would be blocked as test data by the identity blocklist)
+        assert con.execute(
+            "select count(*), count(*) filter (where is_email_consented) from core.dim_customers"
+        ).fetchone() == (7, 7)
+        assert con.execute("select count(*) from staging.stg_shop__email_events").fetchone() == (
+            18,
+        )  # 21 events, 3 of them 'Placed Order'
