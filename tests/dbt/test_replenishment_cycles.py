@@ -37,7 +37,7 @@ def test_catalog_without_cycles_gets_observed_cycles(warehouse: Warehouse, tmp_p
             f" null::boolean as is_consumable) from read_parquet('{truth}'))"
             f" to '{products}' (format parquet)"
         )
-    shop.dbt("build", "--select", "+audience_replenishment_due", "--exclude", "test_type:unit")
+    shop.dbt("build", "--select", "+audience_entries", "--exclude", "test_type:unit")
 
     with duckdb.connect(str(shop.duckdb_path), read_only=True) as con:
         con.execute(f"create temp view truth as select * from read_parquet('{truth}')")
@@ -61,8 +61,9 @@ def test_catalog_without_cycles_gets_observed_cycles(warehouse: Warehouse, tmp_p
         (audience, audience_true_consumables) = con.execute(
             """
             select count(*), count(*) filter (where t.is_consumable)
-            from segmentation.audience_replenishment_due a
+            from segmentation.audience_entries a
             join truth t using (product_id)
+            where a.audience = 'replenishment_due' and a.is_active
             """
         ).fetchone()
         (gaps_below_minimum,) = con.execute(
