@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,3 +14,9 @@ class PullSettings(BaseSettings):
     # read_customers)
     klaviyo_api_key: SecretStr | None = None  # private key with events:read, metrics:read
     klaviyo_base_url: str = "https://a.klaviyo.com"
+
+    @field_validator("shopify_shop_url", "shopify_access_token", "klaviyo_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them empty: an empty value means "not configured"
+        return None if isinstance(value, str) and not value.strip() else value
