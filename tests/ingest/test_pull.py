@@ -351,3 +351,18 @@ def test_pulled_raw_tables_build_with_dbt_unchanged(tmp_path: Path) -> None:
         assert con.execute("select count(*) from staging.stg_shop__email_events").fetchone() == (
             18,
         )  # 21 events, 3 of them 'Placed Order'
+
+
+def test_pull_without_credentials_says_what_to_set(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ingest.cli import app
+
+    runner = CliRunner()
+    env = {"SHOPIFY_ACCESS_TOKEN": "", "SHOPIFY_SHOP_URL": "", "KLAVIYO_API_KEY": ""}
+    shopify = runner.invoke(app, ["pull", "shopify", "--raw-dir", str(tmp_path)], env=env)
+    assert shopify.exit_code == 1
+    assert "SHOPIFY_ACCESS_TOKEN" in shopify.output
+    klaviyo = runner.invoke(app, ["pull", "klaviyo-events", "--raw-dir", str(tmp_path)], env=env)
+    assert klaviyo.exit_code == 1
+    assert "KLAVIYO_API_KEY" in klaviyo.output

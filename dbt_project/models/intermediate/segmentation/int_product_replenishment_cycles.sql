@@ -65,15 +65,16 @@ gaps as (
     select
         sequenced.product_id,
         products.category,
-        cast({{ dbt.datediff('sequenced.previous_ordered_at', 'sequenced.ordered_at', 'day') }}
-            as {{ dbt.type_float() }}) / sequenced.previous_quantity as gap_days_per_unit
+        cast(
+            {{ dbt.datediff('sequenced.previous_ordered_at', 'sequenced.ordered_at', 'day') }}
+            as {{ dbt.type_float() }}
+        ) / sequenced.previous_quantity as gap_days_per_unit
     from sequenced
     inner join products
         on sequenced.product_id = products.product_id
     where sequenced.previous_ordered_at is not null
         -- a same-day reorder is a split basket, not a cycle
-        and {{ dbt.datediff('sequenced.previous_ordered_at', 'sequenced.ordered_at', 'day') }}
-            >= 1
+        and {{ dbt.datediff('sequenced.previous_ordered_at', 'sequenced.ordered_at', 'day') }} >= 1
         -- the catalog says it is not consumable: not evidence for its category either
         and coalesce(products.catalog_is_consumable, true)
 
@@ -139,8 +140,10 @@ final as (
         product_id,
         category,
         -- at least a day: a cycle below one day is not a replenishment reminder
-        cast(case when cycle_days < 1 then 1 else round(cycle_days) end
-            as {{ dbt.type_int() }}) as replenishment_days,
+        cast(
+            case when cycle_days < 1 then 1 else round(cycle_days) end
+            as {{ dbt.type_int() }}
+        ) as replenishment_days,
         cycle_source,
         cast(observed_gaps as {{ dbt.type_int() }}) as observed_gaps,
         cast(category_observed_gaps as {{ dbt.type_int() }}) as category_observed_gaps
