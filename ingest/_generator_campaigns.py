@@ -88,43 +88,67 @@ class CampaignReport:
 
 
 _ENTRIES_SQL = """
+with entries as (
+    select
+        person_id,
+        workflow,
+        entered_at,
+        is_reachable,
+        lead(entered_at) over (partition by person_id, workflow order by entered_at)
+            as next_entered_at
+    from segmentation.fct_workflow_entries
+),
+
+windows as (
+    -- the customer's reaction window: until the flow's window ends or the person enters
+    -- the same flow again (a new entry starts a new message)
+    select
+        entries.*,
+        settings.launch_date,
+        least(
+            entries.entered_at
+                + to_days(cast(coalesce(settings.lift_window_days, 30) as integer)),
+            coalesce(entries.next_entered_at, 'infinity'::timestamptz)
+        ) as window_end_at
+    from entries
+    inner join seeds.audience_settings as settings
+        on entries.workflow = settings.audience
+)
+
 select
-    entries.person_id,
-    entries.workflow,
-    entries.entered_at,
-    epoch_us(entries.entered_at) / 86400e6 as entered_day,
+    windows.person_id,
+    windows.workflow,
+    windows.entered_at,
+    epoch_us(windows.entered_at) / 86400e6 as entered_day,
+    epoch_us(windows.window_end_at) / 86400e6 as window_end_day,
     customers.email,
     coalesce(global_holdout.is_holdout, false) as is_global_holdout,
     coalesce(audience_holdout.is_holdout, false) as is_audience_holdout,
-    coalesce(settings.lift_window_days, 30) as window_days,
-    as_of.as_of_at,
     exists (
         select 1
         from core.fct_orders as orders
-        where orders.person_id = entries.person_id
+        where orders.person_id = windows.person_id
             and orders.is_paid
-            and orders.ordered_at > entries.entered_at
-            and orders.ordered_at <= entries.entered_at
-                + to_days(cast(coalesce(settings.lift_window_days, 30) as integer))
+            and orders.ordered_at > windows.entered_at
+            and orders.ordered_at <= windows.window_end_at
     ) as bought_anyway
-from segmentation.fct_workflow_entries as entries
+from windows
 cross join segmentation.segmentation_as_of as as_of
 inner join core.dim_customers as customers
-    on entries.person_id = customers.person_id
-inner join seeds.audience_settings as settings
-    on entries.workflow = settings.audience
+    on windows.person_id = customers.person_id
 left join segmentation.current_holdout_assignments as global_holdout
-    on entries.person_id = global_holdout.person_id
+    on windows.person_id = global_holdout.person_id
     and global_holdout.experiment = 'global'
 left join segmentation.current_holdout_assignments as audience_holdout
-    on entries.person_id = audience_holdout.person_id
-    and entries.workflow = audience_holdout.experiment
-where entries.is_reachable
+    on windows.person_id = audience_holdout.person_id
+    and windows.workflow = audience_holdout.experiment
+where windows.is_reachable
     and customers.email is not null
-    and entries.entered_at + to_days(cast(coalesce(settings.lift_window_days, 30) as integer))
-        <= as_of.as_of_at
-    and entries.workflow in ({workflows})
-order by entries.workflow, entries.person_id, entries.entered_at
+    -- a real platform sends nothing before the flow's launch
+    and windows.entered_at >= cast(windows.launch_date as timestamptz)
+    and windows.window_end_at <= as_of.as_of_at
+    and windows.workflow in ({workflows})
+order by windows.workflow, windows.person_id, windows.entered_at
 """
 
 
@@ -183,7 +207,7 @@ def plant_campaign_effects(
     person = np.asarray(entries["person_id"], dtype=object)
     workflow = np.asarray(entries["workflow"], dtype=object)
     entered = np.asarray(entries["entered_day"], dtype=float)
-    window = np.asarray(entries["window_days"], dtype=float)
+    window_end = np.asarray(entries["window_end_day"], dtype=float)
     emails = np.asarray(entries["email"], dtype=object)
     held_out = np.asarray(entries["is_global_holdout"]) | np.asarray(entries["is_audience_holdout"])
     treated = ~held_out
@@ -192,14 +216,16 @@ def plant_campaign_effects(
 
     uplift = np.array([config.effects[w] for w in workflow], dtype=float)
     u = rng.random((4, n))
-    converts = treated & ~bought_anyway & (u[0] < uplift)
+    # a window cut short by the next entry (within a few hours) leaves no time to react
+    can_react = window_end - entered > 0.1
+    converts = treated & ~bought_anyway & can_react & (u[0] < uplift)
     # the flow: every treated entry is sent one message; converters open and click
     sent_at = entered + 0.02 + 0.01 * u[1]
     opened = treated & (converts | (u[2] < config.open_rate))
     clicked = opened & (converts | (u[3] < config.click_rate_of_opens))
     open_at = sent_at + rng.exponential(0.3, n)
     click_at = open_at + rng.exponential(0.01, n)
-    limit = entered + window - 0.01
+    limit = np.maximum(window_end - 0.01, sent_at + 0.03)
     open_at = np.minimum(open_at, limit - 0.02)
     click_at = np.minimum(click_at, limit - 0.01)
     order_at = np.minimum(click_at + rng.uniform(0.005, 2.0, n), limit)
@@ -274,7 +300,7 @@ def plant_campaign_effects(
     _append(raw_dir / "orders.parquet", orders_table, "orders")
     _append(raw_dir / "order_items.parquet", items_table, "order_items")
 
-    # ---- truth: what was planted, per workflow (treated entries = complete windows)
+    # ---- truth: what was planted, per workflow (launched entries with complete windows)
     revenue = np.zeros(n)
     revenue[c_idx] = (total - 0) / 100.0  # net revenue of a paid order = total
     per_workflow: dict[str, dict] = {}
@@ -295,10 +321,11 @@ def plant_campaign_effects(
     truth = {
         "description": (
             "Effects planted by ingest/_generator_campaigns.py on the warehouse's workflow "
-            "entries with a complete lift window. true_conversion_lift is the share of "
-            "treated entries that converted only because of the flow (an extra order in the "
-            "window, none of their own); true_revenue_lift_per_entry its net revenue per "
-            "treated entry. Never read by dbt."
+            "entries made on or after the flow's launch date with a complete lift window "
+            "(cut at the person's next entry of the same flow). true_conversion_lift is the "
+            "share of treated entries that converted only because of the flow (an extra "
+            "order in the window, none of their own); true_revenue_lift_per_entry its net "
+            "revenue per treated entry. Never read by dbt."
         ),
         "config": asdict(config),
         "workflows": per_workflow,
