@@ -12,11 +12,14 @@ runs it, *after* the warehouse has decided:
    the deterministic hash (``segmentation.holdout_assignments``, persisted).
 2. ``plant_campaign_effects()`` plays the marketing platform and the customers: it reads the
    entries and holdout flags exactly as reverse ETL would deliver them (person, workflow,
-   entered_at, is_holdout, email), sends each treated entry its flow (``email_events``:
-   sent, delivered, open, click) and nothing to held-out persons, and for workflows with a
-   planted effect makes a share of the treated entries that would not have bought in the
-   lift window place an extra order (``orders``/``order_items``) after a click. Held-out and
-   global-holdout persons are never touched.
+   entered_at, is_holdout, email), sends each treated entry made on or after the flow's
+   launch date (``audience_settings.launch_date``; nothing before, like a real platform)
+   its flow (``email_events``: sent, delivered, open, click) and nothing to held-out
+   persons, and for workflows with a planted effect makes a share of the treated entries
+   that would not have bought in the lift window place an extra order
+   (``orders``/``order_items``) after a click, inside the entry's window (which ends at the
+   person's next entry of the same flow). Held-out and global-holdout persons are never
+   touched.
 3. ``dbt build`` again: the persisted assignments are unchanged, and the lift model measures
    treatment vs holdout from raw data alone. The truth (``campaign_effects.json``,
    ``campaign_orders.parquet`` in the truth directory) says what was planted; no model
@@ -166,6 +169,43 @@ def _append(path: Path, table: pa.Table, name: str) -> None:
     tmp.replace(path)
 
 
+def _decisive(
+    converts: np.ndarray,
+    person: np.ndarray,
+    entered: np.ndarray,
+    window_end: np.ndarray,
+    order_at: np.ndarray,
+) -> np.ndarray:
+    """Planted conversions that decide the entry's conversion: no other order in its window.
+
+    Without the flow the entry would still have converted if another flow's planted order
+    fell in its window (its own orders are already excluded by `bought_anyway`).
+    """
+    import pandas as pd
+
+    decisive = converts.copy()
+    planted = np.flatnonzero(converts)
+    if planted.size == 0:
+        return decisive
+    entries = pd.DataFrame(
+        {
+            "entry": planted,
+            "person": person[planted],
+            "start": entered[planted],
+            "end": window_end[planted],
+        }
+    )
+    orders = pd.DataFrame({"source": planted, "person": person[planted], "at": order_at[planted]})
+    pairs = entries.merge(orders, on="person")
+    other = pairs[
+        (pairs["source"] != pairs["entry"])
+        & (pairs["at"] > pairs["start"])
+        & (pairs["at"] <= pairs["end"])
+    ]
+    decisive[other["entry"].unique()] = False
+    return decisive
+
+
 def plant_campaign_effects(
     raw_dir: Path,
     truth_dir: Path,
@@ -303,6 +343,7 @@ def plant_campaign_effects(
     # ---- truth: what was planted, per workflow (launched entries with complete windows)
     revenue = np.zeros(n)
     revenue[c_idx] = (total - 0) / 100.0  # net revenue of a paid order = total
+    decisive = _decisive(converts, person, entered, window_end, order_at)
     per_workflow: dict[str, dict] = {}
     for w in workflows:
         m = workflow == w
@@ -315,7 +356,7 @@ def plant_campaign_effects(
             "treated_bought_anyway": int((t & bought_anyway).sum()),
             "planted_orders": int((m & converts).sum()),
             # realised effect on the treated: entries converted only because of the flow
-            "true_conversion_lift": float(converts[t].mean()) if t.any() else 0.0,
+            "true_conversion_lift": float(decisive[t].mean()) if t.any() else 0.0,
             "true_revenue_lift_per_entry": float(revenue[t].mean()) if t.any() else 0.0,
         }
     truth = {
@@ -323,9 +364,10 @@ def plant_campaign_effects(
             "Effects planted by ingest/_generator_campaigns.py on the warehouse's workflow "
             "entries made on or after the flow's launch date with a complete lift window "
             "(cut at the person's next entry of the same flow). true_conversion_lift is the "
-            "share of treated entries that converted only because of the flow (an extra "
-            "order in the window, none of their own); true_revenue_lift_per_entry its net "
-            "revenue per treated entry. Never read by dbt."
+            "share of treated entries that converted only because of the flow (its extra "
+            "order is the only order in the window: none of their own, none another flow "
+            "planted); true_revenue_lift_per_entry the planted net revenue per treated "
+            "entry. Never read by dbt."
         ),
         "config": asdict(config),
         "workflows": per_workflow,
@@ -339,6 +381,7 @@ def plant_campaign_effects(
                 "workflow": pa.array(workflow[c_idx], pa.string()),
                 "entered_at": _ts(entered[c_idx]),
                 "ordered_at": _ts(order_at[c_idx]),
+                "changes_conversion": pa.array(decisive[c_idx], pa.bool_()),
             }
         ),
         truth_dir / "campaign_orders.parquet",
