@@ -87,7 +87,7 @@ def load(duckdb_path: Path) -> ReportData:
                 "select * from segmentation.workflow_opportunities order by impact_rank"
             ),
             lift=df("select * from segmentation.workflow_lift_summary order by workflow"),
-            program=df("select * from segmentation.program_lift_monthly order by month"),
+            program=df("select * from segmentation.program_lift_monthly order by month_start"),
             planner=df("select * from segmentation.workflow_lift_planner order by workflow"),
         )
 
@@ -250,7 +250,7 @@ def lift_chart(lift: pd.DataFrame) -> str:
 
 def program_chart(program: pd.DataFrame) -> str:
     """Net revenue per person, exposed minus global holdout, per month with intervals."""
-    data = program.sort_values("month")
+    data = program.sort_values("month_start")
     fig, ax = plt.subplots(figsize=(11, 3.4))
     x = np.arange(len(data))
     lift = data["revenue_lift_per_person"].to_numpy(dtype=float)
@@ -263,7 +263,7 @@ def program_chart(program: pd.DataFrame) -> str:
     ax.errorbar(x, lift, yerr=[lows, highs], fmt="none", ecolor="#333", elinewidth=1, capsize=3)
     ax.axhline(0, color=PALETTE["accent"], lw=1, ls="--")
     ax.set_xticks(x)
-    ax.set_xticklabels([f"{pd.Timestamp(m):%Y-%m}" for m in data["month"]], rotation=45, fontsize=7)
+    ax.set_xticklabels([f"{pd.Timestamp(m):%Y-%m}" for m in data["month_start"]], rotation=45, fontsize=7)
     ax.set_ylabel("net revenue per person")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("All flows together: revenue per person vs the global holdout, per month")
@@ -478,7 +478,7 @@ def render(data: ReportData) -> str:
     complete = data.program[data.program["is_complete_month"]]
     program_rows = [
         [
-            f"{pd.Timestamp(r.month):%Y-%m}" + ("" if r.is_complete_month else " (running)"),
+            f"{pd.Timestamp(r.month_start):%Y-%m}" + ("" if r.is_complete_month else " (running)"),
             f"{int(r.exposed_persons):,} / {int(r.holdout_persons):,}",
             f"{_pct(r.exposed_conversion_rate, 2)} vs {_pct(r.holdout_conversion_rate, 2)}",
             f"{_pct(r.conversion_lift, 2)} [{_pct(r.conversion_lift_ci_low, 2)}, "
@@ -488,7 +488,7 @@ def render(data: ReportData) -> str:
             f"{_money(r.incremental_revenue)} [{_money(r.incremental_revenue_ci_low)}, "
             f"{_money(r.incremental_revenue_ci_high)}]",
         ]
-        for r in data.program.sort_values("month", ascending=False).itertuples()
+        for r in data.program.sort_values("month_start", ascending=False).itertuples()
     ]
     program_total = _money(float(complete["incremental_revenue"].sum())) if len(complete) else "–"
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -82,7 +82,7 @@ create table segmentation.workflow_lift_planner as
            design_effect, target_conversion_lift, entries_needed, weeks_needed,
            weeks_needed_at_half, holdout_share_for_horizon, plan_note);
 create table segmentation.program_lift_monthly as
-    select month, month < date '2026-11-01' as is_complete_month, 9500 as exposed_persons,
+    select month_start, month_start < date '2026-11-01' as is_complete_month, 9500 as exposed_persons,
            500 as holdout_persons, 950 as exposed_buyers, 40 as holdout_buyers,
            0.1 as exposed_conversion_rate, 0.08 as holdout_conversion_rate,
            0.02 as conversion_lift, 0.0 as conversion_lift_ci_low, 0.04 as conversion_lift_ci_high,
@@ -90,7 +90,7 @@ create table segmentation.program_lift_monthly as
            5.0 as revenue_lift_per_person, -1.0 as revenue_lift_per_person_ci_low,
            11.0 as revenue_lift_per_person_ci_high, 47500.0 as incremental_revenue,
            -9500.0 as incremental_revenue_ci_low, 104500.0 as incremental_revenue_ci_high
-    from (select date '2026-06-01' + to_months(m) as month from range(6) t(m)) as months;
+    from (select date '2026-06-01' + to_months(m) as month_start from range(6) t(m)) as months;
 """
 
 

@@ -89,15 +89,25 @@ design_effects as (
     -- clustered variance of the conversion rate over the independent-entries variance
     select
         workflow,
-        case when persons > 1 and conversions > 0 and conversions < entries then
-            greatest(1.0,
-                (persons / (persons - 1.0))
-                * (conversions_sq
-                    - 2.0 * conversions * conversions_x_entries / entries
-                    + (1.0 * conversions / entries) * conversions * entries_sq / entries)
-                / (1.0 * entries * entries)
-                / ((1.0 * conversions / entries) * (1 - 1.0 * conversions / entries) / entries))
-        else 1.0 end as design_effect
+        case when persons > 1 and conversions > 0 and conversions < entries
+                then
+                    greatest(
+                        1.0,
+                        (persons / (persons - 1.0))
+                        * (
+                            conversions_sq
+                            - 2.0 * conversions * conversions_x_entries / entries
+                            + (1.0 * conversions / entries) * conversions * entries_sq / entries
+                        )
+                        / (1.0 * entries * entries)
+                        / (
+                            (1.0 * conversions / entries)
+                            * (1 - 1.0 * conversions / entries)
+                            / entries
+                        )
+                    )
+            else 1.0
+        end as design_effect
     from clustering
 
 ),
@@ -143,18 +153,24 @@ final as (
         settings.audience as workflow,
         cast(coalesce(volumes.entries_364d, 0) as {{ dbt.type_int() }}) as entries_364d,
         cast(coalesce(volumes.persons_364d, 0) as {{ dbt.type_int() }}) as persons_364d,
-        cast(coalesce(7.0 * volumes.entries_364d / volumes.days_covered, 0)
-            as {{ type_double() }}) as entries_per_week,
-        cast(coalesce(30.4 * volumes.entries_364d / volumes.days_covered, 0)
-            as {{ type_double() }}) as entries_per_month,
+        cast(
+            coalesce(7.0 * volumes.entries_364d / volumes.days_covered, 0)
+            as {{ type_double() }}
+        ) as entries_per_week,
+        cast(
+            coalesce(30.4 * volumes.entries_364d / volumes.days_covered, 0)
+            as {{ type_double() }}
+        ) as entries_per_month,
         cast(baselines.untreated_conversion_rate as {{ type_double() }})
             as baseline_conversion_rate,
         cast(coalesce(baselines.untreated_entries, 0) as {{ dbt.type_int() }})
             as baseline_entries,
         cast(coalesce(design_effects.design_effect, 1.0) as {{ type_double() }})
             as design_effect,
-        cast(coalesce(window_orders.revenue / nullif(window_orders.orders, 0),
-            shop.average_order_value) as {{ type_double() }}) as average_order_value
+        cast(coalesce(
+            window_orders.revenue / nullif(window_orders.orders, 0),
+            shop.average_order_value
+        ) as {{ type_double() }}) as average_order_value
     from settings
     cross join shop
     left join volumes

@@ -43,12 +43,15 @@ person_months as (
 
     select
         orders.person_id,
-        cast({{ dbt.date_trunc('month', 'orders.ordered_at') }} as date) as month,
-        sum(orders.net_revenue) as revenue
+        cast({{ dbt.date_trunc('month', 'orders.ordered_at') }} as date) as month_start,
+        sum(orders.net_revenue) as revenue,
+        sum(orders.net_revenue) * sum(orders.net_revenue) as revenue_sq
     from orders
     cross join settings
-    where orders.ordered_at >= cast({{ dbt.date_trunc('month', 'settings.first_launch_date') }}
-        as {{ type_timestamptz() }})
+    where orders.ordered_at >= cast(
+            {{ dbt.date_trunc('month', 'settings.first_launch_date') }}
+            as {{ type_timestamptz() }}
+        )
     group by orders.person_id, cast({{ dbt.date_trunc('month', 'orders.ordered_at') }} as date)
 
 ),
@@ -65,40 +68,49 @@ group_sizes as (
 month_sums as (
 
     select
-        person_months.month,
-        {%- for group, condition in [('exposed', 'not'), ('holdout', '')] %}
-        sum(case when {{ condition }} assignments.is_holdout then 1 else 0 end)
-            as {{ group }}_buyers,
-        sum(case when {{ condition }} assignments.is_holdout then person_months.revenue
-            else 0 end) as {{ group }}_revenue,
-        sum(case when {{ condition }} assignments.is_holdout
-            then person_months.revenue * person_months.revenue else 0 end)
-            as {{ group }}_revenue_sq{{ ',' if not loop.last }}
-        {%- endfor %}
+        person_months.month_start,
+        sum(case when assignments.is_holdout then 0 else 1 end) as exposed_buyers,
+        sum(case when assignments.is_holdout then 0 else person_months.revenue end)
+            as exposed_revenue,
+        sum(case when assignments.is_holdout then 0 else person_months.revenue_sq end)
+            as exposed_revenue_sq,
+        sum(case when assignments.is_holdout then 1 else 0 end) as holdout_buyers,
+        sum(case when assignments.is_holdout then person_months.revenue else 0 end)
+            as holdout_revenue,
+        sum(case when assignments.is_holdout then person_months.revenue_sq else 0 end)
+            as holdout_revenue_sq
     from person_months
     inner join assignments
         on person_months.person_id = assignments.person_id
-    group by person_months.month
+    group by person_months.month_start
 
 ),
 
 rates as (
 
+    -- persons without an order in the month count as 0 in the means and variances
     select
         month_sums.*,
         group_sizes.exposed_persons,
         group_sizes.holdout_persons,
-        {%- for group in ['exposed', 'holdout'] %}
-        1.0 * {{ group }}_buyers / nullif(group_sizes.{{ group }}_persons, 0)
-            as {{ group }}_conversion_rate,
-        {{ group }}_revenue / nullif(group_sizes.{{ group }}_persons, 0)
-            as {{ group }}_revenue_per_person,
-        -- sample variance of revenue per person (persons without an order count as 0)
-        ({{ group }}_revenue_sq
-            - {{ group }}_revenue * {{ group }}_revenue / nullif(group_sizes.{{ group }}_persons, 0))
-            / nullif(group_sizes.{{ group }}_persons - 1, 0) as {{ group }}_revenue_variance
-        {{- ',' if not loop.last }}
-        {%- endfor %}
+        1.0 * month_sums.exposed_buyers / nullif(group_sizes.exposed_persons, 0)
+            as exposed_conversion_rate,
+        1.0 * month_sums.holdout_buyers / nullif(group_sizes.holdout_persons, 0)
+            as holdout_conversion_rate,
+        month_sums.exposed_revenue / nullif(group_sizes.exposed_persons, 0)
+            as exposed_revenue_per_person,
+        month_sums.holdout_revenue / nullif(group_sizes.holdout_persons, 0)
+            as holdout_revenue_per_person,
+        (
+            month_sums.exposed_revenue_sq
+            - month_sums.exposed_revenue * month_sums.exposed_revenue
+            / nullif(group_sizes.exposed_persons, 0)
+        ) / nullif(group_sizes.exposed_persons - 1, 0) as exposed_revenue_variance,
+        (
+            month_sums.holdout_revenue_sq
+            - month_sums.holdout_revenue * month_sums.holdout_revenue
+            / nullif(group_sizes.holdout_persons, 0)
+        ) / nullif(group_sizes.holdout_persons - 1, 0) as holdout_revenue_variance
     from month_sums
     cross join group_sizes
 
@@ -125,9 +137,9 @@ errors as (
 final as (
 
     select
-        errors.month,
-        cast({{ dbt.dateadd('month', 1, 'errors.month') }} as {{ type_timestamptz() }})
-            <= as_of.as_of_at as is_complete_month,
+        errors.month_start,
+        cast({{ dbt.dateadd('month', 1, 'errors.month_start') }} as {{ type_timestamptz() }})
+        <= as_of.as_of_at as is_complete_month,
         cast(errors.exposed_persons as {{ dbt.type_int() }}) as exposed_persons,
         cast(errors.holdout_persons as {{ dbt.type_int() }}) as holdout_persons,
         cast(errors.exposed_buyers as {{ dbt.type_int() }}) as exposed_buyers,
@@ -135,25 +147,37 @@ final as (
         cast(errors.exposed_conversion_rate as {{ type_double() }}) as exposed_conversion_rate,
         cast(errors.holdout_conversion_rate as {{ type_double() }}) as holdout_conversion_rate,
         cast(errors.conversion_lift as {{ type_double() }}) as conversion_lift,
-        cast(errors.conversion_lift - {{ z }} * errors.conversion_lift_standard_error
-            as {{ type_double() }}) as conversion_lift_ci_low,
-        cast(errors.conversion_lift + {{ z }} * errors.conversion_lift_standard_error
-            as {{ type_double() }}) as conversion_lift_ci_high,
+        cast(
+            errors.conversion_lift - {{ z }} * errors.conversion_lift_standard_error
+            as {{ type_double() }}
+        ) as conversion_lift_ci_low,
+        cast(
+            errors.conversion_lift + {{ z }} * errors.conversion_lift_standard_error
+            as {{ type_double() }}
+        ) as conversion_lift_ci_high,
         cast(errors.exposed_revenue_per_person as {{ type_double() }})
             as exposed_revenue_per_person,
         cast(errors.holdout_revenue_per_person as {{ type_double() }})
             as holdout_revenue_per_person,
         cast(errors.revenue_lift_per_person as {{ type_double() }}) as revenue_lift_per_person,
-        cast(errors.revenue_lift_per_person - {{ z }} * errors.revenue_lift_standard_error
-            as {{ type_double() }}) as revenue_lift_per_person_ci_low,
-        cast(errors.revenue_lift_per_person + {{ z }} * errors.revenue_lift_standard_error
-            as {{ type_double() }}) as revenue_lift_per_person_ci_high,
+        cast(
+            errors.revenue_lift_per_person - {{ z }} * errors.revenue_lift_standard_error
+            as {{ type_double() }}
+        ) as revenue_lift_per_person_ci_low,
+        cast(
+            errors.revenue_lift_per_person + {{ z }} * errors.revenue_lift_standard_error
+            as {{ type_double() }}
+        ) as revenue_lift_per_person_ci_high,
         cast(errors.revenue_lift_per_person * errors.exposed_persons as {{ type_double() }})
             as incremental_revenue,
-        cast((errors.revenue_lift_per_person - {{ z }} * errors.revenue_lift_standard_error)
-            * errors.exposed_persons as {{ type_double() }}) as incremental_revenue_ci_low,
-        cast((errors.revenue_lift_per_person + {{ z }} * errors.revenue_lift_standard_error)
-            * errors.exposed_persons as {{ type_double() }}) as incremental_revenue_ci_high
+        cast(
+            (errors.revenue_lift_per_person - {{ z }} * errors.revenue_lift_standard_error)
+            * errors.exposed_persons as {{ type_double() }}
+        ) as incremental_revenue_ci_low,
+        cast(
+            (errors.revenue_lift_per_person + {{ z }} * errors.revenue_lift_standard_error)
+            * errors.exposed_persons as {{ type_double() }}
+        ) as incremental_revenue_ci_high
     from errors
     cross join as_of
 

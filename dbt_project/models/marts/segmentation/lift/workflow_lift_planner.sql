@@ -47,8 +47,8 @@ sizing as (
     select
         *,
         {{ z * z }} * baseline_conversion_rate * (1 - baseline_conversion_rate)
-            * design_effect
-            / nullif(target_conversion_lift * target_conversion_lift, 0) as k
+        * design_effect
+        / nullif(target_conversion_lift * target_conversion_lift, 0) as k
     from inputs
 
 ),
@@ -78,10 +78,12 @@ final as (
         cast(entries_needed as {{ type_double() }}) as entries_needed,
         cast(entries_needed / nullif(comparable_entries_per_week, 0) as {{ type_double() }})
             as weeks_needed,
-        cast(entries_needed_at_half / nullif(comparable_entries_per_week, 0)
-            as {{ type_double() }}) as weeks_needed_at_half,
+        cast(
+            entries_needed_at_half / nullif(comparable_entries_per_week, 0)
+            as {{ type_double() }}
+        ) as weeks_needed_at_half,
         cast(case when share_product_needed <= 0.25
-            then (1 - sqrt(1 - 4 * share_product_needed)) / 2
+                then (1 - sqrt(1 - 4 * share_product_needed)) / 2
         end as {{ type_double() }}) as holdout_share_for_horizon,
         case
             when coalesce(comparable_entries_per_week, 0) = 0
@@ -90,22 +92,30 @@ final as (
                 then 'no baseline yet: no untreated entry with a complete window'
             when entries_needed_at_half / comparable_entries_per_week > 52
                 then 'too small to measure: even a 50% holdout needs '
-                    || cast(cast(ceiling(entries_needed_at_half / comparable_entries_per_week)
-                        as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+                    || cast(cast(
+                        ceiling(entries_needed_at_half / comparable_entries_per_week)
+                        as {{ dbt.type_int() }}
+                    ) as {{ dbt.type_string() }})
                     || ' weeks'
             when share_product_needed > 0.25
                 then 'needs more than {{ horizon }} weeks: a 50% holdout takes '
-                    || cast(cast(ceiling(entries_needed_at_half / comparable_entries_per_week)
-                        as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+                    || cast(cast(
+                        ceiling(entries_needed_at_half / comparable_entries_per_week)
+                        as {{ dbt.type_int() }}
+                    ) as {{ dbt.type_string() }})
                     || ' weeks'
             when holdout_share * (1 - holdout_share) >= share_product_needed
                 then 'the current holdout detects it in '
-                    || cast(cast(ceiling(entries_needed / comparable_entries_per_week)
-                        as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+                    || cast(cast(
+                        ceiling(entries_needed / comparable_entries_per_week)
+                        as {{ dbt.type_int() }}
+                    ) as {{ dbt.type_string() }})
                     || ' weeks'
             else 'raise the holdout to '
-                || cast(cast(ceiling(100 * (1 - sqrt(1 - 4 * share_product_needed)) / 2)
-                    as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+                || cast(cast(
+                    ceiling(100 * (1 - sqrt(1 - 4 * share_product_needed)) / 2)
+                    as {{ dbt.type_int() }}
+                ) as {{ dbt.type_string() }})
                 || '% to detect it within {{ horizon }} weeks'
         end as plan_note
     from needed
