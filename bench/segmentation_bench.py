@@ -29,6 +29,7 @@ from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
 SEGMENTATION = [
     "rfm_segments",
     "audience_settings",
+    "path:models/intermediate/segmentation",
     "path:models/marts/segmentation",
     "snap_customer_lifecycle",
 ]

@@ -147,8 +147,9 @@ left join segmentation.current_holdout_assignments as audience_holdout
     and windows.workflow = audience_holdout.experiment
 where windows.is_reachable
     and customers.email is not null
-    -- a real platform sends nothing before the flow's launch
-    and windows.entered_at >= cast(windows.launch_date as timestamptz)
+    -- a real platform sends nothing before the flow's launch (none: before the data)
+    and (windows.launch_date is null
+        or windows.entered_at >= cast(windows.launch_date as timestamptz))
     and windows.window_end_at <= as_of.as_of_at
     and windows.workflow in ({workflows})
 order by windows.workflow, windows.person_id, windows.entered_at

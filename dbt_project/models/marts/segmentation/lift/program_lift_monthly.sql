@@ -21,7 +21,10 @@ assignments as (
 
 settings as (
 
-    select min(launch_date) as first_launch_date
+    -- a flow without a launch date was launched before the data starts
+    select
+        case when count(*) = count(launch_date) then min(launch_date) end
+            as first_launch_date
     from {{ ref('audience_settings') }}
     where is_automated
 
@@ -48,7 +51,8 @@ person_months as (
         sum(orders.net_revenue) * sum(orders.net_revenue) as revenue_sq
     from orders
     cross join settings
-    where orders.ordered_at >= cast(
+    where settings.first_launch_date is null
+        or orders.ordered_at >= cast(
             {{ dbt.date_trunc('month', 'settings.first_launch_date') }}
             as {{ type_timestamptz() }}
         )

@@ -3,8 +3,9 @@
 -- (audience_settings, else var lift_window_days) or at the person's next entry into the
 -- same flow, whichever comes first, so windows never overlap and each order counts once
 -- per flow. is_measured: the entry came after the flow's launch (audience_settings.
--- launch_date) and after the person's holdout assignments were in force - only those
--- entries were decided by the experiment (docs/segmentation.md, "What lift measures").
+-- launch_date; empty = before the data starts) and after the person's holdout assignments
+-- were in force - only those entries were decided by the experiment (docs/segmentation.md,
+-- "What lift measures").
 
 with
 
@@ -109,12 +110,10 @@ clean_windows as (
             when next_entered_at < full_window_end_at then next_entered_at
             else full_window_end_at
         end as window_end_at,
-        coalesce(
-            entered_at >= launched_at
-            and entered_at >= coalesce(audience_assignment_in_force_at, launched_at)
-            and entered_at >= coalesce(global_assignment_in_force_at, launched_at),
-            false
-        ) as is_measured
+        -- no launch date: launched before the data starts
+        coalesce(entered_at >= launched_at, true)
+        and coalesce(entered_at >= audience_assignment_in_force_at, true)
+        and coalesce(entered_at >= global_assignment_in_force_at, true) as is_measured
     from windowed
 
 ),
