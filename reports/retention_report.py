@@ -263,7 +263,9 @@ def program_chart(program: pd.DataFrame) -> str:
     ax.errorbar(x, lift, yerr=[lows, highs], fmt="none", ecolor="#333", elinewidth=1, capsize=3)
     ax.axhline(0, color=PALETTE["accent"], lw=1, ls="--")
     ax.set_xticks(x)
-    ax.set_xticklabels([f"{pd.Timestamp(m):%Y-%m}" for m in data["month_start"]], rotation=45, fontsize=7)
+    ax.set_xticklabels(
+        [f"{pd.Timestamp(m):%Y-%m}" for m in data["month_start"]], rotation=45, fontsize=7
+    )
     ax.set_ylabel("net revenue per person")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("All flows together: revenue per person vs the global holdout, per month")

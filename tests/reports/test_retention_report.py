@@ -82,8 +82,9 @@ create table segmentation.workflow_lift_planner as
            design_effect, target_conversion_lift, entries_needed, weeks_needed,
            weeks_needed_at_half, holdout_share_for_horizon, plan_note);
 create table segmentation.program_lift_monthly as
-    select month_start, month_start < date '2026-11-01' as is_complete_month, 9500 as exposed_persons,
-           500 as holdout_persons, 950 as exposed_buyers, 40 as holdout_buyers,
+    select month_start, month_start < date '2026-11-01' as is_complete_month,
+           9500 as exposed_persons, 500 as holdout_persons, 950 as exposed_buyers,
+           40 as holdout_buyers,
            0.1 as exposed_conversion_rate, 0.08 as holdout_conversion_rate,
            0.02 as conversion_lift, 0.0 as conversion_lift_ci_low, 0.04 as conversion_lift_ci_high,
            30.0 as exposed_revenue_per_person, 25.0 as holdout_revenue_per_person,
