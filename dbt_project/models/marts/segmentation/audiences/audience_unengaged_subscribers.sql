@@ -2,7 +2,7 @@
 -- unengaged_recent_send_days), but no open or click for unengaged_days (counted from the
 -- later of the last open/click and the opt-in). The first unengaged_sunset_after_days are
 -- the re-permission step; after that, sunset. Last open/click come from dim_customers
--- (all data: with an earlier segmentation_as_of_date later engagement is visible).
+-- (all data: with an earlier as_of_date later engagement is visible).
 
 with
 
