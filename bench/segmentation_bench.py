@@ -29,6 +29,7 @@ from warehouse.settings import PROJECT_ROOT
 SEGMENTATION = [
     "rfm_segments",
     "audience_settings",
+    "path:models/intermediate/segmentation",
     "path:models/marts/segmentation",
     "snap_customer_lifecycle",
 ]

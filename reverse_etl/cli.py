@@ -54,11 +54,18 @@ def _settings(
     return get_settings(**{k: v for k, v in options.items() if v is not None})
 
 
+def _error(title: str, text: str) -> None:
+    """Print an error whose text names files and fields: never folded (a path broken across
+    lines cannot be copied, and tests look for it) and never read as rich markup."""
+    console.print(f"[red]{title}[/red]")
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def _select(settings: Settings, names: list[str] | None) -> list[SyncConfig]:
     try:
         syncs = load_syncs(settings.syncs_dir)
     except SyncConfigError as exc:
-        console.print(f"[red]invalid sync configuration[/red]\n{exc}")
+        _error("invalid sync configuration", str(exc))
         raise typer.Exit(2) from None
     if not names:
         return [s for s in syncs.values() if s.enabled]
@@ -148,6 +155,26 @@ def validate(syncs_dir: SyncsOpt = None) -> None:
 
 
 @app.command()
+def exposures(
+    syncs_dir: SyncsOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Fail if the file is stale")] = False,
+) -> None:
+    """Write the dbt exposures (one per sync) generated from the sync files."""
+    from reverse_etl import exposures as gen
+
+    directory = syncs_dir or get_settings().syncs_dir
+    if check:
+        current = gen.EXPOSURES_PATH.read_text() if gen.EXPOSURES_PATH.exists() else ""
+        if current != gen.render(directory):
+            _error("stale exposures", f"{gen.EXPOSURES_PATH}: run `rw-sync exposures`")
+            raise typer.Exit(1)
+        console.print(f"{gen.EXPOSURES_PATH} is up to date")
+        return
+    changed = gen.write(directory)
+    console.print(f"{gen.EXPOSURES_PATH} {'written' if changed else 'unchanged'}")
+
+
+@app.command()
 def plan(
     names: NamesArg = None,
     syncs_dir: SyncsOpt = None,
@@ -164,7 +191,7 @@ def plan(
         try:
             p = SyncEngine(sync, settings=settings).plan(full_resync=full_resync)
         except SyncConfigError as exc:
-            console.print(f"[red]{sync.name}: {exc}[/red]")
+            _error(f"{sync.name}: invalid", str(exc))
             raise typer.Exit(2) from None
         out.append(p.to_dict())
         if not as_json:
