@@ -185,3 +185,35 @@ def test_same_data_gives_the_same_model(trained, shop):
     np.testing.assert_array_equal(
         gbm.predict(task, pipeline, rows), gbm.predict(task, pipeline, rows.copy())
     )
+
+
+def test_a_plain_dbt_build_after_scoring_keeps_the_scores(trained, ml_env, tmp_path):
+    """Scores are an always-present relation that only scoring writes: rebuilding the whole
+    project afterwards (no vars, no selection) keeps them, and the sync models carry them."""
+    from tests.ml.conftest import run_dbt
+
+    result = CliRunner().invoke(app, ["score"])
+    assert result.exit_code == 0, result.output
+    query = (
+        "select person_id, churn_probability, predicted_ltv_12m from ml.customer_scores "
+        "order by person_id"
+    )
+    with duckdb.connect(str(ml_env["duckdb"]), read_only=True) as con:
+        before = con.execute(query).fetchall()
+    assert before and any(churn is not None for _, churn, _ in before)
+
+    run_dbt(["build"], ml_env["raw"], ml_env["duckdb"], tmp_path)
+
+    with duckdb.connect(str(ml_env["duckdb"]), read_only=True) as con:
+        after = con.execute(query).fetchall()
+        synced = con.execute(
+            "select p.person_id, p.churn_probability, s.churn_probability "
+            "from sync.sync_klaviyo__profiles as p "
+            "join ml.customer_scores as s using (person_id)"
+        ).fetchall()
+    assert after == before
+    assert len(synced) > 100
+    for _, profile, score in synced:  # the profile keeps a 32-bit float (its contract)
+        assert (profile is None) == (score is None)
+        assert profile is None or abs(profile - score) < 1e-6
+    assert sum(profile is not None for _, profile, _ in synced) > 100

@@ -10,6 +10,7 @@ import duckdb
 from pydantic import Field
 
 from ingest.contract import TABLES
+from orchestration.defs.dbt.project import resolve_as_of
 from orchestration.resources import WarehouseResource
 from warehouse.settings import get_settings
 
@@ -33,8 +34,8 @@ class IngestConfig(dg.Config):
     seed: int = Field(default=42, description="Sample shop random seed.")
     as_of_date: str | None = Field(
         default=None,
-        description="Last day of sample history (YYYY-MM-DD). Default: today in the shop's "
-        "time zone.",
+        description="Last day of sample history (YYYY-MM-DD). Default: the run tag "
+        "rw/as_of_date, else today in the shop's time zone.",
     )
     years: float = Field(default=3.0, gt=0, description="Years of sample history.")
     file: str | None = Field(default=None, description="File to import (shopify/csv).")
@@ -83,12 +84,14 @@ def _row_count(path: Path) -> int:
     return int(n)
 
 
-def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str], dict]:
+def _load(
+    config: IngestConfig, warehouse: WarehouseResource, as_of_date: str | None = None
+) -> tuple[list[str], dict]:
     """Run the generator or importer; returns the tables written and run-level metadata."""
     if config.source == "sample":
         from ingest.generator import GenerationConfig, generate
 
-        end = datetime.strptime(config.as_of_date or _today_in_shop(), "%Y-%m-%d").date()
+        end = datetime.strptime(as_of_date or _today_in_shop(), "%Y-%m-%d").date()
         report = generate(
             GenerationConfig(
                 customers=config.customers, seed=config.seed, end_date=end, years=config.years
@@ -156,7 +159,7 @@ def raw_tables(
 ):
     """Load the raw contract: a generated sample shop or an imported export. Rows that break
     the contract are quarantined (see `rejected_rows`), never dropped silently."""
-    written, meta = _load(config, warehouse)
+    written, meta = _load(config, warehouse, resolve_as_of(config.as_of_date, context.run.tags))
     context.log.info("raw tables written: %s", ", ".join(written))
     for table in written:
         path = warehouse.raw / f"{table}.parquet"

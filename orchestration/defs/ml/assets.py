@@ -11,6 +11,7 @@ from pydantic import Field
 from ml.tasks import TASKS
 from orchestration.defs._metadata import markdown_file, markdown_table
 from orchestration.defs.dbt.assets import WAREHOUSE_POOL
+from orchestration.defs.dbt.project import resolve_as_of
 from orchestration.resources import MLResource, WarehouseResource
 
 ML_GROUP = "ml"
@@ -38,7 +39,9 @@ class TrainConfig(dg.Config):
 
 class ScoreConfig(dg.Config):
     as_of_date: str | None = Field(
-        default=None, description="Feature cutoff to score (YYYY-MM-DD); default: the latest."
+        default=None,
+        description="As-of date to score (YYYY-MM-DD, inclusive; features cut off at the next "
+        "midnight). Default: the run tag rw/as_of_date, else the latest built.",
     )
 
 
@@ -202,7 +205,7 @@ def build_ml_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition
 
         settings = ml.settings(warehouse.database)
         try:
-            out = score(settings, config.as_of_date)
+            out = score(settings, resolve_as_of(config.as_of_date, context.run.tags))
         except LookupError as exc:  # no champion yet
             raise dg.Failure(
                 f"{exc}. Materialize the ml models first (weekly_retrain job)."
