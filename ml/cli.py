@@ -221,36 +221,56 @@ def btyd(
     customer_col: str = "customer_id",
     date_col: str = "ordered_at",
     amount_col: str = "amount",
-    as_of: Annotated[str | None, typer.Option(help="Default: day after the last order")] = None,
-    horizon_days: int = 365,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day of observation, inclusive (orders after it are ignored). "
+            "Default: the day of the last order"
+        ),
+    ] = None,
+    time_unit: Annotated[
+        str,
+        typer.Option(
+            help="Unit of recency, T and the rate parameter alpha: day, or week as in the "
+            "published CDNOW estimates"
+        ),
+    ] = "day",
+    horizon_days: Annotated[int, typer.Option(help="Prediction horizon in days")] = 365,
 ) -> None:
     """BG/NBD + Gamma-Gamma on a plain transactions table (customer, date, amount)."""
     import pandas as pd
 
-    from ml.models.btyd import BTYDModel, summary_from_transactions
+    from ml.models.btyd import TIME_UNITS, BTYDModel, summary_from_transactions
 
+    if time_unit not in TIME_UNITS:
+        raise typer.BadParameter(f"choose from {', '.join(TIME_UNITS)}", param_hint="--time-unit")
     if transactions.suffix == ".parquet":
         frame = pd.read_parquet(transactions)
     else:
         frame = pd.read_csv(transactions)
     dates = pd.to_datetime(frame[date_col], utc=True, format="mixed")
     frame[date_col] = dates
-    last_day = dates.max().tz_localize(None).normalize()
-    cutoff = pd.Timestamp(as_of) if as_of else last_day + pd.Timedelta(days=1)
-    summary = summary_from_transactions(frame, customer_col, date_col, amount_col, cutoff)
+    last_day = pd.Timestamp(as_of) if as_of else dates.max().tz_localize(None).normalize()
+    summary = summary_from_transactions(
+        frame, customer_col, date_col, amount_col, last_day, unit=time_unit
+    )
+    per_unit = TIME_UNITS[time_unit]
     model = BTYDModel().fit(summary)
-    pred = model.predict(summary, horizon_days)
+    pred = model.predict(summary, horizon_days / per_unit)
     pred["p_no_order_90d"] = model.bgnbd.probability_no_purchase(
-        90, summary["frequency"], summary["recency"], summary["T"]
+        90 / per_unit, summary["frequency"], summary["recency"], summary["T"]
     )
     result = summary.join(pred)
     if output.suffix == ".parquet":
         result.to_parquet(output)
     else:
         result.to_csv(output)
-    console.print(json.dumps(model.to_dict(), indent=1, default=float))
-    console.print(f"{len(result):,} customers as of {cutoff.date()} -> {output}")
-
+    console.print(model.describe(time_unit))
+    console.print(json.dumps({"time_unit": time_unit, **model.to_dict()}, indent=1, default=float))
+    console.print(
+        f"{len(result):,} customers observed through {last_day.date()} (inclusive); "
+        f"recency and T in {time_unit}s; horizon {horizon_days} days -> {output}"
+    )
 
 if __name__ == "__main__":
     app()

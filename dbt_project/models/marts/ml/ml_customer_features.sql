@@ -205,13 +205,15 @@ order_days as (
 
 btyd_summary as (
 
-    -- BG/NBD + Gamma-Gamma inputs in whole days (same-day orders are one purchase)
+    -- BG/NBD + Gamma-Gamma inputs in whole days (same-day orders are one purchase). T is
+    -- measured as in Fader-Hardie-Lee: the last observed day (the day before the cutoff)
+    -- minus the first purchase day, so a first order on the last day has T = 0.
     select
         person_id,
         cutoff_date,
         count(*) - 1 as btyd_frequency,
         max(order_day_number) - min(order_day_number) as btyd_recency_days,
-        max(cutoff_day_number) - min(order_day_number) as btyd_tenure_days,
+        max(cutoff_day_number) - 1 - min(order_day_number) as btyd_tenure_days,
         case
             when count(*) > 1
                 then
