@@ -54,29 +54,32 @@ def _check(models: list[str] | None) -> list[str] | None:
 
 
 def _print_backtest(results) -> None:
-    table = Table(title="Backtest: main metric, mean over rolling cutoffs")
+    table = Table(title="Backtest: main metric, mean over rolling and same-season cutoffs")
     for col in (
         "model",
         "metric",
         "gradient boosting",
-        "btyd",
+        "simple rule",
         "rfm rule",
-        "hist. avg",
+        "btyd",
+        "champion (same folds)",
         "folds",
-        "beats baselines",
+        "served",
     ):
         table.add_column(col)
     for name, res in results.items():
         main = res.main
+        simple = res.task.simple_baseline
         table.add_row(
             name,
             res.task.main_metric,
-            *[
-                f"{main.get(k, float('nan')):.4f}"
-                for k in ("gradient_boosting", "btyd", "rfm_rule", "historical_average")
-            ],
+            f"{main.get('gradient_boosting', float('nan')):.4f}",
+            f"{simple} {main.get(simple, float('nan')):.4f}",
+            f"{main.get('rfm_rule', float('nan')):.4f}",
+            f"{main.get('btyd', float('nan')):.4f}",
+            f"{main['champion']:.4f}" if "champion" in main else "-",
             str(len(res.folds)),
-            "yes" if res.beats_baselines else "no",
+            str(res.served_model),
         )
     console.print(table)
 
@@ -85,7 +88,11 @@ def _print_backtest(results) -> None:
 def train(
     models: TaskOpt = None,
     promote: Annotated[
-        bool, typer.Option(help="Promote each new version if not worse than the champion")
+        bool,
+        typer.Option(
+            help="Promote each new version if it beats every baseline (else the best baseline "
+            "is registered instead) and is not worse than the champion on the same folds"
+        ),
     ] = True,
     report: Annotated[Path | None, typer.Option(help="Write backtest + timings as JSON")] = None,
 ) -> None:
@@ -100,7 +107,7 @@ def train(
     _print_backtest(out["results"])
     for name, version in out["versions"].items():
         state = "promoted" if name in out["promoted"] else "candidate"
-        console.print(f"{name}: {version} ({state})")
+        console.print(f"{name}: {version} ({state}): {out['results'][name].decision}")
     for name, reason in out["refused"].items():
         console.print(f"[yellow]{name}: not promoted — {reason}[/yellow]")
     console.print({k: round(v, 1) for k, v in out["timings"].items()})
@@ -130,9 +137,13 @@ def backtest(
 def promote(
     model: Annotated[str, typer.Option("--model", "-m")],
     version: Annotated[str | None, typer.Option(help="Default: newest version")] = None,
-    force: Annotated[bool, typer.Option(help="Skip the not-worse-than-champion gate")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Skip the champion comparison (never the baseline gate)"),
+    ] = False,
 ) -> None:
-    """Make a version the champion if its backtest metric is not worse than the champion's."""
+    """Make a version champion: it must not have lost to a baseline, and not be worse than
+    the champion on the same folds."""
     from ml.registry import PromotionRefusedError, Registry
     from ml.warehouse import connect
 
@@ -208,7 +219,7 @@ def list_versions() -> None:
         star = "*" if row.is_champion else " "
         console.print(
             f"{star} {row.model_name:<15} {row.model_version}  {row.main_metric}="
-            f"{row.main_metric_value:.4f}  beats baselines: {row.beats_baselines}",
+            f"{row.main_metric_value:.4f}  serves {row.served_model}",
             soft_wrap=True,
         )
     console.print("(* = champion)")
@@ -271,6 +282,7 @@ def btyd(
         f"{len(result):,} customers observed through {last_day.date()} (inclusive); "
         f"recency and T in {time_unit}s; horizon {horizon_days} days -> {output}"
     )
+
 
 if __name__ == "__main__":
     app()

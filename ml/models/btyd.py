@@ -21,9 +21,9 @@ days, recency t_x = last purchase day minus first purchase day, and T = the last
 observation (inclusive) minus the first purchase day -- a customer who first bought on the
 last observed day has T = 0. Time is in days unless the summary was built with
 `unit="week"` (the papers' unit): the rate parameter `alpha` is in that unit (see
-`TIME_UNITS`), and prediction horizons (`horizon_days`) are then in that unit too. Identical (frequency, recency,
-T) rows are collapsed into weights before fitting, which makes the fit at a million
-customers a matter of seconds.
+`TIME_UNITS`), and prediction horizons (`horizon_days`) are then in that unit.
+Identical (frequency, recency, T) rows are collapsed into weights before fitting, which
+makes the fit at a million customers a matter of seconds.
 """
 
 from __future__ import annotations
