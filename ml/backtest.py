@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ml import metrics as mx
+from ml import season as seasonal
 from ml.config import MLSettings
 from ml.features import feature_columns, sample_rows
 from ml.models import gbm
@@ -167,11 +168,25 @@ def backtest_cutoffs(
     return tests, season
 
 
-def _fit_predict(task, train, y_train, test, features, settings, params=None) -> np.ndarray:
+def _fit(task, train, y_train, features, settings, params=None):
     max_iter = (params or {}).get("max_iter", settings.ml_max_iter)
     learning_rate = (params or {}).get("learning_rate", settings.ml_learning_rate)
     model = gbm.fit_model(task, train, y_train, features, settings.seed, max_iter, learning_rate)
-    return gbm.predict(task, model, test)
+    return lambda frame: gbm.predict(task, model, frame)
+
+
+def season_exponent(
+    name: str, predict, train: pd.DataFrame, y_train: np.ndarray, target: pd.Timestamp
+) -> float:
+    """The per-season calibration exponent of one candidate for the `target` cutoff, from
+    the training rows of the target's season that the scores were not fitted to (for the
+    model: the persons held out of its trees)."""
+    rows = seasonal.same_season(train["cutoff_date"], target)
+    if name in (MODEL, CHAMPION):
+        rows &= gbm.calibration_split(train["person_id"])
+    if not rows.any():
+        return 1.0
+    return seasonal.exponent(y_train[rows], predict(train[rows]))
 
 
 def backtest_task(
@@ -221,14 +236,20 @@ def backtest_task(
         if task.kind == "classifier" and len(np.unique(y_train)) < 2:
             log.warning("%s: fold %s has a single class in training; skipped", task.name, cutoff)
             continue
-        fold_preds = {MODEL: _fit_predict(task, train, y_train, test, features, settings)}
+        predictors = {MODEL: _fit(task, train, y_train, features, settings)}
         for name, cls in baselines_for(task).items():
-            fold_preds[name] = cls(task).fit(train, y_train).predict(test)
+            predictors[name] = cls(task).fit(train, y_train).predict
         if champion_source == "refit":
-            fold_preds[CHAMPION] = _fit_predict(
-                task, train, y_train, test, list(champion.features), settings, dict(champion.params)
+            predictors[CHAMPION] = _fit(
+                task, train, y_train, list(champion.features), settings, dict(champion.params)
             )
-        elif champion_source in fold_preds:
+        fold_preds = {name: predict(test) for name, predict in predictors.items()}
+        exponents = {}
+        if task.kind == "classifier":  # per-season calibration (ml.season)
+            for name, predict in predictors.items():
+                exponents[name] = season_exponent(name, predict, train, y_train, cutoff)
+                fold_preds[name] = seasonal.apply(fold_preds[name], exponents[name])
+        if champion_source in (MODEL, *baselines_for(task)):
             fold_preds[CHAMPION] = fold_preds[champion_source]
         fold = {
             "cutoff": cutoff.date().isoformat(),
@@ -236,6 +257,7 @@ def backtest_task(
             "train_cutoffs": [t.date().isoformat() for t in train_cutoffs],
             "n_train": int(len(train)),
             "n_test": int(len(test)),
+            "season_exponent": exponents,
             "metrics": {k: _metrics(task, y_test, v) for k, v in fold_preds.items()},
         }
         log.info(

@@ -155,17 +155,25 @@ def write_model_card(directory: Path, metadata: dict, backtest, importance) -> P
     ]
     served = metadata.get("served_model", MODEL)
     if len(backtest.y) and task.kind == "classifier":
-        lines.append(
-            "| fold cutoff | same season | model | ECE | mean predicted | observed | ratio |"
-        )
-        lines.append("|---|---|---|---|---|---|---|")
+        lines += [
+            "Per-season calibration (`ml/season.py`): probabilities are raised to the "
+            "exponent k that matched the observed rate on the training cutoffs of the "
+            f"target's season; k = {metadata.get('season_exponent', 1.0):.3f} for the season "
+            f"of {metadata.get('season_target_cutoff', 'the scoring cutoff')} "
+            "(1 = no correction). Per fold:",
+            "",
+            "| fold cutoff | same season | model | season k | ECE | mean predicted | observed "
+            "| ratio |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for fold in backtest.folds:
             for name in dict.fromkeys([MODEL, served]):
                 m = fold["metrics"][name]
+                k = fold.get("season_exponent", {}).get(name, 1.0)
                 lines.append(
                     f"| {fold['cutoff']} | {'yes' if fold.get('same_season') else ''} | {name} | "
-                    f"{_fmt(m['ece'])} | {_fmt(m['mean_predicted'])} | {_fmt(m['base_rate'])} | "
-                    f"{_fmt(m['calibration_ratio'])} |"
+                    f"{k:.3f} | {_fmt(m['ece'])} | {_fmt(m['mean_predicted'])} | "
+                    f"{_fmt(m['base_rate'])} | {_fmt(m['calibration_ratio'])} |"
                 )
         lines.append("")
     if len(backtest.y):

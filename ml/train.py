@@ -21,13 +21,22 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from ml import drift
-from ml.backtest import MODEL, ChampionRecipe, TaskBacktest, run_backtest, task_rows
+from ml.backtest import (
+    MODEL,
+    ChampionRecipe,
+    TaskBacktest,
+    run_backtest,
+    scoring_cutoff,
+    season_exponent,
+    task_rows,
+)
 from ml.config import MLSettings
 from ml.features import add_btyd, feature_columns, load_frame, sample_rows
 from ml.model_card import write_model_card
 from ml.models import gbm
 from ml.models.baselines import ServedBaseline, make_baseline
 from ml.registry import PromotionRefusedError, Registry, new_version
+from ml.season import SeasonCalibrated
 from ml.tasks import TASKS
 from ml.warehouse import connect
 
@@ -85,6 +94,13 @@ def train_task(
         )
     else:
         pipeline = served_baseline(task, served).fit(train, y)
+    season_k, target = 1.0, scoring_cutoff(frame)
+    if task.kind == "classifier":  # calibrated for the season it will score in
+        season_k = season_exponent(
+            served, lambda rows: gbm.predict(task, pipeline, rows), train, y, target
+        )
+        model = pipeline.steps[-1][1]
+        pipeline.steps[-1] = ("model", SeasonCalibrated(model, season_k, str(target.date())))
     fit_seconds = time.perf_counter() - started
     latest = train["cutoff_date"].max()
     ref_rows = train[train["cutoff_date"] == latest]
@@ -99,7 +115,12 @@ def train_task(
         "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "seed": settings.seed,
         "served_model": served,
-        "estimator": type(pipeline.named_steps["model"]).__name__,
+        "estimator": type(
+            getattr(pipeline.named_steps["model"], "estimator", None)
+            or pipeline.named_steps["model"]
+        ).__name__,
+        "season_exponent": season_k,
+        "season_target_cutoff": str(target.date()),
         "params": {"max_iter": settings.ml_max_iter, "learning_rate": settings.ml_learning_rate}
         if served == MODEL
         else {},

@@ -202,6 +202,9 @@ def predict(task: Task, pipeline: Pipeline, frame: pd.DataFrame | np.ndarray) ->
 def feature_importance(pipeline: Pipeline, top: int = 15) -> list[tuple[str, float]]:
     """Split-gain-free importance proxy: how often each feature is used in splits."""
     model = pipeline.named_steps["model"]
+    model = (
+        getattr(model, "estimator", model) if type(model).__name__ == "SeasonCalibrated" else model
+    )
     if isinstance(model, CalibratedClassifierCV):
         model = model.calibrated_classifiers_[0].estimator
         model = getattr(model, "estimator", model)

@@ -241,3 +241,36 @@ def test_a_model_that_loses_to_a_baseline_is_never_champion(tmp_path):
     # rollback never restores a version that lost to a baseline
     with pytest.raises(LookupError):
         reg.rollback("ltv_12m")
+
+
+def test_season_exponent_recovers_a_seasonal_intensity():
+    from ml import season
+
+    rng = np.random.default_rng(5)
+    rate = rng.gamma(0.5, 0.1, 50_000)  # purchases per window in an average season
+    p_average = 1 - np.exp(-rate)
+    y = (rng.random(rate.size) < 1 - np.exp(-1.6 * rate)).astype(int)  # a season 1.6x busier
+    k = season.exponent(y, p_average)
+    assert k == pytest.approx(1.6, rel=0.05)
+    adjusted = season.apply(p_average, k)
+    assert adjusted.mean() == pytest.approx(y.mean(), rel=0.02)
+    # ranking is kept: same order, so ROC/PR AUC do not move
+    assert (np.argsort(adjusted, kind="stable") == np.argsort(p_average, kind="stable")).all()
+    # few events: shrunk towards 1; none: no correction at all
+    few = season.exponent(y[:400], p_average[:400])
+    assert 1.0 < few < k
+    assert season.exponent(y[:100], p_average[:100]) == 1.0
+    # the same season, across year ends
+    cutoffs = pd.Series(pd.to_datetime(["2025-11-13", "2025-12-28", "2025-08-13", "2024-01-02"]))
+    assert season.same_season(cutoffs, pd.Timestamp("2026-11-16")).tolist() == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert season.same_season(cutoffs, pd.Timestamp("2026-01-10")).tolist() == [
+        False,
+        True,
+        False,
+        True,
+    ]

@@ -209,24 +209,35 @@ def test_same_data_gives_the_same_model(trained, shop):
     )
 
 
-# Expected calibration error allowed on held-out seasons, per classifier (decile-weighted
-# distance between the scores and what happened; the base rates are about 2 % (7 days),
-# 8 % (30 days) and 73 % (churn), and every backtest fold is a season whose labels the
-# model never saw).
-MAX_ECE = {"churn": 0.08, "propensity_7d": 0.015, "propensity_30d": 0.04}
+# Calibration required on held-out seasons (every backtest fold is a season whose labels the
+# model never saw): expected calibration error at most MAX_RELATIVE_ECE of the base rate
+# (about 2 % for 7 days, 8 % for 30 days, 73 % for churn), and the mean score within
+# RATIO of the observed rate -- pooled over the folds, and (with twice the slack, a single
+# fold of 3,000 persons) in the scoring cutoff's season a year earlier.
+MAX_RELATIVE_ECE = 0.35
+RATIO = (0.85, 1.2)
+
+
+def _calibrated(y: np.ndarray, p: np.ndarray, slack: float = 1.0) -> tuple[bool, dict]:
+    rate = float(np.mean(y))
+    ece = mx.expected_calibration_error(y, p)
+    ratio = float(np.mean(p)) / rate
+    low, high = 1 - (1 - RATIO[0]) * slack, 1 + (RATIO[1] - 1) * slack
+    ok = ece <= MAX_RELATIVE_ECE * slack * min(rate, 1 - rate) and low <= ratio <= high
+    return ok, {"ece": round(ece, 4), "rate": round(rate, 4), "ratio": round(ratio, 3)}
 
 
 def test_calibration_on_held_out_seasons(trained):
     _, out = trained
-    for name, bound in MAX_ECE.items():
+    for name in ("churn", "propensity_7d", "propensity_30d"):
         result = out["results"][name]
         served = result.served_model
         y, p = result.y, result.predictions[served]
-        pooled = mx.expected_calibration_error(y, p)
         season = result.fold_of == result.same_season_cutoff
-        in_season = mx.expected_calibration_error(y[season], p[season])
-        print(name, served, round(pooled, 4), round(in_season, 4), round(p.mean() / y.mean(), 3))
-        assert pooled <= bound, (name, served, pooled)
-        assert in_season <= 1.5 * bound, (name, served, in_season)
-        # the bound bites: scores 30 % too low (issue 10's November propensity) fail it
-        assert mx.expected_calibration_error(y, 0.7 * p) > bound, name
+        pooled, pooled_info = _calibrated(y, p)
+        in_season, season_info = _calibrated(y[season], p[season], slack=2.0)
+        print(name, served, "pooled", pooled_info, "same season", season_info)
+        assert pooled, (name, served, pooled_info)
+        assert in_season, (name, served, season_info)
+        # the check bites: scores 30 % too low (issue 10's November propensity) fail it
+        assert not _calibrated(y, 0.7 * p)[0], name
