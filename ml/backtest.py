@@ -23,11 +23,11 @@ import pandas as pd
 
 from ml import metrics as mx
 from ml import season as seasonal
-from ml.config import MLSettings
 from ml.features import feature_columns, sample_rows
 from ml.models import gbm
 from ml.models.baselines import baselines_for
 from ml.tasks import TASKS, Task, population_mask
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,9 @@ class TaskBacktest:
         }
 
 
-def task_rows(frame: pd.DataFrame, task: Task, settings: MLSettings) -> pd.DataFrame:
+def task_rows(frame: pd.DataFrame, task: Task, settings: Settings) -> pd.DataFrame:
     """Rows of the task's population whose label window is complete."""
-    mask = population_mask(frame, task, settings.ml_churn_active_days)
+    mask = population_mask(frame, task, settings.ml.churn_active_days)
     complete = frame[task.complete_flag].fillna(False).to_numpy(dtype=bool)
     return frame[mask & complete]
 
@@ -169,9 +169,9 @@ def backtest_cutoffs(
 
 
 def _fit(task, train, y_train, features, settings, params=None):
-    max_iter = (params or {}).get("max_iter", settings.ml_max_iter)
-    learning_rate = (params or {}).get("learning_rate", settings.ml_learning_rate)
-    model = gbm.fit_model(task, train, y_train, features, settings.seed, max_iter, learning_rate)
+    max_iter = (params or {}).get("max_iter", settings.ml.max_iter)
+    learning_rate = (params or {}).get("learning_rate", settings.ml.learning_rate)
+    model = gbm.fit_model(task, train, y_train, features, settings.ml.seed, max_iter, learning_rate)
     return lambda frame: gbm.predict(task, model, frame)
 
 
@@ -192,13 +192,13 @@ def season_exponent(
 def backtest_task(
     frame: pd.DataFrame,
     task: Task,
-    settings: MLSettings,
+    settings: Settings,
     champion: ChampionRecipe | None = None,
 ) -> TaskBacktest:
     rows = task_rows(frame, task, settings)
     features = feature_columns(frame)
     result = TaskBacktest(task, champion_version=champion.version if champion else None)
-    params = {"max_iter": settings.ml_max_iter, "learning_rate": settings.ml_learning_rate}
+    params = {"max_iter": settings.ml.max_iter, "learning_rate": settings.ml.learning_rate}
     # where the champion's fold predictions come from: "refit", MODEL (same recipe as the
     # challenger), a baseline name (a served baseline), or None (nothing comparable)
     champion_source = None
@@ -217,7 +217,7 @@ def backtest_task(
         result.champion_note = f"champion is the {champion.served_model} baseline"
     cutoffs = sorted(pd.Timestamp(c) for c in rows["cutoff_date"].unique())
     tests, season = backtest_cutoffs(
-        cutoffs, task.horizon_days, settings.ml_backtest_folds, scoring_cutoff(frame)
+        cutoffs, task.horizon_days, settings.ml.backtest_folds, scoring_cutoff(frame)
     )
     horizon = pd.Timedelta(days=task.horizon_days)
     ys, preds, fold_of = [], {}, []
@@ -225,11 +225,13 @@ def backtest_task(
         train_cutoffs = [t for t in cutoffs if t + horizon <= cutoff]
         train = sample_rows(
             rows[rows["cutoff_date"].isin(train_cutoffs)],
-            settings.ml_backtest_max_train_rows,
-            settings.seed,
+            settings.ml.backtest_max_train_rows,
+            settings.ml.seed,
         )
         test = sample_rows(
-            rows[rows["cutoff_date"] == cutoff], settings.ml_backtest_max_test_rows, settings.seed
+            rows[rows["cutoff_date"] == cutoff],
+            settings.ml.backtest_max_test_rows,
+            settings.ml.seed,
         )
         y_train = train[task.label].to_numpy(dtype="float64")
         y_test = test[task.label].to_numpy(dtype="float64")
@@ -288,7 +290,7 @@ def backtest_task(
 
 def run_backtest(
     frame: pd.DataFrame,
-    settings: MLSettings,
+    settings: Settings,
     tasks: list[str] | None = None,
     champions: dict[str, ChampionRecipe] | None = None,
 ) -> dict[str, TaskBacktest]:
