@@ -66,6 +66,7 @@ ML_SELECTION = [
     "+ml_training_set,resource_type:seed",
     "marts.ml,resource_type:test",
     "marts.ml,resource_type:unit_test",
+    "assert_ml_feature_cutoffs_are_kept_or_scored",
 ]
 
 

@@ -104,6 +104,9 @@ def test_jobs(definitions):
     assert dg.AssetKey(["ml", "churn_model"]) in weekly
     assert dg.AssetKey(["ml", "customer_scores"]) in weekly
     assert dg.AssetKey(["core", "dim_customers"]) not in weekly
+    # the retraining job rebuilds the ML training cutoffs (incremental by cutoff otherwise)
+    names = {k.path[-1] for k in weekly}
+    assert {"ml_cutoffs", "ml_customer_features", "ml_labels", "ml_training_set"} <= names
 
 
 def test_resources_read_the_environment(definitions, platform_env):

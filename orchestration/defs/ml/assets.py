@@ -32,8 +32,9 @@ MODEL_KEYS = {model_key(name): name for name in TASKS}
 class TrainConfig(dg.Config):
     promote: bool = Field(
         default=True,
-        description="Promote each new version that is not worse than the champion on its "
-        "backtest main metric (RW_ML_PROMOTION_TOLERANCE).",
+        description="Promote each new version that beats every baseline (else the best "
+        "baseline is registered) and is not worse than the champion on the same backtest "
+        "folds (RW_ML_PROMOTION_TOLERANCE).",
     )
 
 
@@ -57,6 +58,8 @@ def _model_metadata(registry, task: str, version: str, promoted: bool, refused: 
         "promoted": promoted,
         "main_metric": main,
         f"backtest_{main}": float(registry.main_metric(task, version)),
+        "served_model": registry.served_model(task, version),
+        "decision": metrics.get("decision", ""),
         "beats_baselines": bool(metrics.get("beats_baselines", False)),
         "backtest_folds": len(metrics.get("folds", [])),
         "train_rows": int(meta["n_train"]),
@@ -68,8 +71,9 @@ def _model_metadata(registry, task: str, version: str, promoted: bool, refused: 
         ),
         "artifact_path": dg.MetadataValue.path(str(directory)),
     }
-    if "roc_auc" in summary.get("gradient_boosting", {}):
-        out["backtest_roc_auc"] = float(summary["gradient_boosting"]["roc_auc"])
+    served = summary.get(registry.served_model(task, version), {})
+    if "roc_auc" in served:
+        out["backtest_roc_auc"] = float(served["roc_auc"])
     if refused:
         out["promotion_refused"] = refused
     card = directory / "model_card.md"
