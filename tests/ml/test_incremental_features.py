@@ -16,8 +16,20 @@ from tests.ml.conftest import AS_OF, run_dbt
 pytestmark = pytest.mark.slow
 
 ML_MODELS = ["ml_cutoffs", "ml_customer_features", "ml_labels", "ml_training_set"]
-NEXT_DAY = str((pd.Timestamp(AS_OF) + pd.Timedelta(days=1)).date())
-DAY_AFTER = str((pd.Timestamp(AS_OF) + pd.Timedelta(days=2)).date())
+
+
+def _day(offset: int) -> str:
+    return str((pd.Timestamp(AS_OF) + pd.Timedelta(days=offset)).date())
+
+
+# Feature cutoffs are exclusive: a build as of day D (inclusive) scores at cutoff D + 1.
+SHOP_CUTOFF = _day(1)  # the shop fixture's scoring cutoff (as_of_date AS_OF)
+NEXT_DAY, DAY_AFTER = _day(2), _day(3)  # the scoring cutoffs of the next two daily builds
+
+
+def _as_of(cutoff: str) -> str:
+    """The as_of_date whose scoring cutoff is `cutoff`."""
+    return str((pd.Timestamp(cutoff) - pd.Timedelta(days=1)).date())
 
 
 def _copy(shop, tmp_path, name):
@@ -51,7 +63,7 @@ def test_daily_build_equals_a_full_rebuild_and_keeps_past_cutoffs(shop, tmp_path
 
     # the next day, incrementally: every training cutoff kept, the new scoring cutoff added
     daily = _copy(shop, tmp_path, "daily")
-    _build(shop, daily, {"ml_as_of": NEXT_DAY})
+    _build(shop, daily, {"as_of_date": _as_of(NEXT_DAY)})
     incremental = _features(daily)
     cutoffs = sorted(incremental["cutoff_date"].unique())
     assert cutoffs == [*training, pd.Timestamp(NEXT_DAY)]
@@ -62,7 +74,7 @@ def test_daily_build_equals_a_full_rebuild_and_keeps_past_cutoffs(shop, tmp_path
     # the same cutoffs rebuilt from scratch give the same rows, value for value
     full = _copy(shop, tmp_path, "full")
     dates = [str(pd.Timestamp(c).date()) for c in cutoffs]
-    _build(shop, full, {"ml_as_of": NEXT_DAY, "ml_cutoffs": dates}, "--full-refresh")
+    _build(shop, full, {"as_of_date": _as_of(NEXT_DAY), "ml_cutoffs": dates}, "--full-refresh")
     expected = _features(full)
     columns = [c for c in expected.columns if c != "is_training_cutoff"]
     pd.testing.assert_frame_equal(incremental[columns], expected[columns])
@@ -87,10 +99,10 @@ def _marked(work, cutoff: str) -> int:
 
 def test_second_daily_build_computes_only_the_new_cutoff(shop, tmp_path):
     work = _copy(shop, tmp_path, "second")
-    _build(shop, work, {"ml_as_of": NEXT_DAY})
+    _build(shop, work, {"as_of_date": _as_of(NEXT_DAY)})
     # mark rows: a build that recomputed them would overwrite the marks
     first = _query(work, "select min(cutoff_date) from ml.ml_customer_features")[0][0]
-    old, late = str(first), AS_OF  # a kept training cutoff, and one inside the late window
+    old, late = str(first), SHOP_CUTOFF  # a kept training cutoff, and one inside the late window
     with duckdb.connect(str(work / "warehouse.duckdb")) as con:
         for cutoff in (old, late):
             con.execute(
@@ -102,7 +114,7 @@ def test_second_daily_build_computes_only_the_new_cutoff(shop, tmp_path):
         ).fetchone()[0]
     assert _marked(work, old) == kept_rows > 0 and _marked(work, late) > 0
 
-    _build(shop, work, {"ml_as_of": DAY_AFTER, "ml_feature_late_days": 7})
+    _build(shop, work, {"as_of_date": _as_of(DAY_AFTER), "ml_feature_late_days": 7})
     frame = _features(work)
     days = {str(pd.Timestamp(c).date()) for c in frame["cutoff_date"].unique()}
     assert DAY_AFTER in days  # the new scoring cutoff is computed
@@ -112,7 +124,7 @@ def test_second_daily_build_computes_only_the_new_cutoff(shop, tmp_path):
     assert (frame["net_revenue"] == MARK).sum() == kept_rows
 
     # the retraining job's rebuild recomputes the whole schedule, anchored on today
-    _build(shop, work, {"ml_as_of": DAY_AFTER, "ml_rebuild_feature_cutoffs": True})
+    _build(shop, work, {"as_of_date": _as_of(DAY_AFTER), "ml_rebuild_feature_cutoffs": True})
     frame = _features(work)
     schedule = [r[0] for r in _query(work, "select cutoff_date from ml.ml_cutoffs order by 1")]
     assert sorted(pd.Timestamp(c).date() for c in frame["cutoff_date"].unique()) == schedule
