@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'consents') }}
+    select * from {{ shop_relation('consents') }}
 
 ),
 

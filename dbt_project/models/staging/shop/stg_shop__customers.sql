@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'customers') }}
+    select * from {{ shop_relation('customers') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'orders') }}
+    select * from {{ shop_relation('orders') }}
 
 ),
 
