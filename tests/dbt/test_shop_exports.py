@@ -294,7 +294,7 @@ def test_leading_zeros_survive_to_the_marts_and_a_file_sync(shop: Shop, tmp_path
         yaml.safe_dump(
             {
                 "name": "outbox_accounts",
-                "source": "dim_customers",
+                "source": "core.dim_customers",
                 "primary_key": "person_id",
                 "mode": "mirror",
                 "destination": {"type": "file"},
