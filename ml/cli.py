@@ -54,29 +54,32 @@ def _check(models: list[str] | None) -> list[str] | None:
 
 
 def _print_backtest(results) -> None:
-    table = Table(title="Backtest: main metric, mean over rolling cutoffs")
+    table = Table(title="Backtest: main metric, mean over rolling and same-season cutoffs")
     for col in (
         "model",
         "metric",
         "gradient boosting",
-        "btyd",
+        "simple rule",
         "rfm rule",
-        "hist. avg",
+        "btyd",
+        "champion (same folds)",
         "folds",
-        "beats baselines",
+        "served",
     ):
         table.add_column(col)
     for name, res in results.items():
         main = res.main
+        simple = res.task.simple_baseline
         table.add_row(
             name,
             res.task.main_metric,
-            *[
-                f"{main.get(k, float('nan')):.4f}"
-                for k in ("gradient_boosting", "btyd", "rfm_rule", "historical_average")
-            ],
+            f"{main.get('gradient_boosting', float('nan')):.4f}",
+            f"{simple} {main.get(simple, float('nan')):.4f}",
+            f"{main.get('rfm_rule', float('nan')):.4f}",
+            f"{main.get('btyd', float('nan')):.4f}",
+            f"{main['champion']:.4f}" if "champion" in main else "-",
             str(len(res.folds)),
-            "yes" if res.beats_baselines else "no",
+            str(res.served_model),
         )
     console.print(table)
 
@@ -85,7 +88,11 @@ def _print_backtest(results) -> None:
 def train(
     models: TaskOpt = None,
     promote: Annotated[
-        bool, typer.Option(help="Promote each new version if not worse than the champion")
+        bool,
+        typer.Option(
+            help="Promote each new version if it beats every baseline (else the best baseline "
+            "is registered instead) and is not worse than the champion on the same folds"
+        ),
     ] = True,
     report: Annotated[Path | None, typer.Option(help="Write backtest + timings as JSON")] = None,
 ) -> None:
@@ -100,7 +107,7 @@ def train(
     _print_backtest(out["results"])
     for name, version in out["versions"].items():
         state = "promoted" if name in out["promoted"] else "candidate"
-        console.print(f"{name}: {version} ({state})")
+        console.print(f"{name}: {version} ({state}): {out['results'][name].decision}")
     for name, reason in out["refused"].items():
         console.print(f"[yellow]{name}: not promoted — {reason}[/yellow]")
     console.print({k: round(v, 1) for k, v in out["timings"].items()})
@@ -130,9 +137,13 @@ def backtest(
 def promote(
     model: Annotated[str, typer.Option("--model", "-m")],
     version: Annotated[str | None, typer.Option(help="Default: newest version")] = None,
-    force: Annotated[bool, typer.Option(help="Skip the not-worse-than-champion gate")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Skip the champion comparison (never the baseline gate)"),
+    ] = False,
 ) -> None:
-    """Make a version the champion if its backtest metric is not worse than the champion's."""
+    """Make a version champion: it must not have lost to a baseline, and not be worse than
+    the champion on the same folds."""
     from ml.registry import PromotionRefusedError, Registry
     from warehouse.connections import connect
 
@@ -211,7 +222,7 @@ def list_versions() -> None:
         star = "*" if row.is_champion else " "
         console.print(
             f"{star} {row.model_name:<15} {row.model_version}  {row.main_metric}="
-            f"{row.main_metric_value:.4f}  beats baselines: {row.beats_baselines}",
+            f"{row.main_metric_value:.4f}  serves {row.served_model}",
             soft_wrap=True,
         )
     console.print("(* = champion)")
@@ -224,35 +235,57 @@ def btyd(
     customer_col: str = "customer_id",
     date_col: str = "ordered_at",
     amount_col: str = "amount",
-    as_of: Annotated[str | None, typer.Option(help="Default: day after the last order")] = None,
-    horizon_days: int = 365,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day of observation, inclusive (orders after it are ignored). "
+            "Default: the day of the last order"
+        ),
+    ] = None,
+    time_unit: Annotated[
+        str,
+        typer.Option(
+            help="Unit of recency, T and the rate parameter alpha: day, or week as in the "
+            "published CDNOW estimates"
+        ),
+    ] = "day",
+    horizon_days: Annotated[int, typer.Option(help="Prediction horizon in days")] = 365,
 ) -> None:
     """BG/NBD + Gamma-Gamma on a plain transactions table (customer, date, amount)."""
     import pandas as pd
 
-    from ml.models.btyd import BTYDModel, summary_from_transactions
+    from ml.models.btyd import TIME_UNITS, BTYDModel, summary_from_transactions
 
+    if time_unit not in TIME_UNITS:
+        raise typer.BadParameter(f"choose from {', '.join(TIME_UNITS)}", param_hint="--time-unit")
     if transactions.suffix == ".parquet":
         frame = pd.read_parquet(transactions)
     else:
-        frame = pd.read_csv(transactions)
+        # ids are text: `00017` must come out as `00017`, the shop's id, not 17
+        frame = pd.read_csv(transactions, dtype={customer_col: str})
     dates = pd.to_datetime(frame[date_col], utc=True, format="mixed")
     frame[date_col] = dates
-    last_day = dates.max().tz_localize(None).normalize()
-    cutoff = pd.Timestamp(as_of) if as_of else last_day + pd.Timedelta(days=1)
-    summary = summary_from_transactions(frame, customer_col, date_col, amount_col, cutoff)
+    last_day = pd.Timestamp(as_of) if as_of else dates.max().tz_localize(None).normalize()
+    summary = summary_from_transactions(
+        frame, customer_col, date_col, amount_col, last_day, unit=time_unit
+    )
+    per_unit = TIME_UNITS[time_unit]
     model = BTYDModel().fit(summary)
-    pred = model.predict(summary, horizon_days)
+    pred = model.predict(summary, horizon_days / per_unit)
     pred["p_no_order_90d"] = model.bgnbd.probability_no_purchase(
-        90, summary["frequency"], summary["recency"], summary["T"]
+        90 / per_unit, summary["frequency"], summary["recency"], summary["T"]
     )
     result = summary.join(pred)
     if output.suffix == ".parquet":
         result.to_parquet(output)
     else:
         result.to_csv(output)
-    console.print(json.dumps(model.to_dict(), indent=1, default=float))
-    console.print(f"{len(result):,} customers as of {cutoff.date()} -> {output}")
+    console.print(model.describe(time_unit))
+    console.print(json.dumps({"time_unit": time_unit, **model.to_dict()}, indent=1, default=float))
+    console.print(
+        f"{len(result):,} customers observed through {last_day.date()} (inclusive); "
+        f"recency and T in {time_unit}s; horizon {horizon_days} days -> {output}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,11 @@ BTYD_OUTPUTS = [
     "btyd_expected_value_365d",
     "btyd_median_days_to_next_order",
 ]
-NOT_FEATURES = set(ID_COLUMNS) | set(LABEL_COLUMNS) | {"data_end_date", "first_seen_date"}
+NOT_FEATURES = (
+    set(ID_COLUMNS)
+    | set(LABEL_COLUMNS)
+    | {"data_end_date", "first_seen_date", "is_training_cutoff"}
+)
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -1,8 +1,11 @@
 """Backtest metrics for classifiers and regressors.
 
 Classifiers: ROC AUC, PR AUC (average precision), Brier score, lift and capture in the top
-decile, base rate. Regressors (LTV, days to next order): MAE, RMSE, Spearman, share of the
-actual total captured by the top predicted decile, and a calibration table by decile.
+decile, base rate, and calibration: expected calibration error (ECE) over the ten deciles
+of the predicted probability (equal-mass bins, which stay informative when most
+probabilities are small) and the ratio of the mean prediction to the observed rate.
+Regressors (LTV, days to next order): MAE, RMSE, Spearman, share of the actual total
+captured by the top predicted decile, and a calibration table by decile.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ HIGHER_IS_BETTER = {
     "spearman": True,
     "top_decile_revenue_capture": True,
     "decile_calibration_mae": False,
+    "ece": False,
 }
 
 
@@ -50,6 +54,9 @@ def classification_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict[str,
         out["pr_auc"] = float(skm.average_precision_score(y, p))
     out["brier"] = float(np.mean((p - y) ** 2)) if len(y) else float("nan")
     out["log_loss"] = float(skm.log_loss(y, p, labels=[0, 1])) if len(y) else float("nan")
+    out["mean_predicted"] = float(p.mean()) if len(y) else float("nan")
+    out["calibration_ratio"] = out["mean_predicted"] / base if base else float("nan")
+    out["ece"] = expected_calibration_error(y, p) if len(y) else float("nan")
     top = _top_decile_mask(p)
     if y.sum() > 0:
         out["top_decile_capture"] = float(y[top].sum() / y.sum())
@@ -104,6 +111,26 @@ def calibration_by_decile(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFram
     table["share_of_actual"] = table["sum_actual"] / total if total else np.nan
     table["cumulative_share"] = table["share_of_actual"].cumsum()
     return table.reset_index()
+
+
+def expected_calibration_error(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Share-weighted mean |predicted - observed rate| over the deciles of the prediction:
+    0 = every decile gets exactly the probability it was given."""
+    table = calibration_by_decile(y_true, y_score)
+    weights = table["customers"] / table["customers"].sum()
+    return float((weights * (table["mean_predicted"] - table["mean_actual"]).abs()).sum())
+
+
+def strictly_better(metric: str, candidate: float, reference: float) -> bool:
+    """Does `candidate` beat `reference` on `metric`? A missing reference cannot be beaten
+    or lost to (True); a missing candidate never beats anything."""
+    if reference is None or not np.isfinite(reference):
+        return True
+    if candidate is None or not np.isfinite(candidate):
+        return False
+    if HIGHER_IS_BETTER.get(metric, True):
+        return candidate > reference
+    return candidate < reference
 
 
 def better(metric: str, candidate: float, reference: float, tolerance: float = 0.0) -> bool:

@@ -11,6 +11,12 @@ Layout under `RW_ARTIFACTS_DIR` (default `data/ml/`, outside git):
 
 The files are the source of truth; the warehouse table is rewritten from them after
 every change so dbt, dashboards and Dagster can read the registry with SQL.
+
+A version is either the gradient-boosting model or, when that lost to a baseline in its
+backtest, the best baseline (`served_model` in metrics.json and in the table). The
+registry never makes a version champion that lost to a baseline on the main metric, not
+even with `force`; and a challenger must not be worse than the champion on the same folds
+(its backtest refits the champion's recipe next to it, `summary["champion"]`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from ml import metrics as mx
@@ -31,7 +38,11 @@ log = logging.getLogger(__name__)
 
 
 class PromotionRefusedError(Exception):
-    """The candidate's backtest main metric is worse than the champion's."""
+    """The candidate lost to a baseline, or is worse than the champion on the same folds."""
+
+
+MODEL = "gradient_boosting"
+CHAMPION = "champion"
 
 
 def _now() -> str:
@@ -102,17 +113,45 @@ class Registry:
     def metadata(self, task: str, version: str) -> dict:
         return json.loads((self.version_dir(task, version) / "metadata.json").read_text())
 
+    def served_model(self, task: str, version: str) -> str:
+        """What the version scores with: the gradient-boosting model or a baseline's name."""
+        return self.metrics(task, version).get("served_model") or MODEL
+
     def main_metric(self, task: str, version: str) -> float:
         metric = TASKS[task].main_metric
         summary = self.metrics(task, version).get("summary", {})
-        return float(summary.get("gradient_boosting", {}).get(metric, float("nan")))
+        served = self.served_model(task, version)
+        return float(summary.get(served, {}).get(metric, float("nan")))
+
+    def lost_to_baseline(self, task: str, version: str) -> str | None:
+        """Why the version may not be champion (a baseline beat it, or it has no backtest),
+        or None."""
+        metric = TASKS[task].main_metric
+        summary = self.metrics(task, version).get("summary", {})
+        served = self.served_model(task, version)
+        value = summary.get(served, {}).get(metric)
+        if value is None or not np.isfinite(value):
+            return f"{task} {version}: no backtest {metric} for {served}"
+        for name, vals in summary.items():
+            if name in (served, MODEL, CHAMPION):
+                continue
+            if mx.strictly_better(metric, vals.get(metric, float("nan")), value):
+                return (
+                    f"{task} {version}: {served} lost to the {name} baseline on {metric} "
+                    f"({value:.4f} vs {vals[metric]:.4f}) in the same backtest"
+                )
+        return None
 
     # -- promotion -------------------------------------------------------------------------
 
     def promote(
         self, task: str, version: str | None = None, tolerance: float = 0.0, force: bool = False
     ) -> str:
-        """Make `version` (default: newest) champion if it is not worse than the champion."""
+        """Make `version` (default: newest) champion.
+
+        Refused if it lost to a baseline in its backtest (always), or unless `force`, if it
+        is worse than the current champion's recipe on the same folds or was not compared
+        with the current champion at all."""
         versions = self.versions(task)
         if not versions:
             raise LookupError(f"no versions of {task!r} to promote")
@@ -123,14 +162,24 @@ class Registry:
         current = state["champion"]
         if current == version:
             return version
+        lost = self.lost_to_baseline(task, version)
+        if lost:
+            raise PromotionRefusedError(lost)
         metric = TASKS[task].main_metric
         cand = self.main_metric(task, version)
+        metrics = self.metrics(task, version)
+        champ = None
         if current is not None and not force:
-            champ = self.main_metric(task, current)
+            if metrics.get("champion_version") != current or CHAMPION not in metrics["summary"]:
+                raise PromotionRefusedError(
+                    f"{task} {version} was not compared with champion {current} on the same "
+                    "folds: retrain (`rw-ml train`) or promote with --force"
+                )
+            champ = float(metrics["summary"][CHAMPION].get(metric, float("nan")))
             if not mx.better(metric, cand, champ, tolerance):
                 raise PromotionRefusedError(
                     f"{task} {version}: {metric} {cand:.4f} is worse than champion "
-                    f"{current} ({champ:.4f})"
+                    f"{current} ({champ:.4f}) on the same folds"
                 )
         state["history"].append(
             {
@@ -140,6 +189,8 @@ class Registry:
                 "at": _now(),
                 "metric": metric,
                 "value": cand,
+                "champion_value_same_folds": champ,
+                "served_model": self.served_model(task, version),
                 "forced": bool(force),
             }
         )
@@ -159,7 +210,7 @@ class Registry:
         previous = None
         for h in reversed(promoted):
             v = h["version"]
-            if v != current and v not in rolled_back:
+            if v != current and v not in rolled_back and not self.lost_to_baseline(task, v):
                 previous = v
                 break
         if previous is None:
@@ -187,7 +238,10 @@ class Registry:
                 metrics = self.metrics(task, version)
                 main = TASKS[task].main_metric
                 summary = metrics.get("summary", {})
-                baselines = {k: v.get(main) for k, v in summary.items() if k != "gradient_boosting"}
+                served = self.served_model(task, version)
+                baselines = {
+                    k: v.get(main) for k, v in summary.items() if k not in (MODEL, CHAMPION)
+                }
                 rows.append(
                     {
                         "model_name": task,
@@ -200,7 +254,11 @@ class Registry:
                         "main_metric": main,
                         "main_metric_value": self.main_metric(task, version),
                         "baseline_metric_values": json.dumps(baselines, default=float),
+                        "served_model": served,
+                        "model_metric_value": summary.get(MODEL, {}).get(main),
                         "beats_baselines": bool(metrics.get("beats_baselines", False)),
+                        "decision": metrics.get("decision", ""),
+                        "same_season_cutoff": metrics.get("same_season_cutoff"),
                         "backtest_folds": len(metrics.get("folds", [])),
                         "train_rows": int(meta["n_train"]),
                         "data_end_date": pd.Timestamp(meta["data_end_date"]).date(),

@@ -27,6 +27,7 @@ class Task:
     main_metric: str
     description: str
     score_column: str  # column written to ml.customer_scores
+    simple_baseline: str  # the honest rule-of-thumb it must beat (ml.models.baselines.SIMPLE)
 
     @property
     def complete_flag(self) -> str:
@@ -46,6 +47,7 @@ TASKS: dict[str, Task] = {
             "No paid order in the 90 days after the cutoff, for customers with a paid order "
             "in the year before it.",
             "churn_probability",
+            "recency_rank",
         ),
         Task(
             "propensity_7d",
@@ -56,6 +58,7 @@ TASKS: dict[str, Task] = {
             "pr_auc",
             "Any paid order in the 7 days after the cutoff (every known person).",
             "propensity_7d",
+            "recency_rank",
         ),
         Task(
             "propensity_30d",
@@ -66,6 +69,7 @@ TASKS: dict[str, Task] = {
             "pr_auc",
             "Any paid order in the 30 days after the cutoff (every known person).",
             "propensity_30d",
+            "recency_rank",
         ),
         Task(
             "ltv_12m",
@@ -76,6 +80,7 @@ TASKS: dict[str, Task] = {
             "rmse",
             "Net revenue (after refunds) in the 365 days after the cutoff.",
             "predicted_ltv_12m",
+            "trailing_revenue",
         ),
         Task(
             "next_order",
@@ -87,6 +92,7 @@ TASKS: dict[str, Task] = {
             "Days from the cutoff to the next paid order, capped at 365 (= not within a year), "
             "for customers with at least one paid order.",
             "expected_days_to_next_order",
+            "own_cadence",
         ),
     )
 }

@@ -1,8 +1,12 @@
-"""Train: backtest every model against its baselines, fit the final models, register them.
+"""Train: backtest every model against its baselines, fit what earned its place, register it.
 
 frame = prepare(con, settings)           # features + labels + per-cutoff BTYD
-results = run_backtest(frame, settings)  # rolling cutoffs, model vs baselines
-train_all(frame, results, settings)      # final fit on all complete cutoffs -> registry
+results = run_backtest(frame, settings)  # rolling + same-season folds: model, baselines,
+                                         # and the current champion's recipe
+train_all(settings)                      # the above, then per task: fit the served model
+                                         # (the model if it beats every baseline, else the
+                                         # best baseline) on all complete cutoffs, register,
+                                         # promote if not worse than the champion
 """
 
 from __future__ import annotations
@@ -14,13 +18,25 @@ import time
 import numpy as np
 import pandas as pd
 import sklearn
+from sklearn.pipeline import Pipeline
 
 from ml import drift
-from ml.backtest import TaskBacktest, run_backtest, task_rows
+from ml.backtest import (
+    MODEL,
+    ChampionRecipe,
+    TaskBacktest,
+    run_backtest,
+    scoring_cutoff,
+    season_exponent,
+    task_rows,
+)
 from ml.features import add_btyd, feature_columns, load_frame, sample_rows
 from ml.model_card import write_model_card
 from ml.models import gbm
+from ml.models.baselines import ServedBaseline, make_baseline
 from ml.registry import PromotionRefusedError, Registry, new_version
+from ml.season import SeasonCalibrated
+from ml.tasks import TASKS
 from warehouse.connections import connect
 from warehouse.settings import Settings
 
@@ -70,10 +86,27 @@ def train_task(
     features = feature_columns(frame)
     train = sample_rows(rows, settings.ml.max_train_rows, settings.ml.seed)
     y = train[task.label].to_numpy(dtype="float64")
+    served = backtest.served_model or MODEL
     started = time.perf_counter()
-    pipeline = gbm.fit_model(
-        task, train, y, features, settings.ml.seed, settings.ml.max_iter, settings.ml.learning_rate
-    )
+    if served == MODEL:
+        pipeline = gbm.fit_model(
+            task,
+            train,
+            y,
+            features,
+            settings.ml.seed,
+            settings.ml.max_iter,
+            settings.ml.learning_rate,
+        )
+    else:
+        pipeline = served_baseline(task, served).fit(train, y)
+    season_k, target = 1.0, scoring_cutoff(frame)
+    if task.kind == "classifier":  # calibrated for the season it will score in
+        season_k = season_exponent(
+            served, lambda rows: gbm.predict(task, pipeline, rows), train, y, target
+        )
+        model = pipeline.steps[-1][1]
+        pipeline.steps[-1] = ("model", SeasonCalibrated(model, season_k, str(target.date())))
     fit_seconds = time.perf_counter() - started
     latest = train["cutoff_date"].max()
     ref_rows = train[train["cutoff_date"] == latest]
@@ -87,9 +120,17 @@ def train_task(
         "population": task.population,
         "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "seed": settings.ml.seed,
-        "estimator": type(pipeline.named_steps["model"]).__name__,
-        "params": {"max_iter": settings.ml.max_iter, "learning_rate": settings.ml.learning_rate},
-        "features": features,
+        "served_model": served,
+        "estimator": type(
+            getattr(pipeline.named_steps["model"], "estimator", None)
+            or pipeline.named_steps["model"]
+        ).__name__,
+        "season_exponent": season_k,
+        "season_target_cutoff": str(target.date()),
+        "params": {"max_iter": settings.ml.max_iter, "learning_rate": settings.ml.learning_rate}
+        if served == MODEL
+        else {},
+        "features": list(pipeline.named_steps["select"].columns),
         "train_cutoffs": [str(pd.Timestamp(c).date()) for c in cutoffs],
         "n_train": int(len(train)),
         "n_train_population": int(len(rows)),
@@ -105,6 +146,31 @@ def train_task(
     write_model_card(directory, metadata, backtest, gbm.feature_importance(pipeline))
     log.info("%s: registered %s (%d rows, %.1fs fit)", task.name, version, len(train), fit_seconds)
     return version
+
+
+def served_baseline(task, name: str) -> Pipeline:
+    """An unfitted Pipeline that serves the `name` baseline like a model."""
+    columns = list(make_baseline(task, name).columns)
+    return Pipeline(
+        [("select", gbm.SelectColumns(columns)), ("model", ServedBaseline(task, name, columns))]
+    )
+
+
+def champion_recipes(registry: Registry, tasks) -> dict[str, ChampionRecipe]:
+    """What each current champion is, so the backtest can refit it on the same folds."""
+    out = {}
+    for name in tasks:
+        version = registry.champion(name)
+        if version is None:
+            continue
+        meta = registry.metadata(name, version)
+        out[name] = ChampionRecipe(
+            version=version,
+            served_model=registry.served_model(name, version),
+            features=tuple(meta.get("features", ())),
+            params=tuple(sorted(meta.get("params", {}).items())),
+        )
+    return out
 
 
 def _json(obj) -> str:
@@ -127,7 +193,8 @@ def train_all(
     timings["load_and_btyd"] = time.perf_counter() - started
 
     t0 = time.perf_counter()
-    results = run_backtest(frame, settings, tasks)
+    champions = champion_recipes(registry, tasks or list(TASKS))
+    results = run_backtest(frame, settings, tasks, champions)
     timings["backtest"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

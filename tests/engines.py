@@ -81,8 +81,11 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     if prefix:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
-        os.chmod(root.parent, 0o755)
-        os.chmod(root.parent.parent, 0o755)
+        # the server user must traverse every ancestor (one level deeper under xdist)
+        for parent in root.parents:
+            if parent.stat().st_mode & 0o001:
+                break
+            os.chmod(parent, parent.stat().st_mode | 0o011)
     user, port = "rw", _free_port()
     subprocess.run(
         [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust",

@@ -368,6 +368,15 @@ class SparkConnection(Connection):
         self.spark = (
             SparkSession.builder.master(settings.spark.master)
             .config("spark.sql.warehouse.dir", str(settings.spark.warehouse_dir))
+            .config(
+                "javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={settings.spark.metastore_dir};create=true",
+            )
+            # derby.log beside the metastore, not in the current directory
+            .config(
+                "spark.driver.extraJavaOptions",
+                f"-Dderby.system.home={settings.spark.metastore_dir.parent}",
+            )
             .enableHiveSupport()
             .getOrCreate()
         )

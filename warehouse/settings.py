@@ -49,11 +49,16 @@ class PostgresSettings(BaseModel):
 
 
 class SparkSettings(BaseModel):
-    """The Spark warehouse (dbt target `spark`, `session` method): a local or remote master."""
+    """The Spark warehouse (dbt target `spark`, `session` method): a local or remote master.
+
+    dbt's session and Python's must share the table directory and the metastore (an embedded
+    Derby database: one process at a time), so profiles.yml passes the same two values."""
 
     master: str = "local[2]"
     # Directory of managed tables (spark.sql.warehouse.dir); default data_dir/spark-warehouse.
     warehouse_dir: Path | None = None
+    # Embedded metastore (javax.jdo.option.ConnectionURL); default data_dir/spark-metastore.
+    metastore_dir: Path | None = None
 
 
 class MLSettings(BaseModel):
@@ -179,6 +184,8 @@ class Settings(BaseSettings):
         self.syncs_dir = absolute(self.syncs_dir)
         if self.spark.warehouse_dir is None:
             self.spark.warehouse_dir = self.data_dir / "spark-warehouse"
+        if self.spark.metastore_dir is None:
+            self.spark.metastore_dir = self.data_dir / "spark-metastore"
         return self
 
 

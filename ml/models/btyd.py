@@ -12,14 +12,18 @@ Implemented from the published papers with scipy instead of depending on `lifeti
 Everything works on a plain transactions table (customer, timestamp, amount), so a shop
 whose only data is an order export gets a lifetime-value model too:
 
-    summary = summary_from_transactions(df, "customer", "ordered_at", "amount", cutoff)
+    summary = summary_from_transactions(df, "customer", "ordered_at", "amount", last_day)
     btyd = BTYDModel().fit(summary)
     btyd.predict(summary, horizon_days=365)
 
-Time is measured in days throughout (frequency = repeat purchase days, recency = days from
-first to last purchase day, T = days from first purchase day to the cutoff). Identical
-(frequency, recency, T) rows are collapsed into weights before fitting, which makes the fit
-at a million customers a matter of seconds.
+Conventions as in Fader, Hardie & Lee (2005) and `lifetimes`: frequency = repeat purchase
+days, recency t_x = last purchase day minus first purchase day, and T = the last day of
+observation (inclusive) minus the first purchase day -- a customer who first bought on the
+last observed day has T = 0. Time is in days unless the summary was built with
+`unit="week"` (the papers' unit): the rate parameter `alpha` is in that unit (see
+`TIME_UNITS`), and prediction horizons (`horizon_days`) are then in that unit.
+Identical (frequency, recency, T) rows are collapsed into weights before fitting, which
+makes the fit at a million customers a matter of seconds.
 """
 
 from __future__ import annotations
@@ -42,24 +46,32 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 # ---------------------------------------------------------------------------------------
 
 
+TIME_UNITS = {"day": 1, "week": 7}  # days per unit
+
+
 def summary_from_transactions(
     transactions: pd.DataFrame,
     customer_col: str,
     datetime_col: str,
     monetary_col: str | None,
-    cutoff: pd.Timestamp | str,
+    observation_end: pd.Timestamp | str,
+    unit: str = "day",
 ) -> pd.DataFrame:
-    """RFM summary per customer from transactions strictly before `cutoff`.
+    """RFM summary per customer from transactions on or before `observation_end`.
 
-    Purchases on the same calendar day are one purchase (their amounts summed), as in the
-    papers and in `lifetimes`. `frequency` counts repeat purchase days, `recency` and `T`
-    are in days from the first purchase day, `monetary_value` is the mean amount of the
-    repeat purchase days (0 when there are none), matching the Gamma-Gamma convention.
+    `observation_end` is the last day of observation, inclusive (FHL's "end of week 39").
+    Purchases on the same calendar day (UTC) are one purchase (their amounts summed), as in
+    the papers and in `lifetimes`. `frequency` counts repeat purchase days; `recency` and
+    `T` are measured from the first purchase day, in `unit` ("day" or "week");
+    `monetary_value` is the mean amount of the repeat purchase days (0 when there are
+    none), matching the Gamma-Gamma convention.
     """
-    cutoff_day = pd.Timestamp(cutoff)
-    if cutoff_day.tzinfo is not None:
-        cutoff_day = cutoff_day.tz_convert("UTC").tz_localize(None)
-    cutoff_day = cutoff_day.normalize()
+    if unit not in TIME_UNITS:
+        raise ValueError(f"unit must be one of {sorted(TIME_UNITS)}, not {unit!r}")
+    last_day = pd.Timestamp(observation_end)
+    if last_day.tzinfo is not None:
+        last_day = last_day.tz_convert("UTC").tz_localize(None)
+    last_day = last_day.normalize()
 
     ts = pd.to_datetime(transactions[datetime_col], utc=True).dt.tz_localize(None)
     frame = pd.DataFrame(
@@ -73,20 +85,21 @@ def summary_from_transactions(
             ),
         }
     )
-    frame = frame[(frame["day"] < cutoff_day) & frame["customer"].notna()]
+    frame = frame[(frame["day"] <= last_day) & frame["customer"].notna()]
     daily = frame.groupby(["customer", "day"], sort=True, observed=True)["amount"].sum()
     daily = daily.reset_index()
-    day_num = (daily["day"] - cutoff_day).dt.days.to_numpy()  # negative: days before cutoff
+    day_num = (daily["day"] - last_day).dt.days.to_numpy()  # <= 0: days before the last day
     daily["d"] = day_num
     grouped = daily.groupby("customer", sort=True, observed=True)
     first = grouped["d"].transform("min")
     is_repeat = daily["d"] > first
     agg = grouped.agg(first=("d", "min"), last=("d", "max"), n=("d", "size"))
     repeat_amount = daily["amount"].where(is_repeat, 0.0).groupby(daily["customer"]).sum()
+    per_unit = float(TIME_UNITS[unit])
     out = pd.DataFrame(index=agg.index)
     out["frequency"] = (agg["n"] - 1).astype("int64")
-    out["recency"] = (agg["last"] - agg["first"]).astype("float64")
-    out["T"] = (-agg["first"]).astype("float64")
+    out["recency"] = (agg["last"] - agg["first"]).astype("float64") / per_unit
+    out["T"] = (-agg["first"]).astype("float64") / per_unit
     freq = out["frequency"].to_numpy()
     out["monetary_value"] = np.where(
         freq > 0, repeat_amount.reindex(out.index).to_numpy() / np.maximum(freq, 1), 0.0
@@ -443,6 +456,27 @@ class BTYDModel:
             },
             index=summary.index,
         )
+
+    def describe(self, unit: str = "day") -> str:
+        """The fitted parameters in words, with the time unit they are expressed in."""
+        lines = []
+        if self.bgnbd:
+            p = self.bgnbd.params_
+            lines.append(
+                f"BG/NBD (time unit: {unit}): r = {p['r']:.3f}, alpha = {p['alpha']:.3f} "
+                f"{unit}s (purchase rate ~ Gamma(r, alpha): mean {p['r'] / p['alpha']:.4f} "
+                f"purchases per {unit}), a = {p['a']:.3f}, b = {p['b']:.3f} (dropout "
+                f"probability after a purchase ~ Beta(a, b)); log-likelihood "
+                f"{self.bgnbd.log_likelihood_:.1f} on {self.bgnbd.n_customers_:,} customers"
+            )
+        if self.gamma_gamma:
+            g = self.gamma_gamma.params_
+            lines.append(
+                f"Gamma-Gamma (money, no time unit): p = {g['p']:.3f}, q = {g['q']:.3f}, "
+                f"gamma = {g['gamma']:.3f}; mean spend per purchase "
+                f"{self.gamma_gamma.population_mean_spend():.2f}"
+            )
+        return "\n".join(lines)
 
     def to_dict(self) -> dict:
         return {

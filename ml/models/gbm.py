@@ -136,6 +136,11 @@ def _fit_model(task, frame, y, features, seed, max_iter, learning_rate) -> Pipel
     y = np.asarray(y)
     select = SelectColumns(features)
     X = select.transform(frame)  # noqa: N806
+    # A column with no value in the training rows (e.g. a season index before a year of
+    # history) cannot be binned; as a constant it is simply never split on.
+    empty = np.isnan(X).all(axis=0)
+    if empty.any():
+        X = np.where(empty, np.float32(0.0), X)  # noqa: N806
     params = _hgb_params(seed, max_iter, learning_rate)
     if task.kind == "classifier":
         y = y.astype("int8")
@@ -197,6 +202,9 @@ def predict(task: Task, pipeline: Pipeline, frame: pd.DataFrame | np.ndarray) ->
 def feature_importance(pipeline: Pipeline, top: int = 15) -> list[tuple[str, float]]:
     """Split-gain-free importance proxy: how often each feature is used in splits."""
     model = pipeline.named_steps["model"]
+    model = (
+        getattr(model, "estimator", model) if type(model).__name__ == "SeasonCalibrated" else model
+    )
     if isinstance(model, CalibratedClassifierCV):
         model = model.calibrated_classifiers_[0].estimator
         model = getattr(model, "estimator", model)

@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
 
 DBT_DIR = ROOT / "dbt_project"
 PERSONS = 3000
-AS_OF = "2026-11-16"  # the generator's default end date + 1 day: pins the cutoff schedule
+AS_OF = "2026-11-15"  # the generator's default end date (inclusive): pins the cutoff schedule
 
 
 def dbt_executable() -> str | None:
@@ -66,6 +66,7 @@ ML_SELECTION = [
     "+ml_training_set,resource_type:seed",
     "marts.ml,resource_type:test",
     "marts.ml,resource_type:unit_test",
+    "assert_ml_feature_cutoffs_are_kept_or_scored",
 ]
 
 
@@ -82,7 +83,7 @@ def shop(tmp_path_factory) -> dict[str, Path]:
     }
     generate_shop(paths["raw"], paths["truth"])
     run_dbt(
-        ["build", *ML_SELECTION, "--vars", f"{{ml_as_of: '{AS_OF}'}}"],
+        ["build", *ML_SELECTION, "--vars", f"{{as_of_date: '{AS_OF}'}}"],
         paths["raw"],
         paths["duckdb"],
         base,

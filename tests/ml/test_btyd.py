@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,13 +142,22 @@ def test_summary_from_transactions():
             "amount": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],
         }
     )
-    summary = summary_from_transactions(tx, "customer", "at", "amount", "2026-02-01")
-    assert list(summary.index) == ["a", "b"]  # c bought after the cutoff
+    # observed through 2026-01-31 inclusive: T = last observed day - first purchase day
+    summary = summary_from_transactions(tx, "customer", "at", "amount", "2026-01-31")
+    assert list(summary.index) == ["a", "b"]  # c bought after the observation period
     a = summary.loc["a"]
-    assert (a["frequency"], a["recency"], a["T"]) == (2, 20.0, 31.0)
+    assert (a["frequency"], a["recency"], a["T"]) == (2, 20.0, 30.0)
     assert a["monetary_value"] == pytest.approx(30.0)  # repeat days only: (20 + 40) / 2
     b = summary.loc["b"]
-    assert (b["frequency"], b["recency"], b["T"], b["monetary_value"]) == (0, 0.0, 17.0, 0.0)
+    assert (b["frequency"], b["recency"], b["T"], b["monetary_value"]) == (0, 0.0, 16.0, 0.0)
+    # a first purchase on the last observed day: T = 0 (not one day)
+    last = summary_from_transactions(tx, "customer", "at", "amount", "2026-01-15")
+    assert last.loc["b", "T"] == 0.0
+    weeks = summary_from_transactions(tx, "customer", "at", "amount", "2026-01-31", unit="week")
+    assert weeks.loc["a", "T"] == pytest.approx(30 / 7)
+    assert weeks.loc["a", "recency"] == pytest.approx(20 / 7)
+    with pytest.raises(ValueError, match="unit"):
+        summary_from_transactions(tx, "customer", "at", "amount", "2026-01-31", unit="month")
 
 
 def test_btyd_runs_on_a_plain_order_export():
@@ -165,6 +176,7 @@ def test_btyd_runs_on_a_plain_order_export():
             rows.append((i, first + pd.Timedelta(days=int(np.ceil(day))), row["monetary_value"]))
     tx = pd.DataFrame(rows, columns=["customer", "ordered_at", "amount"])
     summary = summary_from_transactions(tx, "customer", "ordered_at", "amount", cutoff)
+    assert (summary["T"].to_numpy() == sim["T"].to_numpy()).all()
     model = BTYDModel().fit(summary)
     pred = model.predict(summary, 365)
     assert pred.notna().all().all()
@@ -198,3 +210,51 @@ def test_btyd_cli_on_an_order_export(tmp_path):
     scores = pd.read_csv(out)
     assert len(scores) == 300
     assert {"probability_alive", "expected_value", "p_no_order_90d"} <= set(scores.columns)
+
+
+CDNOW_CSV = Path(__file__).parent / "data" / "cdnow_sample.csv"
+
+
+def test_cdnow_fit_reproduces_the_published_parameters():
+    # The published 2,357-customer CDNOW sample (tests/ml/data/README.md), calibration
+    # period 1997-01-01 .. 1997-09-30 (39 weeks), fitted in weeks as in FHL (2005).
+    tx = pd.read_csv(CDNOW_CSV, dtype={"customer_id": "str"})
+    summary = summary_from_transactions(
+        tx, "customer_id", "ordered_at", "amount", "1997-09-30", unit="week"
+    )
+    assert len(summary) == 2357
+    # FHL's first customer: x = 2, t_x = 30.43, T = 38.86 weeks
+    first = summary.loc["00004"]
+    assert (first["frequency"], round(first["recency"], 2), round(first["T"], 2)) == (
+        2,
+        30.43,
+        38.86,
+    )
+    bg = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+    for name, published in CDNOW_BGNBD.items():
+        assert bg.params_[name] == pytest.approx(published, abs=1e-3), name
+    assert bg.log_likelihood_ == pytest.approx(-9582.4, abs=0.1)
+
+
+def test_btyd_cli_on_the_cdnow_csv_prints_parameters_with_their_unit(tmp_path):
+    from typer.testing import CliRunner
+
+    from ml.cli import app
+
+    # calibration period only: orders after 1997-09-30 are ignored
+    out = tmp_path / "scores.csv"
+    args = ["btyd", str(CDNOW_CSV), "-o", str(out), "--as-of", "1997-09-30"]
+    result = CliRunner().invoke(app, [*args, "--time-unit", "week"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "time unit: week" in text
+    for published in ("r = 0.243", "alpha = 4.414 weeks", "a = 0.793", "b = 2.426"):
+        assert published in text, published
+    assert "log-likelihood -9582.4" in text
+    scores = pd.read_csv(out, dtype={"customer_id": "str"})
+    assert len(scores) == 2357
+    # the same data in days: alpha scales by 7, the shape parameters do not move
+    result = CliRunner().invoke(app, [*args, "--time-unit", "day"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "time unit: day" in text and "alpha = 30.89" in text and "a = 0.793" in text

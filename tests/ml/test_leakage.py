@@ -139,7 +139,7 @@ def test_changing_data_after_the_cutoff_does_not_change_features(shop, tmp_path)
             "+ml_customer_features,resource_type:model",
             "+ml_customer_features,resource_type:seed",
             "--vars",
-            f"{{ml_as_of: '{AS_OF}'}}",
+            f"{{as_of_date: '{AS_OF}'}}",
         ],
         mutated_raw,
         mutated_db,

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from ml import metrics as mx
 from ml.backtest import MODEL
 from ml.cli import app
 from ml.features import feature_columns, load_frame
@@ -22,6 +23,7 @@ from ml.models import gbm
 from ml.registry import Registry
 from ml.tasks import TASKS
 from ml.train import prepare, train_all
+from tests.ml.conftest import AS_OF
 from warehouse.connections import connect
 from warehouse.settings import get_settings
 
@@ -50,8 +52,9 @@ def test_feature_table_shape(shop):
     assert not set(feature_columns(frame)) & {t.label for t in TASKS.values()}
 
 
-def test_backtest_has_rolling_folds_and_models_beat_naive_baselines(trained):
+def test_backtest_has_rolling_and_same_season_folds_and_honest_baselines(trained):
     _, out = trained
+    scoring = pd.Timestamp(AS_OF)
     for name, result in out["backtest"].items():
         task = TASKS[name]
         assert len(result["folds"]) >= 3, name
@@ -63,19 +66,31 @@ def test_backtest_has_rolling_folds_and_models_beat_naive_baselines(trained):
             assert latest_train + pd.Timedelta(days=task.horizon_days) <= pd.Timestamp(
                 fold["cutoff"]
             )
-            assert set(fold["metrics"]) == {MODEL, "historical_average", "rfm_rule", "btyd"}
-        summary = result["summary"]
-        metric = task.main_metric
-        naive = summary["historical_average"][metric]
-        if metric in ("rmse", "mae"):
-            assert summary[MODEL][metric] < naive, name
-        else:
-            assert summary[MODEL][metric] > naive, name
-    churn = out["backtest"]["churn"]["summary"][MODEL]
-    assert churn["roc_auc"] > 0.75  # the generator plants a real churn signal
-    assert churn["roc_auc"] > out["backtest"]["churn"]["summary"]["rfm_rule"]["roc_auc"]
-    for key in ("pr_auc", "brier", "top_decile_lift", "top_decile_capture"):
-        assert np.isfinite(churn[key])
+            assert set(fold["metrics"]) == {MODEL, task.simple_baseline, "rfm_rule", "btyd"}
+        # one fold in the scoring cutoff's season, a year before it
+        season = [f for f in result["folds"] if f["same_season"]]
+        assert len(season) == 1, name
+        offset = scoring - pd.Timestamp(season[0]["cutoff"])
+        assert abs(offset.days - 364) <= 21, name
+        assert result["same_season_cutoff"] == season[0]["cutoff"]
+        # what is served never lost to a baseline, and says why
+        summary, metric = result["summary"], task.main_metric
+        served = result["served_model"]
+        for baseline in (task.simple_baseline, "rfm_rule", "btyd"):
+            assert not mx.strictly_better(
+                metric, summary[baseline][metric], summary[served][metric]
+            )
+        assert (served == MODEL) == result["beats_baselines"], name
+        assert served in result["decision"] or served == MODEL
+    churn = out["backtest"]["churn"]["summary"]
+    assert churn[MODEL]["roc_auc"] > 0.75  # the generator plants a real churn signal
+    assert churn[MODEL]["roc_auc"] > churn["rfm_rule"]["roc_auc"]
+    # the simple baselines are honest, not strawmen: they carry real signal
+    assert churn["recency_rank"]["roc_auc"] > 0.7
+    assert out["backtest"]["propensity_30d"]["summary"]["recency_rank"]["roc_auc"] > 0.7
+    assert out["backtest"]["ltv_12m"]["summary"]["trailing_revenue"]["spearman"] > 0.3
+    for key in ("pr_auc", "brier", "top_decile_lift", "top_decile_capture", "ece"):
+        assert np.isfinite(churn[MODEL][key])
     ltv = out["backtest"]["ltv_12m"]["summary"][MODEL]
     for key in ("mae", "rmse", "spearman", "top_decile_revenue_capture", "decile_calibration_mae"):
         assert np.isfinite(ltv[key])
@@ -100,12 +115,20 @@ def test_registry_files_cards_and_warehouse_table(trained, shop):
             assert (directory / f).exists(), f
         meta = json.loads((directory / "metadata.json").read_text())
         assert meta["n_train"] > 0 and meta["features"]
+        assert meta["served_model"] == out["backtest"][name]["served_model"]
+        assert reg.lost_to_baseline(name, version) is None  # never a champion that lost
         card = (directory / "model_card.md").read_text()
         assert "calibration.png" in card and TASKS[name].main_metric in card
+        assert f"serves `{meta['served_model']}`" in card and "**Decision:**" in card
+        if TASKS[name].kind == "classifier":
+            assert "| ECE |" in card and "same season" in card
     with duckdb.connect(str(shop["duckdb"]), read_only=True) as con:
         table = con.execute("select * from ml.model_registry").df()
     assert set(table["model_name"]) == set(TASKS)
     assert table.groupby("model_name")["is_champion"].sum().eq(1).all()
+    champions = table[table["is_champion"]].set_index("model_name")
+    for name in TASKS:
+        assert champions.loc[name, "served_model"] == out["backtest"][name]["served_model"]
 
 
 def test_scoring_writes_customer_scores_and_drift(trained, ml_env):
@@ -185,3 +208,69 @@ def test_same_data_gives_the_same_model(trained, shop):
     np.testing.assert_array_equal(
         gbm.predict(task, pipeline, rows), gbm.predict(task, pipeline, rows.copy())
     )
+
+
+def test_a_plain_dbt_build_after_scoring_keeps_the_scores(trained, ml_env, tmp_path):
+    """Scores are an always-present relation that only scoring writes: rebuilding the whole
+    project afterwards (no vars, no selection) keeps them, and the sync models carry them."""
+    from tests.ml.conftest import run_dbt
+
+    result = CliRunner().invoke(app, ["score"])
+    assert result.exit_code == 0, result.output
+    query = (
+        "select person_id, churn_probability, predicted_ltv_12m from ml.customer_scores "
+        "order by person_id"
+    )
+    with duckdb.connect(str(ml_env["duckdb"]), read_only=True) as con:
+        before = con.execute(query).fetchall()
+    assert before and any(churn is not None for _, churn, _ in before)
+
+    run_dbt(["build"], ml_env["raw"], ml_env["duckdb"], tmp_path)
+
+    with duckdb.connect(str(ml_env["duckdb"]), read_only=True) as con:
+        after = con.execute(query).fetchall()
+        synced = con.execute(
+            "select p.person_id, p.churn_probability, s.churn_probability "
+            "from sync.sync_klaviyo__profiles as p "
+            "join ml.customer_scores as s using (person_id)"
+        ).fetchall()
+    assert after == before
+    assert len(synced) > 100
+    for _, profile, score in synced:  # the profile keeps a 32-bit float (its contract)
+        assert (profile is None) == (score is None)
+        assert profile is None or abs(profile - score) < 1e-6
+    assert sum(profile is not None for _, profile, _ in synced) > 100
+
+
+# Calibration required on held-out seasons (every backtest fold is a season whose labels the
+# model never saw): expected calibration error at most MAX_RELATIVE_ECE of the base rate
+# (about 2 % for 7 days, 8 % for 30 days, 73 % for churn), and the mean score within
+# RATIO of the observed rate -- pooled over the folds, and (with twice the slack, a single
+# fold of 3,000 persons) in the scoring cutoff's season a year earlier.
+MAX_RELATIVE_ECE = 0.35
+RATIO = (0.85, 1.2)
+
+
+def _calibrated(y: np.ndarray, p: np.ndarray, slack: float = 1.0) -> tuple[bool, dict]:
+    rate = float(np.mean(y))
+    ece = mx.expected_calibration_error(y, p)
+    ratio = float(np.mean(p)) / rate
+    low, high = 1 - (1 - RATIO[0]) * slack, 1 + (RATIO[1] - 1) * slack
+    ok = ece <= MAX_RELATIVE_ECE * slack * min(rate, 1 - rate) and low <= ratio <= high
+    return ok, {"ece": round(ece, 4), "rate": round(rate, 4), "ratio": round(ratio, 3)}
+
+
+def test_calibration_on_held_out_seasons(trained):
+    _, out = trained
+    for name in ("churn", "propensity_7d", "propensity_30d"):
+        result = out["results"][name]
+        served = result.served_model
+        y, p = result.y, result.predictions[served]
+        season = result.fold_of == result.same_season_cutoff
+        pooled, pooled_info = _calibrated(y, p)
+        in_season, season_info = _calibrated(y[season], p[season], slack=2.0)
+        print(name, served, "pooled", pooled_info, "same season", season_info)
+        assert pooled, (name, served, pooled_info)
+        assert in_season, (name, served, season_info)
+        # the check bites: scores 30 % too low (issue 10's November propensity) fail it
+        assert not _calibrated(y, 0.7 * p)[0], name

@@ -10,7 +10,7 @@ import pytest
 from orchestration.definitions import defs
 from orchestration.defs.dbt.project import (
     AS_OF_TAG,
-    AS_OF_VARS,
+    AS_OF_VAR,
     build_args,
     dbt_vars,
     parse_args,
@@ -104,6 +104,9 @@ def test_jobs(definitions):
     assert dg.AssetKey(["ml", "churn_model"]) in weekly
     assert dg.AssetKey(["ml", "customer_scores"]) in weekly
     assert dg.AssetKey(["core", "dim_customers"]) not in weekly
+    # the retraining job rebuilds the ML training cutoffs (incremental by cutoff otherwise)
+    names = {k.path[-1] for k in weekly}
+    assert {"ml_cutoffs", "ml_customer_features", "ml_labels", "ml_training_set"} <= names
 
 
 def test_resources_read_the_environment(definitions, platform_env):
@@ -146,7 +149,7 @@ def test_build_args_options():
     args = build_args(as_of_date="2026-06-30", full_refresh=True, fail_fast=True)
     assert "--full-refresh" in args and "--fail-fast" in args
     dbt_vars_ = json.loads(args[args.index("--vars") + 1])
-    assert all(dbt_vars_[v] == "2026-06-30" for v in AS_OF_VARS)
+    assert dbt_vars_ == {AS_OF_VAR: "2026-06-30"}
 
 
 def test_build_args_rejects_bad_dates():

@@ -11,10 +11,13 @@ from warehouse.relations import RelationNotFoundError
 from warehouse.settings import Settings
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def settings(request, tmp_path) -> Settings:
+@pytest.fixture(params=["duckdb", "postgres", "spark"])
+def settings(request, tmp_path, tmp_path_factory) -> Settings:
     if request.param == "duckdb":
         return Settings(dbt_target="duckdb", duckdb_path=tmp_path / "w.duckdb")
+    if request.param == "spark":  # the `spark` extra (engine suite); one session per process
+        pytest.importorskip("pyspark")
+        return Settings(dbt_target="spark", data_dir=tmp_path_factory.getbasetemp() / "spark")
     server = request.getfixturevalue("postgres_server")
     with psycopg.connect(server.dsn, autocommit=True) as con:  # a clean slate per test
         for schema in ("ml", "sync"):
@@ -56,8 +59,10 @@ def test_write_read_and_columns(settings):
 def test_replace_rows_keeps_the_table_and_casts_to_its_types(settings):
     with connect(settings) as con:
         con.execute("create schema if not exists ml")
+        double, using = ("double", " using parquet") if con.target == "spark" else ("float8", "")
         con.execute(
-            "create table ml.scores (person_id varchar, score double precision, as_of_date date)"
+            f"create table ml.scores (person_id varchar(20), score {double}, as_of_date date)"
+            + using
         )
         frame = _frame()[["person_id", "score", "as_of_date"]]
         con.replace_rows("ml.scores", frame)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.ingest.assets import raw_key
 from orchestration.defs.ingest.checks import FRESHNESS_COLUMNS
@@ -34,11 +35,19 @@ def daily_build_selection(dbt_models: dg.AssetsDefinition) -> dg.AssetSelection:
     )
 
 
-def weekly_retrain_selection() -> dg.AssetSelection:
-    """Retrain (backtest, fit, promote) every model, then rescore and rebuild what reads the
-    scores."""
+# The dbt models that hold the ML training cutoffs: incremental by cutoff, so only the
+# retraining job recomputes every cutoff of the schedule (var ml_rebuild_feature_cutoffs).
+ML_FEATURE_MODELS = ("ml_cutoffs", "ml_customer_features", "ml_labels", "ml_training_set")
+
+
+def weekly_retrain_selection(dbt_models: dg.AssetsDefinition) -> dg.AssetSelection:
+    """Rebuild the ML training cutoffs, retrain (backtest, fit, promote) every model, then
+    rescore and rebuild what reads the scores."""
+    features = [get_asset_key_for_model([dbt_models], name) for name in ML_FEATURE_MODELS]
     retrain = dg.AssetSelection.assets(*MODEL_KEYS, REGISTRY_KEY).downstream()
-    return retrain.required_multi_asset_neighbors() - SYNC_ASSETS
+    return (retrain.required_multi_asset_neighbors() | dg.AssetSelection.assets(*features)) - (
+        SYNC_ASSETS
+    )
 
 
 def build_jobs(dbt_models: dg.AssetsDefinition) -> list[dg.UnresolvedAssetJobDefinition]:
@@ -51,10 +60,16 @@ def build_jobs(dbt_models: dg.AssetsDefinition) -> list[dg.UnresolvedAssetJobDef
         ),
         dg.define_asset_job(
             WEEKLY_RETRAIN,
-            selection=weekly_retrain_selection(),
-            description="Weekly: backtest and retrain every model, promote versions that are "
-            "not worse, rescore, rebuild what reads the scores.",
-            config={"ops": {"ml_models": {"config": {"promote": True}}}},
+            selection=weekly_retrain_selection(dbt_models),
+            description="Weekly: recompute the ML features of every training cutoff, backtest "
+            "and retrain every model, promote versions that earned it, rescore, rebuild what "
+            "reads the scores.",
+            config={
+                "ops": {
+                    "dbt_models": {"config": {"rebuild_ml_feature_cutoffs": True}},
+                    "ml_models": {"config": {"promote": True}},
+                }
+            },
         ),
         dg.define_asset_job(
             SYNC_ALL,

@@ -26,6 +26,11 @@ class DbtBuildConfig(dg.Config):
         "cutoffs treat it as today. Default: the run tag rw/as_of_date, else the latest data.",
     )
     full_refresh: bool = Field(default=False, description="Rebuild incremental models.")
+    rebuild_ml_feature_cutoffs: bool = Field(
+        default=False,
+        description="Recompute the ML features of every cutoff of the schedule (the "
+        "retraining job); daily builds compute only the new scoring cutoff.",
+    )
     fail_fast: bool = Field(default=False, description="Stop at the first failure.")
 
 
@@ -69,6 +74,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             as_of_date=resolve_as_of(config.as_of_date, context.run.tags),
             full_refresh=config.full_refresh,
             fail_fast=config.fail_fast,
+            extra_vars={"ml_rebuild_feature_cutoffs": True}
+            if config.rebuild_ml_feature_cutoffs
+            else None,
         )
         # The graph runs dbt in several steps (Python assets sit between dbt models), so a
         # test must run in the step that builds all of its parents, not in the first step

@@ -17,12 +17,13 @@ from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_executable
 # overwrite with their own vars.
 TARGET_PATH = Path("target") / "dagster"
 
-# dbt vars that pin "today" of the models: RFM/lifecycle/audiences and the ML cutoffs.
-AS_OF_VARS = ("segmentation_as_of_date", "ml_as_of")
+# The dbt var that pins "today" of every model (inclusive; the ML cutoff is the next day).
+AS_OF_VAR = "as_of_date"
 
 
-# A run tag that sets the as-of date of every dbt step of a run (launchpad: "Edit tags"),
-# e.g. to rebuild a historical date; a step's own `as_of_date` config wins.
+# A run tag that sets the as-of date of every step of a run (launchpad: "Edit tags"): ingest
+# (the sample shop's last day), every dbt step and scoring, e.g. to rebuild a historical
+# date; a step's own `as_of_date` config wins.
 AS_OF_TAG = "rw/as_of_date"
 
 
@@ -35,7 +36,7 @@ def dbt_vars(as_of_date: str | None = None, extra: Mapping[str, object] | None =
     merged: dict[str, object] = {}
     if as_of_date:
         day = date.fromisoformat(as_of_date).isoformat()  # raises on a malformed date
-        merged.update(dict.fromkeys(AS_OF_VARS, day))
+        merged[AS_OF_VAR] = day
     merged.update(extra or {})
     return merged
 

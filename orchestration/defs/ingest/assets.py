@@ -10,6 +10,7 @@ import duckdb
 from pydantic import Field
 
 from ingest.contract import TABLES
+from orchestration.defs.dbt.project import resolve_as_of
 from orchestration.resources import WarehouseResource
 from warehouse.settings import get_settings
 
@@ -23,17 +24,18 @@ def raw_key(table: str) -> dg.AssetKey:
 class IngestConfig(dg.Config):
     """What to load into the raw contract (set it in the launchpad)."""
 
-    source: Literal["sample", "shopify", "csv"] = Field(
+    source: Literal["sample", "shopify", "csv", "woocommerce", "prestashop", "magento"] = Field(
         default="sample",
         description="sample: generate a synthetic shop; shopify: a Shopify orders export; "
-        "csv: a generic orders CSV (with `mapping`).",
+        "csv: any orders CSV (columns and format detected, or `mapping`); woocommerce, "
+        "prestashop, magento: that platform's order export.",
     )
     customers: int = Field(default=2000, ge=10, description="Sample shop scale (persons).")
     seed: int = Field(default=42, description="Sample shop random seed.")
     as_of_date: str | None = Field(
         default=None,
-        description="Last day of sample history (YYYY-MM-DD). Default: today in the shop's "
-        "time zone.",
+        description="Last day of sample history (YYYY-MM-DD). Default: the run tag "
+        "rw/as_of_date, else today in the shop's time zone.",
     )
     years: float = Field(default=3.0, gt=0, description="Years of sample history.")
     file: str | None = Field(default=None, description="File to import (shopify/csv).")
@@ -41,6 +43,13 @@ class IngestConfig(dg.Config):
         default=None, description="YAML/JSON column mapping and options for `csv`."
     )
     append: bool = Field(default=False, description="Merge an import into the existing raw tables.")
+    max_rejected_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Fail the import (nothing written) when more than this share of rows "
+        "is rejected.",
+    )
 
 
 def _column_schema(table: str) -> dg.TableSchema:
@@ -75,12 +84,14 @@ def _row_count(path: Path) -> int:
     return int(n)
 
 
-def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str], dict]:
+def _load(
+    config: IngestConfig, warehouse: WarehouseResource, as_of_date: str | None = None
+) -> tuple[list[str], dict]:
     """Run the generator or importer; returns the tables written and run-level metadata."""
     if config.source == "sample":
         from ingest.generator import GenerationConfig, generate
 
-        end = datetime.strptime(config.as_of_date or _today_in_shop(), "%Y-%m-%d").date()
+        end = datetime.strptime(as_of_date or _today_in_shop(), "%Y-%m-%d").date()
         report = generate(
             GenerationConfig(
                 customers=config.customers, seed=config.seed, end_date=end, years=config.years
@@ -100,22 +111,34 @@ def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str]
     if not config.file:
         raise dg.Failure(f"source={config.source!r} needs `file` (the export to import)")
     from ingest.importers import (
+        PLATFORMS,
         CsvImportOptions,
         ImportFileError,
         import_csv_orders,
         import_shopify_orders,
     )
 
+    limit = config.max_rejected_share
     try:
         if config.source == "shopify":
-            report = import_shopify_orders(config.file, warehouse.raw, append=config.append)
-        else:
-            options = (
-                CsvImportOptions.from_file(Path(config.mapping))
-                if config.mapping
-                else CsvImportOptions()
+            report = import_shopify_orders(
+                config.file, warehouse.raw, append=config.append, max_rejected_share=limit
             )
-            report = import_csv_orders(config.file, warehouse.raw, options, append=config.append)
+        else:
+            if config.source in PLATFORMS:
+                options = PLATFORMS[config.source]
+            elif config.mapping:
+                options = CsvImportOptions.from_file(Path(config.mapping))
+            else:
+                options = CsvImportOptions()
+            report = import_csv_orders(
+                config.file,
+                warehouse.raw,
+                options,
+                append=config.append,
+                max_rejected_share=limit,
+                importer=config.source,
+            )
     except ImportFileError as exc:
         raise dg.Failure(str(exc)) from exc
     meta = {
@@ -125,6 +148,7 @@ def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str]
         "loaded_rows": report.loaded_rows,
         "rejected_rows": report.rejected_rows,
         "rejected_by_reason": dg.MetadataValue.json(report.rejected_by_reason),
+        "orders": dg.MetadataValue.json(report.facts),
     }
     return [t for t in report.output_paths if t in TABLES], meta
 
@@ -135,7 +159,7 @@ def raw_tables(
 ):
     """Load the raw contract: a generated sample shop or an imported export. Rows that break
     the contract are quarantined (see `rejected_rows`), never dropped silently."""
-    written, meta = _load(config, warehouse)
+    written, meta = _load(config, warehouse, resolve_as_of(config.as_of_date, context.run.tags))
     context.log.info("raw tables written: %s", ", ".join(written))
     for table in written:
         path = warehouse.raw / f"{table}.parquet"

@@ -11,6 +11,7 @@ from pydantic import Field
 from ml.tasks import TASKS
 from orchestration.defs._metadata import markdown_file, markdown_table
 from orchestration.defs.dbt.assets import WAREHOUSE_POOL
+from orchestration.defs.dbt.project import resolve_as_of
 from orchestration.resources import MLResource, WarehouseResource
 
 ML_GROUP = "ml"
@@ -31,14 +32,17 @@ MODEL_KEYS = {model_key(name): name for name in TASKS}
 class TrainConfig(dg.Config):
     promote: bool = Field(
         default=True,
-        description="Promote each new version that is not worse than the champion on its "
-        "backtest main metric (RW_ML_PROMOTION_TOLERANCE).",
+        description="Promote each new version that beats every baseline (else the best "
+        "baseline is registered) and is not worse than the champion on the same backtest "
+        "folds (RW_ML_PROMOTION_TOLERANCE).",
     )
 
 
 class ScoreConfig(dg.Config):
     as_of_date: str | None = Field(
-        default=None, description="Feature cutoff to score (YYYY-MM-DD); default: the latest."
+        default=None,
+        description="As-of date to score (YYYY-MM-DD, inclusive; features cut off at the next "
+        "midnight). Default: the run tag rw/as_of_date, else the latest built.",
     )
 
 
@@ -54,6 +58,8 @@ def _model_metadata(registry, task: str, version: str, promoted: bool, refused: 
         "promoted": promoted,
         "main_metric": main,
         f"backtest_{main}": float(registry.main_metric(task, version)),
+        "served_model": registry.served_model(task, version),
+        "decision": metrics.get("decision", ""),
         "beats_baselines": bool(metrics.get("beats_baselines", False)),
         "backtest_folds": len(metrics.get("folds", [])),
         "train_rows": int(meta["n_train"]),
@@ -65,8 +71,9 @@ def _model_metadata(registry, task: str, version: str, promoted: bool, refused: 
         ),
         "artifact_path": dg.MetadataValue.path(str(directory)),
     }
-    if "roc_auc" in summary.get("gradient_boosting", {}):
-        out["backtest_roc_auc"] = float(summary["gradient_boosting"]["roc_auc"])
+    served = summary.get(registry.served_model(task, version), {})
+    if "roc_auc" in served:
+        out["backtest_roc_auc"] = float(served["roc_auc"])
     if refused:
         out["promotion_refused"] = refused
     card = directory / "model_card.md"
@@ -202,7 +209,7 @@ def build_ml_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition
 
         settings = ml.settings(warehouse.database)
         try:
-            out = score(settings, config.as_of_date)
+            out = score(settings, resolve_as_of(config.as_of_date, context.run.tags))
         except LookupError as exc:  # no champion yet
             raise dg.Failure(
                 f"{exc}. Materialize the ml models first (weekly_retrain job)."

@@ -9,24 +9,32 @@ from orchestration.defs.ml.assets import model_key
 from orchestration.resources import MLResource, WarehouseResource
 from warehouse.settings import get_settings
 
-NAIVE_BASELINE = "historical_average"
+MODEL = "gradient_boosting"
 
 
-def quality_floor(task: str, summary: dict, min_auc: float) -> tuple[bool, dict]:
+def quality_floor(
+    task: str, summary: dict, min_auc: float, served: str = MODEL
+) -> tuple[bool, dict]:
     """Whether a champion's backtest summary clears the floor, and why.
 
-    Classifiers: ROC AUC of the model >= `min_auc`. Regressors: the main metric beats the
-    naive historical-average baseline (no AUC exists for them)."""
+    The champion serves `served` (the model, or the baseline that beat it). Classifiers:
+    its ROC AUC >= `min_auc`. Regressors (no AUC exists for them): no baseline in the same
+    backtest beats it on the main metric."""
     spec = TASKS[task]
-    model = summary.get("gradient_boosting", {})
+    model = summary.get(served, {})
     if spec.kind == "classifier":
         auc = model.get("roc_auc", float("nan"))
         passed = auc is not None and not math.isnan(auc) and auc >= min_auc
-        return passed, {"backtest_roc_auc": auc, "min_auc": min_auc}
-    value = model.get(spec.main_metric, float("nan"))
-    naive = summary.get(NAIVE_BASELINE, {}).get(spec.main_metric, float("nan"))
-    passed = not math.isnan(value) and not math.isnan(naive) and value < naive
-    return passed, {f"backtest_{spec.main_metric}": value, f"{NAIVE_BASELINE}": naive}
+        return passed, {"served_model": served, "backtest_roc_auc": auc, "min_auc": min_auc}
+    metric = spec.main_metric
+    value = model.get(metric, float("nan"))
+    others = {
+        name: vals.get(metric, float("nan"))
+        for name, vals in summary.items()
+        if name not in (served, MODEL, "champion")
+    }
+    passed = not math.isnan(value) and bool(others) and all(value <= v for v in others.values())
+    return passed, {"served_model": served, f"backtest_{metric}": value, **others}
 
 
 def _floor_check(task: str) -> dg.AssetChecksDefinition:
@@ -35,7 +43,7 @@ def _floor_check(task: str) -> dg.AssetChecksDefinition:
         name="champion_quality_floor",
         blocking=True,  # a bad champion must not score anyone in the same run
         description="The champion's backtest ROC AUC is at least RW_ML_MIN_AUC (classifiers) "
-        "or beats the naive historical-average baseline (regressors).",
+        "or no baseline beats it on the main metric (regressors).",
     )
     def check(warehouse: WarehouseResource, ml: MLResource) -> dg.AssetCheckResult:
         from ml.registry import Registry
@@ -45,7 +53,8 @@ def _floor_check(task: str) -> dg.AssetChecksDefinition:
         if champion is None:
             return dg.AssetCheckResult(passed=False, metadata={"reason": "no champion"})
         summary = registry.metrics(task, champion).get("summary", {})
-        passed, meta = quality_floor(task, summary, get_settings().ml.min_auc)
+        served = registry.served_model(task, champion)
+        passed, meta = quality_floor(task, summary, get_settings().ml.min_auc, served)
         return dg.AssetCheckResult(passed=passed, metadata={"champion": champion, **meta})
 
     return check

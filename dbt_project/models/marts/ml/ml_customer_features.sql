@@ -7,22 +7,112 @@
 -- ml_activity_lookback_days so the table stays cheap at scale.
 
 {%- set activity_days = var('ml_activity_lookback_days', 180) %}
+{#- Incremental by cutoff: past cutoffs are kept and the daily build computes only the new
+    scoring cutoff, plus the kept cutoffs of the last ml_feature_late_days days (late data).
+    The whole schedule of ml_cutoffs is recomputed only by a full refresh or with var
+    ml_rebuild_feature_cutoffs (the retraining job); those rows are the training cutoffs. -#}
+{%- set rebuild_all = var('ml_rebuild_feature_cutoffs', false) %}
+{%- set late_days = var('ml_feature_late_days', 7) %}
+{%- set daily = is_incremental() and not rebuild_all %}
+{#- Rendered when the hook runs (so `this` is the built relation): drop cutoffs that are
+    neither kept for training nor today's, and any after today's. -#}
+{%- set prune_stale -%}{% raw %}
+    delete from {{ this }}
+    where cutoff_date not in (select cutoff_date from {{ ref('ml_cutoffs') }})
+        and (
+            {{ 'true' if var('ml_rebuild_feature_cutoffs', false) else 'not is_training_cutoff' }}
+            or cutoff_date > (select max(cutoff_date) from {{ ref('ml_cutoffs') }})
+        )
+{% endraw %}{%- endset %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='cutoff_date',
+    on_schema_change='fail',
+) }}
 {#- The widest model of the project (persons x cutoffs): cap DuckDB's memory while it builds
     so it spills to disk instead of growing with the shop (var ml_duckdb_memory_limit). -#}
 {%- if target.type == 'duckdb' %}
 {{ config(
     pre_hook="set memory_limit = '" ~ var('ml_duckdb_memory_limit', '6GB') ~ "'",
-    post_hook="reset memory_limit",
+    post_hook=[prune_stale, "reset memory_limit"],
 ) }}
+{%- else %}
+{{ config(post_hook=[prune_stale]) }}
 {%- endif %}
 
 with
 
-cutoffs as (
+scheduled_cutoffs as (
 
     select * from {{ ref('ml_cutoffs') }}
 
 ),
+
+{%- if daily %}
+
+kept_cutoffs as (
+
+    select distinct cutoff_date from {{ this }}
+    where is_training_cutoff
+
+),
+
+scoring_cutoff as (
+
+    select * from scheduled_cutoffs
+    where is_scoring_cutoff
+
+),
+
+cutoffs as (
+
+    -- the new scoring cutoff (a training cutoff only if the last rebuild made it one) ...
+    select
+        scoring_cutoff.cutoff_date,
+        scoring_cutoff.cutoff_at,
+        scoring_cutoff.cutoff_day_number,
+        kept_cutoffs.cutoff_date is not null as is_training_cutoff
+    from scoring_cutoff
+    left join kept_cutoffs
+        on scoring_cutoff.cutoff_date = kept_cutoffs.cutoff_date
+
+    union all
+
+    -- ... and the kept training cutoffs that late-arriving data may still change
+    select
+        kept_cutoffs.cutoff_date,
+        {{ dbt.dateadd(
+            'day',
+            dbt.datediff('scoring_cutoff.cutoff_date', 'kept_cutoffs.cutoff_date', 'day'),
+            'scoring_cutoff.cutoff_at',
+        ) }} as cutoff_at,
+        scoring_cutoff.cutoff_day_number
+        + {{ dbt.datediff('scoring_cutoff.cutoff_date', 'kept_cutoffs.cutoff_date', 'day') }}
+            as cutoff_day_number,
+        true as is_training_cutoff
+    from kept_cutoffs
+    cross join scoring_cutoff
+    where kept_cutoffs.cutoff_date < scoring_cutoff.cutoff_date
+        and kept_cutoffs.cutoff_date
+        >= {{ dbt.dateadd('day', -late_days, 'scoring_cutoff.cutoff_date') }}
+
+),
+
+{%- else %}
+
+cutoffs as (
+
+    select
+        cutoff_date,
+        cutoff_at,
+        cutoff_day_number,
+        true as is_training_cutoff
+    from scheduled_cutoffs
+
+),
+
+{%- endif %}
 
 customers as (
 
@@ -172,6 +262,9 @@ order_summary as (
         count(*) filter (where days_before < 90) as orders_90d,
         count(*) filter (where days_before < 180) as orders_180d,
         count(*) filter (where days_before < 365) as orders_365d,
+        -- last year's version of the coming month: orders 334-364 days before the cutoff
+        sum(case when days_before > 334 and days_before <= 364 then 1 else 0 end)
+            as orders_next_30d_last_year,
         coalesce(sum(net_amount) filter (where days_before < 30), 0) as net_revenue_30d,
         coalesce(sum(net_amount) filter (where days_before < 90), 0) as net_revenue_90d,
         coalesce(sum(net_amount) filter (where days_before < 180), 0) as net_revenue_180d,
@@ -205,13 +298,15 @@ order_days as (
 
 btyd_summary as (
 
-    -- BG/NBD + Gamma-Gamma inputs in whole days (same-day orders are one purchase)
+    -- BG/NBD + Gamma-Gamma inputs in whole days (same-day orders are one purchase). T is
+    -- measured as in Fader-Hardie-Lee: the last observed day (the day before the cutoff)
+    -- minus the first purchase day, so a first order on the last day has T = 0.
     select
         person_id,
         cutoff_date,
         count(*) - 1 as btyd_frequency,
         max(order_day_number) - min(order_day_number) as btyd_recency_days,
-        max(cutoff_day_number) - min(order_day_number) as btyd_tenure_days,
+        max(cutoff_day_number) - 1 - min(order_day_number) as btyd_tenure_days,
         case
             when count(*) > 1
                 then
@@ -472,6 +567,74 @@ consent_flags as (
 
 ),
 
+---------- seasonality of the shop, from its own history before the cutoff
+shop_order_days as (
+
+    select
+        order_day_number,
+        count(*) as orders
+    from paid_orders
+    group by order_day_number
+
+),
+
+season as (
+
+    -- shop orders in the coming 7 / 30 days one year (52 weeks, same weekdays) before the
+    -- cutoff, per day, against the 28 days before that: > 1 = the season ahead was busier
+    -- than the weeks before it last year. Null without 392 days of history.
+    select
+        cutoffs.cutoff_date,
+        sum(
+            case
+                when shop_order_days.order_day_number >= cutoffs.cutoff_day_number - 364
+                    and shop_order_days.order_day_number < cutoffs.cutoff_day_number - 357
+                    then shop_order_days.orders
+                else 0
+            end
+        ) / 7.0 as orders_per_day_next_7d,
+        sum(
+            case
+                when shop_order_days.order_day_number >= cutoffs.cutoff_day_number - 364
+                    and shop_order_days.order_day_number < cutoffs.cutoff_day_number - 334
+                    then shop_order_days.orders
+                else 0
+            end
+        ) / 30.0 as orders_per_day_next_30d,
+        sum(
+            case
+                when shop_order_days.order_day_number < cutoffs.cutoff_day_number - 364
+                    then shop_order_days.orders
+                else 0
+            end
+        ) / 28.0 as orders_per_day_before
+    from cutoffs
+    inner join shop_order_days
+        on shop_order_days.order_day_number >= cutoffs.cutoff_day_number - 392
+        and shop_order_days.order_day_number < cutoffs.cutoff_day_number - 334
+    where cutoffs.cutoff_day_number - 392
+        >= (select min(shop_order_days.order_day_number) from shop_order_days)
+    group by cutoffs.cutoff_date
+
+),
+
+calendar as (
+
+    select
+        cutoffs.cutoff_date,
+        cutoffs.is_training_cutoff,
+        2 * pi() * {{ dbt.datediff(dbt.date_trunc('year', 'cutoffs.cutoff_date'),
+            'cutoffs.cutoff_date', 'day') }} / 365.25 as year_angle,
+        season.orders_per_day_next_7d / nullif(season.orders_per_day_before, 0)
+            as shop_season_index_7d,
+        season.orders_per_day_next_30d / nullif(season.orders_per_day_before, 0)
+            as shop_season_index_30d
+    from cutoffs
+    left join season
+        on cutoffs.cutoff_date = season.cutoff_date
+
+),
+
 final as (
 
     select
@@ -481,6 +644,13 @@ final as (
 
         ---------- tenure
         cast(person_cutoffs.days_since_first_seen as double) as days_since_first_seen,
+
+        ---------- calendar and season (the same for everyone at a cutoff)
+        cast(sin(calendar.year_angle) as {{ dbt.type_float() }}) as cutoff_day_of_year_sin,
+        cast(cos(calendar.year_angle) as {{ dbt.type_float() }}) as cutoff_day_of_year_cos,
+        cast(calendar.shop_season_index_7d as {{ dbt.type_float() }}) as shop_season_index_7d,
+        cast(calendar.shop_season_index_30d as {{ dbt.type_float() }})
+            as shop_season_index_30d,
 
         ---------- purchases (RFM and windows)
         cast(coalesce(order_summary.orders_count, 0) as integer) as orders_count,
@@ -494,6 +664,8 @@ final as (
         cast(coalesce(order_summary.orders_90d, 0) as integer) as orders_90d,
         cast(coalesce(order_summary.orders_180d, 0) as integer) as orders_180d,
         cast(coalesce(order_summary.orders_365d, 0) as integer) as orders_365d,
+        cast(coalesce(order_summary.orders_next_30d_last_year, 0) as integer)
+            as orders_next_30d_last_year,
         cast(coalesce(order_summary.net_revenue_30d, 0) as double) as net_revenue_30d,
         cast(coalesce(order_summary.net_revenue_90d, 0) as double) as net_revenue_90d,
         cast(coalesce(order_summary.net_revenue_180d, 0) as double) as net_revenue_180d,
@@ -575,9 +747,14 @@ final as (
         cast(btyd_summary.btyd_frequency as integer) as btyd_frequency,
         cast(btyd_summary.btyd_recency_days as integer) as btyd_recency_days,
         cast(btyd_summary.btyd_tenure_days as integer) as btyd_tenure_days,
-        cast(btyd_summary.btyd_monetary_value as double) as btyd_monetary_value
+        cast(btyd_summary.btyd_monetary_value as double) as btyd_monetary_value,
+
+        ---------- bookkeeping: kept for training (a full rebuild) or a daily scoring cutoff
+        calendar.is_training_cutoff
 
     from person_cutoffs
+    inner join calendar
+        on person_cutoffs.cutoff_date = calendar.cutoff_date
     left join order_summary
         on person_cutoffs.person_id = order_summary.person_id
         and person_cutoffs.cutoff_date = order_summary.cutoff_date

@@ -1,14 +1,16 @@
--- The cutoff dates that features are computed as of. Default: the as-of date (the day
--- after the last order, or var ml_as_of) and every ml_cutoff_interval_days before it,
--- ml_cutoff_count in all, keeping only cutoffs with ml_min_history_days of history before
+-- The cutoff dates that features are computed as of. Default: the cutoff of the as-of date
+-- (var as_of_date + 1 day, else the day after the last order) and every
+-- ml_cutoff_interval_days before it, ml_cutoff_count in all, keeping only cutoffs with ml_min_history_days of history before
 -- them. var ml_cutoffs (a list of dates) replaces the schedule. The latest cutoff is the
 -- scoring cutoff; the earlier ones, whose label windows have (partly) passed, train and
 -- backtest the models.
 
 {%- set explicit_cutoffs = var('ml_cutoffs', []) %}
-{%- set as_of = var('ml_as_of', none) %}
+{%- set as_of = var('as_of_date', none) %}
 {%- set interval_days = var('ml_cutoff_interval_days', 92) %}
-{%- set data_end_sql = "cast('" ~ as_of ~ "' as date)" if as_of
+{#- as_of_date is inclusive; the cutoff is the next midnight (exclusive) -#}
+{%- set as_of_sql = "cast('" ~ as_of ~ "' as date)" %}
+{%- set data_end_sql = "cast(" ~ dbt.dateadd('day', 1, as_of_sql) ~ " as date)" if as_of
     else "cast(timezone('UTC', max(ordered_at)) as date) + 1" %}
 {%- set cutoff_list = "['" ~ (explicit_cutoffs | join("', '")) ~ "']" %}
 

@@ -18,9 +18,29 @@ features as (
 
 ),
 
-cutoffs as (
+scoring_cutoff as (
 
     select * from {{ ref('ml_cutoffs') }}
+    where is_scoring_cutoff
+
+),
+
+cutoffs as (
+
+    -- every cutoff with features: the kept training cutoffs of the last full rebuild need
+    -- not be in today's schedule (ml_customer_features is incremental by cutoff)
+    select
+        feature_cutoffs.cutoff_date,
+        {{ dbt.dateadd(
+            'day',
+            dbt.datediff('scoring_cutoff.cutoff_date', 'feature_cutoffs.cutoff_date', 'day'),
+            'scoring_cutoff.cutoff_at',
+        ) }} as cutoff_at,
+        scoring_cutoff.data_end_date,
+        {{ dbt.datediff('feature_cutoffs.cutoff_date', 'scoring_cutoff.data_end_date', 'day') }}
+            as days_observed_after
+    from (select distinct features.cutoff_date from features) as feature_cutoffs
+    cross join scoring_cutoff
 
 ),
 

@@ -1,8 +1,16 @@
--- The as-of point of RFM, lifecycle and audiences: var('segmentation_as_of_date') or the
--- latest order date. as_of_at is the end of that day (exclusive), in UTC.
+-- The as-of point of RFM, lifecycle and audiences: var('as_of_date') (inclusive) or the
+-- latest order date. as_of_at is the end of that day (exclusive), in UTC. Always one row:
+-- the var is a constant, never selected once per order.
 
 with
 
+{% if var('as_of_date') -%}
+as_of_date as (
+
+    select cast('{{ var("as_of_date") }}' as date) as as_of_date
+
+),
+{%- else -%}
 orders as (
 
     select * from {{ ref('fct_orders') }}
@@ -11,15 +19,11 @@ orders as (
 
 as_of_date as (
 
-    select
-        {% if var('segmentation_as_of_date') -%}
-        cast('{{ var("segmentation_as_of_date") }}' as date) as as_of_date
-        {%- else -%}
-            cast(max(order_date) as date) as as_of_date
-        {%- endif %}
+    select cast(max(order_date) as date) as as_of_date
     from orders
 
 ),
+{%- endif %}
 
 final as (
 
