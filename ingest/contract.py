@@ -161,6 +161,17 @@ TABLES: dict[str, Table] = {
             (),
             "Consent opt-ins and opt-outs per channel over time.",
         ),
+        Table(
+            "erasure_requests",
+            _schema(
+                ("request_id", pa.string()),
+                ("email", pa.string()),
+                ("customer_id", pa.string()),
+                ("requested_at", TS),
+            ),
+            ("request_id",),
+            "Right-to-erasure (GDPR Art. 17) requests: the person is deleted at every platform.",
+        ),
     ]
 }
 

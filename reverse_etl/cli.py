@@ -94,9 +94,12 @@ def _print_plan(plan: Plan) -> None:
         "creates",
         "updates",
         "removals",
+        "unsubscribes",
+        "old ids off",
         "invalid",
         "no consent",
         "holdout excluded",
+        "erased",
         "retrying",
         "plan s",
     ):
@@ -109,9 +112,12 @@ def _print_plan(plan: Plan) -> None:
                 plan.creates,
                 plan.updates,
                 plan.removals,
+                plan.revocations,
+                plan.retirements,
                 plan.invalid,
                 plan.excluded_no_consent,
                 plan.excluded_holdout,
+                plan.excluded_erased,
                 plan.retrying,
                 f"{plan.seconds:.2f}",
             )
@@ -134,6 +140,8 @@ def _print_plan(plan: Plan) -> None:
             console.print(f"  {json.dumps(r, default=str)}")
     for r in plan.invalid_sample:
         console.print(f"[yellow]invalid[/yellow] {r['pk']!r}: {r['reason']}")
+    if plan.refused:
+        _error("a guard rail refuses this plan", plan.refused)
 
 
 def _print_result(r: RunResult) -> None:
@@ -223,7 +231,8 @@ def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbo
             console.print(f"[yellow]skipped[/yellow]: {exc}")
             continue
         _print_result(result)
-        failed |= result.status == "failed"
+        # partial (rows rejected) and failed runs both need a look: a scheduler must see them
+        failed |= result.status != "success"
     if failed:
         raise typer.Exit(1)
 
@@ -280,6 +289,7 @@ def status_cmd(
     t = Table(title="recent runs")
     cols = (
         "sync",
+        "target",
         "run",
         "status",
         "started",
@@ -300,6 +310,7 @@ def status_cmd(
         )
         t.add_row(
             r["sync_name"],
+            r.get("target") or "(before targets)",
             r["run_id"],
             r["status"],
             str(r["started_at"])[:19],
@@ -313,10 +324,12 @@ def status_cmd(
             (r["error"] or "")[:60],
         )
     console.print(t)
-    for name, n in info["state_rows"].items():
-        console.print(f"{name}: {n} rows delivered")
-    for lock in info["locks"]:
-        console.print(f"[yellow]lock[/yellow] {lock[0]}: run {lock[1]} pid {lock[2]} on {lock[3]}")
+    for x in info["state_by_target"]:
+        where = x["target"] or "(before targets)"
+        console.print(f"{x['sync_name']}: {x['rows']} rows delivered to {where}")
+    for name, run, pid, host, _beat, dead in info["locks"]:
+        flag = f" [red]DEAD OWNER ({dead}): the next run takes it over[/red]" if dead else ""
+        console.print(f"[yellow]lock[/yellow] {name}: run {run} pid {pid} on {host}{flag}")
     for sync_name, pk, op, reason in info["open_rejections"]:
         console.print(f"[red]rejected[/red] {sync_name} {pk} ({op}): {reason}")
 

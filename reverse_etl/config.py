@@ -24,11 +24,14 @@ from pydantic import (
 )
 
 from reverse_etl.destinations import destination_class, destination_configs
-from reverse_etl.destinations.base import MODE_OPS, SyncConfigError
+from reverse_etl.destinations.base import MODE_OPS, UNSUBSCRIBE, SyncConfigError
 from warehouse.settings import get_settings
 
 Mode = Literal["upsert", "update", "mirror", "list", "gdpr_delete"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a mapped column named like these carries an audience/flow assignment (which treatment a
+# person gets): such a sync must declare consent and holdout rules
+_ASSIGNMENT = re.compile(r"(^|_)(audiences?|flows?|channels?|treatments?)(_|$)")
 _RELATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 
 
@@ -63,6 +66,15 @@ class Owner(_Strict):
     email: str = "data@example.com"
 
 
+class GuardRails(_Strict):
+    """Refuse a run whose plan looks like a broken model rather than a real change."""
+
+    # removals (mirror deletes, list/tag removals) above this share of the delivered rows
+    max_removal_share: float = Field(default=0.10, ge=0, le=1)
+    # an empty source while rows are delivered usually means a failed build, not "nobody"
+    allow_empty_source: bool = False
+
+
 class SyncConfig(_Strict):
     name: str
     label: str = ""  # short title (dbt exposure label); defaults to the name
@@ -77,6 +89,7 @@ class SyncConfig(_Strict):
     null_policy: Literal["clear", "skip"] = "clear"
     consent: ConsentRule | None = None
     holdout: HoldoutRule | None = None
+    guard: GuardRails = Field(default_factory=GuardRails)
     schedule: str | None = None
     enabled: bool = True
 
@@ -114,13 +127,22 @@ class SyncConfig(_Strict):
     @model_validator(mode="after")
     def _coherent(self) -> SyncConfig:
         d = self.destination
-        d.check_mode(self.mode)
-        missing = MODE_OPS[self.mode] - destination_class(d.type).ops
+        d.check(self)
+        needed = MODE_OPS[self.mode] | ({UNSUBSCRIBE} if self.consent else set())
+        missing = needed - destination_class(d.type).ops
         if missing:
             raise ValueError(f"destination {d.type} does not support mode {self.mode!r}")
-        if self.mode == "list" and self.consent is None:
+        assigned = [c for c in self.fields.values() if _ASSIGNMENT.search(c)]
+        carries = self.mode == "list" or bool(assigned)
+        if (
+            carries
+            and self.mode != "gdpr_delete"
+            and (self.consent is None or self.holdout is None)
+        ):
+            what = "mode 'list' (a marketing list)" if self.mode == "list" else str(assigned)
             raise ValueError(
-                "mode 'list' sends people to a marketing list: 'consent' (column) is required"
+                f"this sync carries an audience/flow assignment ({what}): 'consent' and "
+                "'holdout' rules are required"
             )
         for col in self.required:
             if col not in self.fields.values() and col != self.primary_key:

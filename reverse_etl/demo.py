@@ -20,8 +20,12 @@ from reverse_etl.config import load_syncs
 from reverse_etl.destinations import DeliveryContext
 from reverse_etl.emulator import DEFAULT_CREDENTIALS, EmulatorConfig, RunningEmulator
 from reverse_etl.engine import SyncEngine
+from warehouse.connections import connect_duckdb
 from warehouse.settings import get_settings
 
+# The emulator is throwaway, so is what the demo delivered to it: its own state schema,
+# emptied at every start, never the real syncs' `reverse_etl` state.
+DEMO_SCHEMA = "reverse_etl_demo"
 DEMO_SYNCS = ("klaviyo_profiles", "klaviyo_winback_list", "hubspot_contacts", "file_customers")
 DEMO_ENV = {
     "KLAVIYO_API_KEY": DEFAULT_CREDENTIALS["klaviyo"],
@@ -41,14 +45,18 @@ def main() -> None:
         os.environ.setdefault(key, value)
     console = Console()
     syncs = load_syncs(settings.syncs_dir)
+    con = connect_duckdb(settings.duckdb_path)
+    try:
+        con.execute(f"drop schema if exists {DEMO_SCHEMA} cascade")
+    finally:
+        con.close()
     with RunningEmulator(EmulatorConfig(job_polls=1)) as emu:
         console.print(f"emulator on {emu.url}")
         for name in args.syncs.split(","):
             ctx = DeliveryContext(
                 run_id="pending", outbox_dir=settings.outbox_dir, base_url=emu.url
             )
-            # A fresh emulator holds nothing, whatever the warehouse state says: full resync.
-            r = SyncEngine(syncs[name], settings=settings, context=ctx).run(full_resync=True)
+            r = SyncEngine(syncs[name], settings=settings, context=ctx, schema=DEMO_SCHEMA).run()
             console.print(
                 f"{name}: {r.status} planned={r.plan.total} confirmed={r.confirmed} "
                 f"rejected={r.rejected} invalid={r.plan.invalid} "

@@ -19,9 +19,11 @@ One run of a sync:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections import deque
@@ -41,6 +43,8 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    REMOVAL_OPS,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     BatchRejectedError,
@@ -49,7 +53,7 @@ from reverse_etl.destinations.base import (
     Row,
     RowResult,
 )
-from reverse_etl.state import DEFAULT_SCHEMA, Lock, ensure_schema, now_utc
+from reverse_etl.state import DEFAULT_SCHEMA, Lock, ensure_schema, now_utc, owner_dead
 from warehouse.connections import connect_duckdb, stage_in_duckdb
 from warehouse.relations import RelationNotFoundError
 from warehouse.relations import literal as _lit
@@ -72,10 +76,16 @@ class Plan:
     creates: int = 0
     updates: int = 0
     removals: int = 0
+    revocations: int = 0  # delivered people whose consent is withdrawn: unsubscribed
+    retirements: int = 0  # old identities (changed email) taken off a list/tag
+    released: int = 0  # left the model, but their record is another key's now: not deleted
     invalid: int = 0
     excluded_no_consent: int = 0
     excluded_holdout: int = 0
+    excluded_erased: int = 0  # persons with an erasure request (global suppression)
     retrying: int = 0
+    state_rows: int = 0  # rows the destination holds according to the state
+    refused: str | None = None  # a guard rail refuses to run this plan (why)
     is_full_resync: bool = False
     api_calls: dict[str, int] = field(default_factory=dict)
     batch_sizes: dict[str, int] = field(default_factory=dict)
@@ -86,7 +96,7 @@ class Plan:
 
     @property
     def total(self) -> int:
-        return self.creates + self.updates + self.removals
+        return self.creates + self.updates + self.removals + self.revocations + self.retirements
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,9 +114,14 @@ class RunResult:
     api_calls: int = 0
     retries: int = 0
     throttled: int = 0
+    resumed: int = 0  # rows of a crashed run's jobs settled by job id
     duration_s: float = 0.0
     error: str | None = None
     destination_stats: dict[str, Any] = field(default_factory=dict)
+
+
+class GuardRailError(RuntimeError):
+    """The plan looks like a broken model (mass removal, empty source): nothing is sent."""
 
 
 class SyncEngine:
@@ -133,6 +148,18 @@ class SyncEngine:
         self.on_batch = on_batch
         self.max_in_flight = max_in_flight
         self._secrets = self._secret_values()
+        # where this sync delivers (type, account, base URL): the state belongs to it, so a
+        # run against the emulator never counts as delivered to the real account
+        ctx = self.context
+        self.target = destination_class(sync.destination.type).target(
+            sync,
+            base_url=ctx.base_url if ctx else None,
+            outbox_dir=ctx.outbox_dir if ctx else self.settings.outbox_dir,
+        )
+        self._job_lock = threading.Lock()
+        self._job_con: duckdb.DuckDBPyConnection | None = None
+        self._beat_con: duckdb.DuckDBPyConnection | None = None
+        self._stop_beat: Callable[[], None] | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def _secret_values(self) -> list[str]:
@@ -169,6 +196,17 @@ class SyncEngine:
                 f"sync {self.sync.name}: source: relation {self.sync.source!r} not found"
             ) from None
 
+    def _mine(self) -> str:
+        """SQL condition for this sync's rows at this destination target (state, pending)."""
+        return f"sync_name = {_lit(self.sync.name)} and target = {_lit(self.target)}"
+
+    def _find_relation(self, con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+        """An optional warehouse relation as DuckDB reads it, or None when not built."""
+        try:
+            return stage_in_duckdb(con, name, self.settings, alias=f"__erased__{self.sync.name}")
+        except RelationNotFoundError:
+            return None
+
     def _targets(self) -> list[tuple[str, str | None]]:
         """(destination field, source column) in a stable order; holdout attribute last."""
         items: list[tuple[str, str | None]] = sorted(self.sync.fields.items())
@@ -198,7 +236,13 @@ class SyncEngine:
             f"{self.schema}.{_q('_plan__' + self.sync.name)}",
         )
 
-    def _build(self, con: duckdb.DuckDBPyConnection, temp: bool, full_resync: bool) -> Plan:
+    def _build(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        temp: bool,
+        full_resync: bool,
+        run_id: str = "dry-run",
+    ) -> Plan:
         sync = self.sync
         t0 = time.perf_counter()
         source = self._resolve_source(con)
@@ -235,25 +279,53 @@ class SyncEngine:
             "when __dups > 1 then 'duplicate primary key'",
         ]
         by_col = {col: f"f{i}" for i, (_t, col) in enumerate(targets) if col}
+        # The same email (phone, external id) under two keys: both rows are invalid, reported
+        # and never sent or removed (which of the two is the person is not ours to guess).
+        ident_dups = [
+            (t, f"f{i}") for i, (t, c) in enumerate(targets) if c and t in IDENTITY_FIELDS
+        ]
+        for t, f in ident_dups:
+            invalid_cases.append(
+                f"when {f} is not null and __dupid_{f} > 1 then {_lit('duplicate identity ' + t)}"
+            )
         for col in sync.required:
             ref = "__pk" if col == sync.primary_key else by_col[col]
             invalid_cases.append(f"when {ref} is null then {_lit('null required field ' + col)}")
         tmp = "temp " if temp else ""
         desired_t, plan_t = self._tables(temp)
+        # Global suppression: a person with an erasure request is never sent again by any
+        # sync (the gdpr_delete syncs erase them; they must not come back).
+        erased_rel = (
+            self._find_relation(con, self.settings.sync.erasure_relation)
+            if not is_gdpr and "person_id" in columns
+            else None
+        )
+        erased = (
+            f"cast(person_id as varchar) in (select cast(person_id as varchar) from {erased_rel})"
+            if erased_rel
+            else "false"
+        )
         inner = ", ".join(
             [f"cast({_q(sync.primary_key)} as varchar) as __pk"]
             + [f"{expr} as {name}" for name, expr in select_cols if expr != "__holdout"]
-            + [f"{consent} as __consent", f"{holdout} as __holdout"]
+            + [f"{consent} as __consent", f"{holdout} as __holdout", f"{erased} as __erased"]
         )
         outer_f = ", ".join(
             f"{expr} as {name}" if expr == "__holdout" else name for name, expr in select_cols
+        )
+        dupid_cols = "".join(
+            f", count(*) over (partition by lower(cast({f} as varchar))) as __dupid_{f}"
+            for _t, f in ident_dups
         )
         con.execute(
             f"""
             create or replace {tmp}table {desired_t} as
             with src as (select {inner} from {source}),
-            flagged as (select *, count(*) over (partition by __pk) as __dups from src)
-            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout,
+            flagged as (
+                select *, count(*) over (partition by __pk) as __dups{dupid_cols}
+                from src
+            )
+            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
                 case {" ".join(invalid_cases)} else null end as __invalid
             from flagged
             """
@@ -266,36 +338,122 @@ class SyncEngine:
             if ident
             else "null"
         )
-        where_desired = "__invalid is null and __consent" + (
+        where_desired = "__invalid is null and __consent and not __erased" + (
             " and not __holdout" if exclude_holdout else ""
         )
         state_t = f"{self.schema}.sync_state"
+        pending_t = f"{self.schema}.pending"
         if is_gdpr:
             cond = "s.pk is null"
         elif full_resync:
             cond = "true"
         else:
-            cond = "s.pk is null or s.row_hash <> d.__hash"
+            # a removal that may have been applied before a crash is re-sent as a write
+            cond = "s.pk is null or s.row_hash <> d.__hash or pe.op_class = 'remove'"
         fcols = ", ".join(f"d.f{i}" for i in range(len(targets)))
-        removal_cols = ", ".join(
-            (
-                f"json_extract_string(s.identity, {_lit('$.' + _q(t))})"
-                if t in IDENTITY_FIELDS
-                else "null"
+
+        def removal_cols(alias: str) -> str:
+            return ", ".join(
+                (
+                    f"json_extract_string({alias}.identity, {_lit('$.' + _q(t))})"
+                    if t in IDENTITY_FIELDS
+                    else "null"
+                )
+                + f" as f{i}"
+                for i, (t, _c) in enumerate(targets)
             )
-            + f" as f{i}"
-            for i, (t, _c) in enumerate(targets)
+
+        run = _lit(run_id)
+        # An emission's event id: kept while the same operation is pending (retries, a re-run
+        # after a crash), new for every later lifecycle event (re-add, update, removal).
+        write_id = (
+            "case when pe.op_class = 'write' and pe.row_hash = d.__hash then pe.event_id "
+            f"else md5({run} || '|' || d.__pk || '|write|' || d.__hash) end"
+        )
+        remove_id = (
+            "case when pe.op_class = 'remove' then pe.event_id "
+            f"else md5({run} || '|' || s.pk || '|remove|' || s.row_hash) end"
         )
         with_removals = sync.mode in ("mirror", "list")
+        # records keyed by email at the destination: an address another key now has is theirs
+        by_email = destination_class(sync.destination.type).keyed_by_email
+        taken_cond = "taken.e is not null" if by_email else "false"
+        with_revocations = bool(sync.consent) and not is_gdpr
+        rcols = removal_cols("s")
+        pcols = removal_cols("pe")
+        revoked_cte = (
+            f"select __pk from {desired_t} "
+            "where __invalid is null and not __consent and not __erased"
+            if with_revocations
+            else f"select __pk from {desired_t} where false"
+        )
+        revoke_sql = (
+            f"""
+            union all
+            select 'revoke', s.pk, null, s.identity, s.dest_id,
+                md5({run} || '|' || s.pk || '|revoke|' || s.row_hash){", " + rcols if rcols else ""}
+            from state as s
+            semi join revoked as rv on rv.__pk = s.pk
+            """
+            if with_revocations
+            else ""
+        )
         removal_sql = (
             f"""
             union all
-            select 'remove' as __kind, s.pk as __pk, null as __hash, s.identity as __identity,
-                s.dest_id as __dest_id{", " + removal_cols if removal_cols else ""}
+            -- a record another key now maps to (same email, same destination id: a merge or
+            -- an address moving between persons) is released from the state, never deleted
+            select case when {taken_cond} or tid.dest_id is not null then 'release'
+                    else 'remove' end as __kind,
+                s.pk as __pk, null as __hash, s.identity as __identity,
+                s.dest_id as __dest_id, {remove_id} as __event_id{", " + rcols if rcols else ""}
             from state as s
+            left join pending as pe on pe.pk = s.pk
+            left join (select distinct lower(json_extract_string(__identity, '$.email')) as e
+                       from desired) as taken
+                on taken.e = lower(json_extract_string(s.identity, '$.email'))
+            left join (select distinct s2.dest_id from state as s2
+                       semi join desired as d2 on d2.__pk = s2.pk
+                       where s2.dest_id is not null) as tid
+                on tid.dest_id = s.dest_id
             anti join desired as d on d.__pk = s.pk
+            -- an invalid row (duplicate key, null required field) is reported, never a removal
+            anti join invalid as inv on inv.__pk = s.pk
+            anti join revoked as rv on rv.__pk = s.pk
+            union all
+            -- a write of a crashed run may have been applied: undo it if no longer wanted
+            select 'remove', pe.pk, null, pe.identity, pe.dest_id,
+                md5({run} || '|' || pe.pk || '|undo|' || pe.row_hash){", " + pcols if pcols else ""}
+            from pending as pe
+            anti join state as s on s.pk = pe.pk
+            anti join desired as d on d.__pk = pe.pk
+            anti join invalid as inv on inv.__pk = pe.pk
+            where pe.op_class = 'write'
             """
             if with_removals
+            else ""
+        )
+        # list/tag: an identity change (new email) takes the old identity off the list first
+        retire_sql = (
+            f"""
+            union all
+            select 'retire', s.pk, null, s.identity, s.dest_id,
+                md5({run} || '|' || s.pk || '|retire|' || s.row_hash){", " + rcols if rcols else ""}
+            from state as s
+            join desired as d on d.__pk = s.pk
+            where s.identity is distinct from d.__identity
+            union all
+            -- a crashed run may have added the person under an address they no longer have
+            select 'retire', pe.pk, null, pe.identity, pe.dest_id,
+                md5({run} || '|' || pe.pk || '|retire|' || pe.row_hash)
+                {", " + pcols if pcols else ""}
+            from pending as pe
+            join desired as d on d.__pk = pe.pk
+            left join state as s on s.pk = pe.pk
+            where pe.op_class = 'write' and pe.identity is distinct from d.__identity
+                and (s.pk is null or s.identity is not distinct from d.__identity)
+            """
+            if sync.mode == "list" and ident
             else ""
         )
         con.execute(
@@ -308,14 +466,20 @@ class SyncEngine:
                 from {desired_t}
                 where {where_desired}
             ),
-            state as (select * from {state_t} where sync_name = {_lit(sync.name)})
+            state as (select * from {state_t} where {self._mine()}),
+            pending as (select * from {pending_t} where {self._mine()}),
+            invalid as (select __pk from {desired_t} where __invalid is not null),
+            revoked as ({revoked_cte})
             select case when s.pk is null then 'create' else 'update' end as __kind,
                 d.__pk, d.__hash, d.__identity,
-                s.dest_id as __dest_id{", " + fcols if fcols else ""}
+                s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
             from desired as d
             left join state as s on s.pk = d.__pk
+            left join pending as pe on pe.pk = d.__pk
             where {cond}
             {removal_sql}
+            {retire_sql}
+            {revoke_sql}
             """
         )
         counts = con.execute(
@@ -324,7 +488,8 @@ class SyncEngine:
                 count(*) filter (where __invalid is not null),
                 count(*) filter (where __invalid is null and not __consent),
                 count(*) filter (where __invalid is null and __consent and __holdout
-                                 and {"true" if exclude_holdout else "false"})
+                                 and {"true" if exclude_holdout else "false"}),
+                count(*) filter (where __invalid is null and __erased)
             from {desired_t}
             """
         ).fetchone()
@@ -340,6 +505,9 @@ class SyncEngine:
             """,
             [sync.name, sync.name],
         ).fetchone()[0]
+        state_rows = con.execute(f"select count(*) from {state_t} where {self._mine()}").fetchone()[
+            0
+        ]
         plan = Plan(
             sync_name=sync.name,
             mode=sync.mode,
@@ -349,12 +517,18 @@ class SyncEngine:
             creates=kinds.get("create", 0),
             updates=kinds.get("update", 0),
             removals=kinds.get("remove", 0),
+            revocations=kinds.get("revoke", 0),
+            retirements=kinds.get("retire", 0),
+            released=kinds.get("release", 0),
             invalid=counts[1],
             excluded_no_consent=counts[2],
             excluded_holdout=counts[3],
+            excluded_erased=counts[4],
             retrying=retrying,
+            state_rows=state_rows,
             is_full_resync=full_resync,
         )
+        plan.refused = self._guard(plan)
         shape = destination_class(sync.destination.type).shape(sync.destination.batch_size)
         for op, kinds_for_op in self.op_groups():
             n = sum(kinds.get(k, 0) for k in kinds_for_op)
@@ -362,7 +536,7 @@ class SyncEngine:
             if n:
                 plan.api_calls[op] = shape.calls_for(op, n)
         plan.quota_note = shape.quota_note()
-        for kind in ("create", "update", "remove"):
+        for kind in ("create", "update", "remove", "revoke", "retire"):
             if kinds.get(kind):
                 rel = con.execute(
                     f"select * from {plan_t} where __kind = ? order by __pk limit {SAMPLE_ROWS}",
@@ -380,6 +554,24 @@ class SyncEngine:
         plan.seconds = time.perf_counter() - t0
         return plan
 
+    def _guard(self, plan: Plan) -> str | None:
+        """Why this plan must not run (guard rails of the sync), or None."""
+        guard = self.sync.guard
+        if self.sync.mode == "gdpr_delete" or not plan.state_rows:
+            return None
+        if plan.source_rows == 0 and not guard.allow_empty_source:
+            return (
+                f"source {self.sync.source} is empty while {plan.state_rows} rows are delivered"
+                " (a failed build?); set guard.allow_empty_source to sync an empty model"
+            )
+        if plan.removals > guard.max_removal_share * plan.state_rows:
+            return (
+                f"{plan.removals} removals are {plan.removals / plan.state_rows:.1%} of the "
+                f"{plan.state_rows} delivered rows, above guard.max_removal_share "
+                f"{guard.max_removal_share:.0%}; check the model, or raise the share for this sync"
+            )
+        return None
+
     @staticmethod
     def _display(rec: dict[str, Any], targets: list[tuple[str, str | None]]) -> dict[str, Any]:
         out = {"pk": rec["__pk"]}
@@ -389,6 +581,12 @@ class SyncEngine:
 
     def op_groups(self) -> list[tuple[str, tuple[str, ...]]]:
         mode = self.sync.mode
+        # consent withdrawn: the platform's own unsubscribe/suppression, before anything else
+        revoke = [(UNSUBSCRIBE, ("revoke",))] if self.sync.consent and mode != "gdpr_delete" else []
+        return revoke + self._mode_groups()
+
+    def _mode_groups(self) -> list[tuple[str, tuple[str, ...]]]:
+        mode = self.sync.mode
         if mode == "upsert":
             return [(UPSERT, ("create", "update"))]
         if mode == "update":
@@ -396,7 +594,7 @@ class SyncEngine:
         if mode == "mirror":
             return [(UPSERT, ("create", "update")), (DELETE, ("remove",))]
         if mode == "list":
-            return [(LIST_REMOVE, ("remove",)), (LIST_ADD, ("create", "update"))]
+            return [(LIST_REMOVE, ("remove", "retire")), (LIST_ADD, ("create", "update"))]
         if mode == "gdpr_delete":
             return [(GDPR_DELETE, ("create",))]
         raise ValueError(mode)
@@ -429,7 +627,7 @@ class SyncEngine:
             )
         con.execute(
             f"insert into {s}.runs (run_id, sync_name, mode, destination, is_full_resync, status,"
-            " started_at, pid) values (?, ?, ?, ?, ?, 'running', ?, ?)",
+            " started_at, pid, target) values (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             [
                 run_id,
                 self.sync.name,
@@ -438,6 +636,7 @@ class SyncEngine:
                 full_resync,
                 now_utc(),
                 os.getpid(),
+                self.target,
             ],
         )
         result = RunResult(
@@ -449,8 +648,18 @@ class SyncEngine:
         dest: Destination | None = None
         reader_con = None
         desired_t, plan_t = self._tables(temp=False)
+        self._job_con = con.cursor()
+        self._beat_con = con.cursor()
+        self._stop_beat = lock.keep_alive(self._beat_con)
         try:
-            plan = self._build(con, temp=False, full_resync=full_resync)
+            ctx = self.context or DeliveryContext(
+                run_id=run_id, outbox_dir=self.settings.outbox_dir
+            )
+            ctx.run_id = run_id
+            ctx.on_job = self._record_job
+            dest = build_destination(self.sync, ctx)
+            self._resume(con, dest, lock, result)
+            plan = self._build(con, temp=False, full_resync=full_resync, run_id=run_id)
             result.plan = plan
             con.execute(
                 f"""insert into {s}.rejections
@@ -473,11 +682,19 @@ class SyncEngine:
                     run_id,
                 ],
             )
-            ctx = self.context or DeliveryContext(
-                run_id=run_id, outbox_dir=self.settings.outbox_dir
-            )
-            ctx.run_id = run_id
-            dest = build_destination(self.sync, ctx)
+            if plan.refused:
+                raise GuardRailError(plan.refused)
+            if plan.released:
+                con.execute(
+                    f"delete from {s}.sync_state where {self._mine()} and pk in "
+                    f"(select __pk from {plan_t} where __kind = 'release')"
+                )
+            if self.sync.mode in ("upsert", "update") and plan.excluded_erased:
+                # nothing is ever sent for them again: keep no PII of theirs in the state
+                con.execute(
+                    f"delete from {s}.sync_state where {self._mine()} "
+                    f"and pk in (select __pk from {desired_t} where __erased)"
+                )
             targets = self._targets()
             reader_con = con.cursor()
             # One delivery in flight while this thread reads the next batch and commits the
@@ -489,14 +706,20 @@ class SyncEngine:
                     if not any(
                         getattr(
                             plan,
-                            {"create": "creates", "update": "updates", "remove": "removals"}[k],
+                            {
+                                "create": "creates",
+                                "update": "updates",
+                                "remove": "removals",
+                                "revoke": "revocations",
+                                "retire": "retirements",
+                            }[k],
                         )
                         for k in kinds
                     ):
                         continue
                     size = dest.op_batch_size(op)
                     kinds_sql = ", ".join(_lit(k) for k in kinds)
-                    removal = op in (DELETE, LIST_REMOVE)
+                    removal = op in REMOVAL_OPS
                     record = type(dest).record_sql(
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
@@ -530,7 +753,7 @@ class SyncEngine:
                         reader.close()
                         del reader
             result.status = "success" if result.rejected == 0 else "partial"
-        except (DestinationError, SyncConfigError, duckdb.Error, OSError) as exc:
+        except (DestinationError, SyncConfigError, GuardRailError, duckdb.Error, OSError) as exc:
             result.status = "failed"
             result.error = self.scrub(f"{type(exc).__name__}: {exc}")[:1000]
             log.error("sync %s run %s failed: %s", self.sync.name, run_id, result.error)
@@ -554,6 +777,13 @@ class SyncEngine:
         result.duration_s = time.perf_counter() - started
         if reader_con is not None:
             reader_con.close()
+        if self._job_con is not None:
+            self._job_con.close()
+            self._job_con = None
+        if self._stop_beat is not None:
+            self._stop_beat()
+            self._stop_beat = None
+            self._beat_con.close()
         try:
             # An interruption (SIGTERM) inside a batch can leave its transaction open: roll it
             # back (nothing of it was confirmed) so the run record below is really committed.
@@ -609,12 +839,13 @@ class SyncEngine:
         values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
         records = col.get("__record") or [None] * len(col["__pk"])
         out = []
-        for pk, row_hash, dest_id, kind, ident, record, vals in zip(
+        for pk, row_hash, dest_id, kind, ident, event_id, record, vals in zip(
             col["__pk"],
             col["__hash"],
             col["__dest_id"],
             col["__kind"],
             col["__identity"],
+            col["__event_id"],
             records,
             values,
             strict=True,
@@ -622,7 +853,9 @@ class SyncEngine:
             payload = dict(zip(names, vals, strict=True))
             if removal:
                 payload = {k: v for k, v in payload.items() if v is not None}
-            out.append(Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record))
+            out.append(
+                Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record, event_id)
+            )
         return out
 
     # -- delivery ----------------------------------------------------------------------------
@@ -644,10 +877,92 @@ class SyncEngine:
     def _pipeline(self, pool, pending: deque, con, dest, op, rows, lock, result) -> deque:
         """Submit a batch; settle (commit) the oldest ones beyond the in-flight depth, in order."""
         result.sent += len(rows)
+        self._record_intent(con, op, rows, result.run_id)
         pending.append(pool.submit(self._deliver_leaves, dest, op, rows))
         while len(pending) > max(1, self.max_in_flight):
             self._settle(pending.popleft(), con, op, lock, result)
         return pending
+
+    def _record_intent(self, con, op: str, rows: list[Row], run_id: str) -> None:
+        """Write the batch's operations to ``pending`` before it leaves (one transaction)."""
+        removal = op in REMOVAL_OPS
+        intent = pa.table(
+            {
+                "pk": [r.pk for r in rows],
+                "row_hash": [None if removal else r.row_hash for r in rows],
+                "identity": [r.identity for r in rows],
+                "dest_id": [r.dest_id for r in rows],
+                "event_id": [r.event_id for r in rows],
+                "position": list(range(len(rows))),
+            },
+            schema=pa.schema(
+                [
+                    ("pk", pa.string()),
+                    ("row_hash", pa.string()),
+                    ("identity", pa.string()),
+                    ("dest_id", pa.string()),
+                    ("event_id", pa.string()),
+                    ("position", pa.int32()),
+                ]
+            ),
+        )
+        s = self.schema
+        con.register("__intent", intent)
+        con.execute("begin transaction")
+        try:
+            con.execute(
+                f"delete from {s}.pending where {self._mine()} and pk in (select pk from __intent)"
+            )
+            con.execute(
+                f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
+                dest_id, event_id, position, job_id, run_id, recorded_at, target)
+                select ?, pk, ?, ?, row_hash, identity, dest_id, event_id, position, null, ?, ?, ?
+                from __intent""",
+                [
+                    self.sync.name,
+                    op,
+                    "remove" if removal else "write",
+                    run_id,
+                    now_utc(),
+                    self.target,
+                ],
+            )
+            con.execute("commit")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("rollback")
+            raise
+        finally:
+            con.unregister("__intent")
+
+    def _resume(self, con, dest: Destination, lock: Lock, result: RunResult) -> None:
+        """Settle the asynchronous jobs a crashed run left pending (e.g. Klaviyo bulk imports):
+        ask the destination for each job's outcome by id instead of sending the rows again."""
+        found = con.execute(
+            f"""select job_id, op, pk, row_hash, identity, dest_id, event_id
+            from {self.schema}.pending where {self._mine()} and job_id is not null
+            order by job_id, position"""
+        ).fetchall()
+        jobs: dict[tuple[str, str], list[Row]] = {}
+        for job_id, op, pk, row_hash, identity, dest_id, event_id in found:
+            payload = json.loads(identity) if identity else {}
+            row = Row(pk, row_hash, payload, dest_id, "update", identity, None, event_id)
+            jobs.setdefault((job_id, op), []).append(row)
+        for (job_id, op), rows in jobs.items():
+            results = dest.resume(op, job_id, rows)
+            if results is not None:  # unknown/expired job: the plan sends the rows again
+                self._commit(con, op, rows, results, lock, result)
+                result.resumed += len(rows)
+
+    def _record_job(self, job_id: str, pks: list[str]) -> None:
+        """A destination's asynchronous job id for rows in flight (resumed after a crash)."""
+        with self._job_lock:
+            cur = self._job_con
+            cur.execute(
+                f"update {self.schema}.pending set job_id = ? where {self._mine()} "
+                "and pk in (select unnest(?))",
+                [job_id, pks],
+            )
 
     def _settle(self, fut: Future, con, op: str, lock: Lock, result: RunResult) -> None:
         n = 0
@@ -669,7 +984,7 @@ class SyncEngine:
             if row.pk not in answered:
                 bad.append(RowResult(row.pk, False, reason="no result from destination"))
         ts = now_utc()
-        removal = op in (DELETE, LIST_REMOVE)
+        removal = op in REMOVAL_OPS
         committed = False
         con.execute("begin transaction")
         try:
@@ -697,17 +1012,23 @@ class SyncEngine:
                 con.register("__ok_rows", ok_table)
                 if any(by_pk[r.pk].kind != "create" for r in ok):
                     con.execute(
-                        f"delete from {s}.sync_state where sync_name = ? "
-                        "and pk in (select pk from __ok_rows)",
-                        [self.sync.name],
+                        f"delete from {s}.sync_state where {self._mine()} "
+                        "and pk in (select pk from __ok_rows)"
                     )
                 if not removal:
                     con.execute(
-                        f"insert into {s}.sync_state select ?, pk, row_hash, dest_id, identity, ?,"
-                        " ?, ? from __ok_rows",
-                        [self.sync.name, op, result.run_id, ts],
+                        f"insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,"
+                        " last_op, last_run_id, delivered_at, target)"
+                        " select ?, pk, row_hash, dest_id, identity, ?, ?, ?, ? from __ok_rows",
+                        [self.sync.name, op, result.run_id, ts, self.target],
                     )
                 con.unregister("__ok_rows")
+            # the destination answered for these rows: they are no longer of unknown outcome
+            if answered:
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} and pk in (select unnest(?))",
+                    [sorted(answered & by_pk.keys())],
+                )
             if bad:
                 con.executemany(
                     f"insert into {s}.rejections values (?, ?, ?, ?, 'rejected', ?, ?)",
@@ -732,7 +1053,6 @@ class SyncEngine:
                     result.run_id,
                 ],
             )
-            lock.heartbeat()
             con.execute("commit")
             committed = True
         except BaseException:
@@ -776,7 +1096,23 @@ def status(
                 f"select sync_name, count(*) from {schema}.sync_state {where} group by 1", params
             ).fetchall()
         )
-        locks = con.execute(f"select * from {schema}.locks {where}", params).fetchall()
+        by_target = [
+            {"sync_name": name, "target": target, "rows": n}
+            for name, target, n in con.execute(
+                f"select sync_name, target, count(*) from {schema}.sync_state {where} "
+                "group by 1, 2 order by 1, 2",
+                params,
+            ).fetchall()
+        ]
+        locks = []
+        for row in con.execute(
+            f"select sync_name, run_id, owner_pid, owner_host, heartbeat_at, owner_boot_id "
+            f"from {schema}.locks {where}",
+            params,
+        ).fetchall():
+            name, run, pid, host, beat, boot = row
+            dead = owner_dead(pid, host, boot, beat)
+            locks.append((name, run, pid, host, beat, dead))
         rej = con.execute(
             f"""select r.sync_name, r.pk, r.op, r.reason from {schema}.rejections as r
             join (select sync_name, max(started_at) as started_at from {schema}.runs
@@ -786,7 +1122,13 @@ def status(
             order by 1, 2 limit 50""",
             params,
         ).fetchall()
-        return {"runs": run_rows, "state_rows": state, "locks": locks, "open_rejections": rej}
+        return {
+            "runs": run_rows,
+            "state_rows": state,
+            "state_by_target": by_target,
+            "locks": locks,
+            "open_rejections": rej,
+        }
     finally:
         con.close()
 

@@ -6,6 +6,7 @@ Tables
   fields (email, ...) needed to remove it after it has left the model.
 - ``runs``: one row per run with planned/sent/confirmed/rejected/invalid counts and duration.
 - ``rejections``: one row per rejected or invalid row per run, with the API's reason.
+- ``pending``: the operations of batches in flight (intent recorded before each send).
 - ``locks``: one row per running sync (owner pid/host, heartbeat) with stale detection.
 """
 
@@ -14,14 +15,47 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
 
 DEFAULT_SCHEMA = "reverse_etl"
-STALE_AFTER_S = 15 * 60
+# A running sync refreshes its lock's heartbeat every HEARTBEAT_S (a thread, so long waits
+# on a vendor job count as alive); a lock not refreshed for STALE_AFTER_S has a dead owner.
+HEARTBEAT_S = 10.0
+STALE_AFTER_S = 90.0
+
+
+def boot_id() -> str:
+    """This machine's boot id: a lock from the same host with another boot id is dead."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def owner_dead(
+    pid: int | None,
+    host: str | None,
+    owner_boot: str | None,
+    heartbeat: datetime | None,
+    stale_after_s: float = STALE_AFTER_S,
+) -> str | None:
+    """Why a lock's owner is dead (None when it may be alive)."""
+    if host == socket.gethostname():
+        if owner_boot and owner_boot != boot_id():
+            return "host rebooted since"
+        if pid is not None and not _pid_alive(pid):
+            return f"pid {pid} is gone"
+    age = (now_utc() - heartbeat).total_seconds() if heartbeat else 1e9
+    if age > stale_after_s:
+        return f"no heartbeat for {age:.0f} s"
+    return None
 
 
 def ddl(schema: str) -> list[str]:
@@ -73,6 +107,23 @@ def ddl(schema: str) -> list[str]:
             reason varchar,
             rejected_at timestamptz
         )""",
+        # Intent before send: the operations of every batch in flight, written before the
+        # batch leaves and cleared when the destination answers. A row here after a crash
+        # may or may not have been applied; the next run re-sends or undoes it.
+        f"""create table if not exists {s}.pending (
+            sync_name varchar not null,
+            pk varchar not null,
+            op varchar,
+            op_class varchar,
+            row_hash varchar,
+            identity varchar,
+            dest_id varchar,
+            event_id varchar,
+            position integer,
+            job_id varchar,
+            run_id varchar,
+            recorded_at timestamptz
+        )""",
         f"""create table if not exists {s}.locks (
             sync_name varchar primary key,
             run_id varchar,
@@ -81,6 +132,12 @@ def ddl(schema: str) -> list[str]:
             acquired_at timestamptz,
             heartbeat_at timestamptz
         )""",
+        # the destination target (type, account, base URL) a row was delivered to; tables
+        # from before targets existed get the column empty: those rows are resent once
+        f"alter table {s}.sync_state add column if not exists target varchar",
+        f"alter table {s}.pending add column if not exists target varchar",
+        f"alter table {s}.runs add column if not exists target varchar",
+        f"alter table {s}.locks add column if not exists owner_boot_id varchar",
     ]
 
 
@@ -129,16 +186,15 @@ class Lock:
         con.execute("begin transaction")
         try:
             row = con.execute(
-                f"select run_id, owner_pid, owner_host, heartbeat_at from {self.schema}.locks "
-                "where sync_name = ?",
+                f"select run_id, owner_pid, owner_host, heartbeat_at, owner_boot_id "
+                f"from {self.schema}.locks where sync_name = ?",
                 [self.sync_name],
             ).fetchone()
             stale_run = None
             if row is not None:
-                run_id, pid, owner_host, heartbeat = row
-                age = (now_utc() - heartbeat).total_seconds() if heartbeat else 1e9
-                dead = owner_host == host and not _pid_alive(pid)
-                if not dead and age < self.stale_after_s:
+                run_id, pid, owner_host, heartbeat, owner_boot = row
+                dead = owner_dead(pid, owner_host, owner_boot, heartbeat, self.stale_after_s)
+                if not dead:
                     raise SyncLockedError(
                         f"sync {self.sync_name} is running "
                         f"(run {run_id}, pid {pid} on {owner_host})"
@@ -149,8 +205,9 @@ class Lock:
                 )
             ts = now_utc()
             con.execute(
-                f"insert into {self.schema}.locks values (?, ?, ?, ?, ?, ?)",
-                [self.sync_name, self.run_id, os.getpid(), host, ts, ts],
+                f"insert into {self.schema}.locks (sync_name, run_id, owner_pid, owner_host,"
+                " acquired_at, heartbeat_at, owner_boot_id) values (?, ?, ?, ?, ?, ?, ?)",
+                [self.sync_name, self.run_id, os.getpid(), host, ts, ts, boot_id()],
             )
             con.execute("commit")
             return stale_run
@@ -169,6 +226,29 @@ class Lock:
             f"update {self.schema}.locks set heartbeat_at = ? where sync_name = ? and run_id = ?",
             [now_utc(), self.sync_name, self.run_id],
         )
+
+    def keep_alive(self, con: duckdb.DuckDBPyConnection) -> Callable[[], None]:
+        """Refresh the heartbeat every HEARTBEAT_S from a thread (own connection ``con``, the
+        only writer of the lock row while the run lasts); call the result to stop it."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_S):
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(
+                        f"update {self.schema}.locks set heartbeat_at = ? "
+                        "where sync_name = ? and run_id = ?",
+                        [now_utc(), self.sync_name, self.run_id],
+                    )
+
+        thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{self.sync_name}")
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join()
+
+        return halt
 
     def release(self) -> None:
         self.con.execute(

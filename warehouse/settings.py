@@ -97,6 +97,8 @@ class SyncSettings(BaseModel):
 
     # Share of sent rows the destination may reject before the sync's check fails.
     max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Persons with an erasure request (dbt core.erased_persons): suppressed in every sync.
+    erasure_relation: str = "core.erased_persons"
 
 
 class IngestSettings(BaseModel):

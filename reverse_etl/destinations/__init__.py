@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,9 @@ class DeliveryContext:
     transport: httpx.BaseTransport | None = None
     max_attempts: int | None = None
     backoff_base: float = 0.5
+    # called with (job id, primary keys) when a destination starts an asynchronous job, so a
+    # run that dies before the answer can be settled later by job id
+    on_job: Callable[[str, list[str]], None] | None = None
 
     def backoff(self) -> Backoff:
         return Backoff(base=self.backoff_base, cap=30.0, rng=random.Random(self.seed))

@@ -28,6 +28,10 @@ UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE = (
     "list_remove",
 )
 GDPR_DELETE = "gdpr_delete"
+# consent withdrawn: the platform's own unsubscribe / suppression / opt-out (and, for a
+# list/tag sync, removal from it)
+UNSUBSCRIBE = "unsubscribe"
+REMOVAL_OPS = frozenset({DELETE, LIST_REMOVE, UNSUBSCRIBE})
 
 # The operations each sync mode needs from its destination.
 MODE_OPS: dict[str, frozenset[str]] = {
@@ -82,8 +86,9 @@ class DestinationConfig(BaseModel):
             raise ValueError("must be the NAME of an environment variable (A-Z, 0-9, _)")
         return v
 
-    def check_mode(self, mode: str) -> None:
-        """Raise ValueError when this destination block cannot serve ``mode``."""
+    def check(self, sync: Any) -> None:
+        """Raise ValueError when this destination block cannot serve the sync."""
+        mode = sync.mode
         obj = getattr(self, "object", None)
         if obj in self.membership_objects and mode not in ("list", "gdpr_delete"):
             raise ValueError(f"destination object {obj!r} holds memberships: it needs mode 'list'")
@@ -108,11 +113,14 @@ class Row:
     kind: str = "create"  # create | update | remove (from the plan)
     identity: str | None = None  # JSON of the identity fields (email, ...) kept in state
     record_json: str | None = None  # the API's JSON record for this row, rendered by DuckDB
+    # Idempotency key of this emission: the same while the operation is retried or re-sent
+    # after a crash, new for every later lifecycle event (the engine derives it from the run
+    # that first planned it). Rows built by hand get one from pk and hash.
+    event_id: str = ""
 
-    @property
-    def event_id(self) -> str:
-        """Stable idempotency key of this row version: same row, same hash => same id."""
-        return hashlib.sha256(f"{self.pk}|{self.row_hash}".encode()).hexdigest()[:32]
+    def __post_init__(self) -> None:
+        if not self.event_id:
+            self.event_id = hashlib.sha256(f"{self.pk}|{self.row_hash}".encode()).hexdigest()[:32]
 
 
 @dataclass(slots=True)
@@ -143,6 +151,18 @@ class FatalError(DestinationError):
     """Authentication/configuration errors: retrying or bisecting cannot help."""
 
 
+# A whole batch refused with one of these is wrong credentials, a missing list/endpoint or
+# a request too large: no half of it would fare better, so the run fails (no bisection).
+FAIL_RUN_STATUSES = frozenset({401, 403, 404, 413})
+
+
+def batch_error(status: int, reason: str) -> DestinationError:
+    """The error for a whole-batch refusal: bisect (BatchRejectedError) or fail the run."""
+    if status in FAIL_RUN_STATUSES:
+        return FatalError(reason)
+    return BatchRejectedError(reason)
+
+
 @dataclass
 class CallStats:
     requests: int = 0
@@ -166,9 +186,16 @@ class HttpTransport:
         backoff: Backoff | None = None,
         secrets: Iterable[str] = (),
         transport: httpx.BaseTransport | None = None,
+        endpoint_limits: Iterable[tuple[str, str, float, float]] = (),
     ) -> None:
         self.clock = clock or Clock()
         self.limiter = limiter or RateLimiter(50, clock=self.clock)
+        # (method, path regex, burst per second, steady per minute): one token bucket each,
+        # used instead of the destination-wide limiter for the matching requests
+        self._endpoint_limits = [
+            (m, re.compile(p), RateLimiter(steady / 60.0, burst=burst, clock=self.clock))
+            for m, p, burst, steady in endpoint_limits
+        ]
         self.backoff = backoff or Backoff(rng=random.Random())
         self.max_attempts = max_attempts
         self._secrets = [s for s in secrets if s]
@@ -180,6 +207,12 @@ class HttpTransport:
             transport=transport,
             limits=httpx.Limits(max_keepalive_connections=4, max_connections=8),
         )
+
+    def _limiter_for(self, method: str, path: str) -> RateLimiter:
+        for m, pattern, limiter in self._endpoint_limits:
+            if m == method and pattern.match(path):
+                return limiter
+        return self.limiter
 
     def scrub(self, text: str) -> str:
         for s in self._secrets:
@@ -211,7 +244,8 @@ class HttpTransport:
         endpoint = f"{method} {path.split('?')[0]}"
         last_problem = "no attempt"
         for attempt in range(self.max_attempts):
-            self.limiter.acquire()
+            limiter = self._limiter_for(method, path)
+            limiter.acquire()
             self.stats.requests += 1
             self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
             try:
@@ -232,7 +266,7 @@ class HttpTransport:
                     reset = resp.headers.get("X-RateLimit-Reset")
                     if reset and reset.replace(".", "", 1).isdigit():
                         retry_after = max(0.0, float(reset) - self.clock.now())
-                self.limiter.on_throttle(retry_after, fallback=self.backoff.delay(attempt))
+                limiter.on_throttle(retry_after, fallback=self.backoff.delay(attempt))
                 last_problem = "HTTP 429"
                 continue
             if status >= 500:
@@ -242,7 +276,7 @@ class HttpTransport:
                 continue
             if status in (401, 403):
                 raise FatalError(f"{endpoint}: HTTP {status} (authentication/permission)")
-            self.limiter.on_success()
+            limiter.on_success()
             return resp
         raise TransientError(
             f"{endpoint}: gave up after {self.max_attempts} attempts ({last_problem})"
@@ -292,6 +326,9 @@ class Destination:
 
     name = "base"
     config: ClassVar[type[DestinationConfig]] = DestinationConfig
+    # the destination identifies a record by its email (not by our key): a record whose
+    # address another key now has belongs to that key and is never deleted for this one
+    keyed_by_email = False
     max_batch = 1000
     default_rps = 10.0
     ops: frozenset[str] = frozenset()
@@ -310,6 +347,14 @@ class Destination:
         return self.batch_size
 
     @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        """Where this sync's rows land: the state is kept per target, so the same sync run
+        against another account or base URL (the emulator, a sandbox) starts from nothing."""
+        cfg = sync.destination
+        url = base_url or cfg.base_url or getattr(cls, "default_base_url", "") or ""
+        return f"{cls.name}:{url.rstrip('/')}"
+
+    @classmethod
     def record_sql(cls, op: str, targets: list[str], null_policy: str) -> str | None:
         """Optional: a DuckDB expression over columns f0..fn that renders this row's JSON
         record for ``op`` (so large batches skip per-row Python dict/JSON work)."""
@@ -317,6 +362,11 @@ class Destination:
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:  # pragma: no cover
         raise NotImplementedError
+
+    def resume(self, op: str, job_id: str, rows: list[Row]) -> list[RowResult] | None:
+        """The outcome of an asynchronous job started by a run that died (rows in their
+        original order), or None when the job is unknown and the rows must be sent again."""
+        return None
 
     def calls_for(self, op: str, n_rows: int) -> int:
         """API calls needed to deliver n rows of this op (for the plan's quota estimate)."""
@@ -337,6 +387,9 @@ class HttpDestination(Destination):
     """A destination speaking HTTP through one retrying, rate-limited transport."""
 
     default_base_url = ""
+    # the vendor's documented per-endpoint limits: (method, path regex, burst/s, steady/min);
+    # a sync's requests_per_second replaces them all with one limiter
+    endpoint_limits: tuple[tuple[str, str, float, float], ...] = ()
 
     def __init__(self, sync: Any, ctx: Any, headers: dict[str, str], secrets: list[str]) -> None:
         cfg = sync.destination
@@ -355,6 +408,7 @@ class HttpDestination(Destination):
             backoff=ctx.backoff(),
             secrets=secrets,
             transport=ctx.transport,
+            endpoint_limits=() if cfg.requests_per_second else self.endpoint_limits,
         )
 
     def stats(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@
   ``index`` of the failing object; a 400 refuses the request as a whole.
 - update: the same with ``_update_existing_only: true`` on each attribute object.
 - delete / gdpr_delete: ``POST /users/delete`` with ``external_ids`` (at most 50 per request).
+- unsubscribe (consent withdrawn): ``email_subscribe: "unsubscribed"`` on the user.
 - Nulls: Braze removes a custom attribute sent as ``null``; ``skip`` omits it.
 """
 
@@ -15,13 +16,14 @@ from typing import Any, Literal
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     register,
     secret_from_env,
 )
@@ -39,7 +41,7 @@ class Braze(HttpDestination):
     max_batch = 75
     default_rps = 50.0  # /users/track: 3,000 requests per 3 s
     default_base_url = "https://rest.iad-01.braze.com"
-    ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._key = secret_from_env(sync.destination.api_key_env)
@@ -64,10 +66,21 @@ class Braze(HttpDestination):
                 "POST", "/users/delete", json_body={"external_ids": [r.pk for r in rows]}
             )
             if resp.status_code not in (200, 201, 202):
-                raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
             return [RowResult(r.pk, True) for r in rows]
         attributes = []
-        for r in rows:
+        if op == UNSUBSCRIBE:  # Braze's own email subscription state, on existing users only
+            attributes = [
+                {
+                    "external_id": r.pk,
+                    "email_subscribe": "unsubscribed",
+                    "_update_existing_only": True,
+                }
+                for r in rows
+            ]
+        for r in rows if op != UNSUBSCRIBE else []:
             obj: dict[str, Any] = {"external_id": r.pk}
             for key, value in r.payload.items():
                 if value is None and self.sync.null_policy == "skip":
@@ -78,7 +91,7 @@ class Braze(HttpDestination):
             attributes.append(obj)
         resp = self.http.request("POST", "/users/track", json_body={"attributes": attributes})
         if resp.status_code not in (200, 201):
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
         failed = {}
         for err in resp.json().get("errors", []) or []:
             if err.get("input_array") == "attributes" and isinstance(err.get("index"), int):

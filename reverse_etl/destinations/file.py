@@ -12,6 +12,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
     Destination,
@@ -33,7 +34,7 @@ class FileConfig(DestinationConfig):
 class FileOutbox(Destination):
     config = FileConfig
     max_batch = 5000
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         super().__init__(sync.destination.batch_size)
@@ -43,6 +44,11 @@ class FileOutbox(Destination):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = None
         self.lines = 0
+
+    @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        directory = Path(sync.destination.directory or outbox_dir).resolve()
+        return f"file:{directory}"
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         if self._fh is None:

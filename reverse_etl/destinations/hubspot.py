@@ -8,6 +8,8 @@
   learn their record ids, then ``PUT /crm/v3/lists/{listId}/memberships/add-and-remove``.
 - delete (mirror): ``POST /crm/v3/objects/contacts/batch/archive``;
   gdpr_delete: ``POST /crm/v3/objects/contacts/gdpr-delete`` per contact.
+- unsubscribe (consent withdrawn): ``POST /communication-preferences/v3/unsubscribe``
+  from ``subscription_id`` per contact (after the list removal for a list sync).
 - Nulls: HubSpot clears a property set to an empty string, so ``clear`` sends "".
 """
 
@@ -20,13 +22,14 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     register,
     secret_from_env,
 )
@@ -39,20 +42,28 @@ class HubSpotConfig(DestinationConfig):
     object: Literal["contacts", "list"] = "contacts"
     list_id: str | None = None
     token_env: str = "HUBSPOT_ACCESS_TOKEN"
+    # the email subscription type people unsubscribe from when they withdraw consent
+    subscription_id: str | None = None
 
-    def check_mode(self, mode: str) -> None:
-        super().check_mode(mode)
+    def check(self, sync: Any) -> None:
+        super().check(sync)
         if self.object == "list" and not self.list_id:
             raise ValueError("destination.list_id is required for object 'list'")
+        if sync.consent is not None and not self.subscription_id:
+            raise ValueError(
+                "destination.subscription_id (the HubSpot email subscription type to "
+                "unsubscribe from when consent is withdrawn) is required with 'consent'"
+            )
 
 
 @register
 class HubSpot(HttpDestination):
     config = HubSpotConfig
+    keyed_by_email = True
     max_batch = 100
     default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
     default_base_url = "https://api.hubapi.com"
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._token = secret_from_env(sync.destination.token_env)
@@ -94,8 +105,14 @@ class HubSpot(HttpDestination):
         if op == LIST_ADD:
             results, ids = self._write(UPSERT, rows)
             ok = [r for r in results if r.ok]
-            self._membership(add=[ids[r.pk] for r in ok if r.pk in ids], remove=[])
-            return results
+            missing = self._membership(add=[ids[r.pk] for r in ok if r.pk in ids], remove=[])
+            # HubSpot answers 200 and lists the record ids it could not add
+            return [
+                RowResult(r.pk, False, reason=f"recordsIdsMissing: {ids[r.pk]}")
+                if r.ok and ids.get(r.pk) in missing
+                else r
+                for r in results
+            ]
         if op in (LIST_REMOVE, DELETE):
             ids = self._ids(rows)
             record_ids = [ids[r.pk] for r in rows if r.pk in ids]
@@ -109,10 +126,16 @@ class HubSpot(HttpDestination):
                         json_body={"inputs": [{"id": i} for i in record_ids]},
                     )
                     if resp.status_code != 204:
-                        raise BatchRejectedError(
-                            f"archive HTTP {resp.status_code}: {self.error_text(resp)}"
+                        raise batch_error(
+                            resp.status_code,
+                            f"archive HTTP {resp.status_code}: {self.error_text(resp)}",
                         )
             return [RowResult(r.pk, True, dest_id=ids.get(r.pk)) for r in rows]
+        if op == UNSUBSCRIBE:
+            if self.cfg.object == "list":
+                ids = self._ids(rows)
+                self._membership(add=[], remove=[ids[r.pk] for r in rows if r.pk in ids])
+            return [self._unsubscribe(r) for r in rows]
         if op == GDPR_DELETE:
             out = []
             for r in rows:
@@ -126,6 +149,22 @@ class HubSpot(HttpDestination):
             return out
         raise ValueError(f"hubspot does not support op {op}")
 
+    def _unsubscribe(self, row: Row) -> RowResult:
+        email = self._email(row)
+        if not email:
+            return RowResult(row.pk, False, reason="no email to unsubscribe")
+        resp = self.http.request(
+            "POST",
+            "/communication-preferences/v3/unsubscribe",
+            json_body={"emailAddress": email, "subscriptionId": self.cfg.subscription_id},
+        )
+        text = self.error_text(resp)
+        if resp.status_code == 200 or (resp.status_code == 400 and "already" in text.lower()):
+            return RowResult(row.pk, True)
+        if resp.status_code in (401, 403, 404):
+            raise batch_error(resp.status_code, f"unsubscribe HTTP {resp.status_code}: {text}")
+        return RowResult(row.pk, False, reason=f"unsubscribe HTTP {resp.status_code}: {text}")
+
     def _write(self, op: str, rows: list[Row]) -> tuple[list[RowResult], dict[str, str]]:
         inputs = [
             {"idProperty": "email", "id": self._email(r), "properties": self._properties(r)}
@@ -134,7 +173,7 @@ class HubSpot(HttpDestination):
         path = f"/crm/v3/objects/contacts/batch/{'upsert' if op == UPSERT else 'update'}"
         resp = self.http.request("POST", path, json_body={"inputs": inputs})
         if resp.status_code not in (200, 201, 207):
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
         body = resp.json()
         failed: dict[str, str] = {}
         for err in body.get("errors", []):
@@ -170,8 +209,8 @@ class HubSpot(HttpDestination):
                 },
             )
             if resp.status_code not in (200, 207):
-                raise BatchRejectedError(
-                    f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
+                raise batch_error(
+                    resp.status_code, f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
                 )
             found = {
                 str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
@@ -182,18 +221,20 @@ class HubSpot(HttpDestination):
                     ids[r.pk] = found[self._email(r)]
         return ids
 
-    def _membership(self, add: list[str], remove: list[str]) -> None:
+    def _membership(self, add: list[str], remove: list[str]) -> set[str]:
+        """Add/remove record ids; returns the ids HubSpot reports as missing."""
         if not add and not remove:
-            return
+            return set()
         resp = self.http.request(
             "PUT",
             f"/crm/v3/lists/{self.cfg.list_id}/memberships/add-and-remove",
             json_body={"recordIdsToAdd": add, "recordIdsToRemove": remove},
         )
         if resp.status_code != 200:
-            raise BatchRejectedError(
-                f"memberships HTTP {resp.status_code}: {self.error_text(resp)}"
+            raise batch_error(
+                resp.status_code, f"memberships HTTP {resp.status_code}: {self.error_text(resp)}"
             )
+        return {str(x) for x in (resp.json() or {}).get("recordsIdsMissing", [])}
 
 
 def _stringify(value: Any) -> str:

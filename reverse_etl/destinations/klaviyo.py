@@ -6,6 +6,8 @@
   the job carries ``relationships.lists`` so the imported profiles join the list.
 - list_remove: ids via ``GET /api/profiles?filter=any(email,[...])``, then
   ``DELETE /api/lists/{id}/relationships/profiles`` (up to 1,000 per call).
+- unsubscribe (consent withdrawn): ``POST /api/profile-suppression-bulk-create-jobs``
+  (100 emails each), after the list removal for a list sync.
 - gdpr_delete: ``POST /api/data-privacy-deletion-jobs``, one profile per request.
 - Nulls: Klaviyo clears a field sent as ``null`` and leaves an omitted field unchanged, so
   ``null_policy: clear`` sends ``null`` and ``skip`` omits the key.
@@ -23,13 +25,14 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
     TransientError,
+    batch_error,
     nest,
     register,
     secret_from_env,
@@ -51,6 +54,7 @@ STANDARD = {
 }
 _POINTER = re.compile(r"^/data/attributes/profiles/data/(\d+)")
 JSONAPI = "application/vnd.api+json"
+MAX_BODY_BYTES = 5 * 1024 * 1024  # bulk import request cap
 
 
 _KEYS: dict[str, str] = {}
@@ -82,8 +86,8 @@ class KlaviyoConfig(DestinationConfig):
     poll_interval_s: float = Field(default=1.0, ge=0)
     poll_timeout_s: float = Field(default=600.0, gt=0)
 
-    def check_mode(self, mode: str) -> None:
-        super().check_mode(mode)
+    def check(self, sync: Any) -> None:
+        super().check(sync)
         if self.object == "list" and not self.list_id:
             raise ValueError("destination.list_id is required for object 'list'")
 
@@ -91,10 +95,23 @@ class KlaviyoConfig(DestinationConfig):
 @register
 class Klaviyo(HttpDestination):
     config = KlaviyoConfig
+    keyed_by_email = True
     max_batch = 10_000
-    default_rps = 10.0  # bulk import burst 10/s, steady 150/m
+    default_rps = 10.0
+    # x-klaviyo-ratelimit of each operation in Klaviyo's OpenAPI document (revision
+    # 2026-07-15; test_klaviyo_spec checks this table against the spec)
+    endpoint_limits = (
+        ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
+        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
+        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
+        ("GET", r"^/api/profiles$", 75, 750),
+        ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+        ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+        ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
+        ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+    )
     default_base_url = "https://a.klaviyo.com"
-    ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination
@@ -134,6 +151,8 @@ class Klaviyo(HttpDestination):
             return 1
         if op == LIST_REMOVE:
             return min(self.batch_size, 1000)
+        if op == UNSUBSCRIBE:
+            return min(self.batch_size, 100)  # suppression jobs: 100 emails per request
         return self.batch_size
 
     def calls_for(self, op: str, n_rows: int) -> int:
@@ -162,6 +181,8 @@ class Klaviyo(HttpDestination):
             return self._list_remove(rows)
         if op == GDPR_DELETE:
             return [self._gdpr_delete(r) for r in rows]
+        if op == UNSUBSCRIBE:
+            return self._suppress(rows)
         raise ValueError(f"klaviyo does not support op {op}")
 
     # -- bulk import -------------------------------------------------------------------
@@ -188,6 +209,10 @@ class Klaviyo(HttpDestination):
             )
         envelope = json.dumps({"data": data}, separators=(",", ":"))
         body = envelope.replace('"__PROFILES__"', profiles_json, 1).encode()
+        if len(body) > MAX_BODY_BYTES and len(rows) > 1:
+            # Klaviyo refuses a request over 5 MB (413): two jobs of half the rows each
+            mid = len(rows) // 2
+            return self._bulk_import(rows[:mid], list_id) + self._bulk_import(rows[mid:], list_id)
         resp = self.http.request(
             "POST",
             "/api/profile-bulk-import-jobs",
@@ -195,18 +220,41 @@ class Klaviyo(HttpDestination):
             headers={"Content-Type": JSONAPI},
         )
         if resp.status_code != 202:
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}")
         job_id = resp.json()["data"]["id"]
-        job = self._wait(job_id)
+        if self.ctx.on_job is not None:
+            self.ctx.on_job(job_id, [r.pk for r in rows])
+        return self._outcome(job_id, self._wait(job_id), rows)
+
+    def _outcome(self, job_id: str, job: dict[str, Any], rows: list[Row]) -> list[RowResult]:
         failed: dict[int, str] = {}
         if job["attributes"].get("status") == "cancelled":
             raise TransientError(f"bulk import job {job_id} was cancelled")
-        if job["attributes"].get("failed_count"):
+        failed_count = int(job["attributes"].get("failed_count") or 0)
+        if failed_count:
             failed = self._import_errors(job_id, rows)
+        if failed_count > len(failed):
+            # Klaviyo counted failures it did not attribute: no row of this job can be called
+            # delivered for sure, so none is confirmed (the next run re-sends; an upsert)
+            reason = f"job {job_id}: failed_count {failed_count} > {len(failed)} errors matched"
+            return [
+                RowResult(r.pk, False, reason=failed.get(i, reason)) for i, r in enumerate(rows)
+            ]
         return [
             RowResult(r.pk, False, reason=failed[i]) if i in failed else RowResult(r.pk, True)
             for i, r in enumerate(rows)
         ]
+
+    def resume(self, op: str, job_id: str, rows: list[Row]) -> list[RowResult] | None:
+        if op not in (UPSERT, LIST_ADD):
+            return None
+        probe = self.http.request("GET", f"/api/profile-bulk-import-jobs/{job_id}")
+        if probe.status_code == 404:
+            return None  # expired or never created: send the rows again
+        job = self._wait(job_id)
+        if job["attributes"].get("status") == "cancelled":
+            return None
+        return self._outcome(job_id, job, rows)
 
     def _wait(self, job_id: str) -> dict[str, Any]:
         clock = self.ctx.clock
@@ -228,8 +276,10 @@ class Klaviyo(HttpDestination):
         by_email = {str(r.payload.get("email") or "").lower(): i for i, r in enumerate(rows)}
         failed: dict[int, str] = {}
         path: str | None = f"/api/profile-bulk-import-jobs/{job_id}/import-errors"
+        params: dict[str, str] | None = {"page[size]": "100"}  # the spec's maximum
         while path:
-            resp = self.http.request("GET", path)
+            resp = self.http.request("GET", path, params=params)
+            params = None  # the next link carries the cursor and the size
             if resp.status_code != 200:
                 raise TransientError(f"import-errors {job_id}: HTTP {resp.status_code}")
             body = resp.json()
@@ -267,8 +317,9 @@ class Klaviyo(HttpDestination):
                 },
             )
             if resp.status_code != 200:
-                raise BatchRejectedError(
-                    f"profile look-up HTTP {resp.status_code}: {self._errors(resp)}"
+                raise batch_error(
+                    resp.status_code,
+                    f"profile look-up HTTP {resp.status_code}: {self._errors(resp)}",
                 )
             for prof in resp.json().get("data", []):
                 ids[str(prof["attributes"].get("email", "")).lower()] = prof["id"]
@@ -289,9 +340,43 @@ class Klaviyo(HttpDestination):
                 headers={"Content-Type": JSONAPI},
             )
             if resp.status_code != 204:
-                raise BatchRejectedError(f"HTTP {resp.status_code}: {self._errors(resp)}")
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}"
+                )
         # A profile Klaviyo does not know is not on the list: removal is confirmed.
         return [RowResult(r.pk, True) for r in rows]
+
+    def _suppress(self, rows: list[Row]) -> list[RowResult]:
+        """Consent withdrawn: off the list (list syncs) and suppressed from email marketing,
+        Klaviyo's own state, which holds whatever list the profile is on later."""
+        if self.cfg.object == "list":
+            self._list_remove(rows)
+        emails = [r for r in rows if r.payload.get("email")]
+        if emails:
+            body = {
+                "data": {
+                    "type": "profile-suppression-bulk-create-job",
+                    "attributes": {
+                        "profiles": {
+                            "data": [
+                                {"type": "profile", "attributes": {"email": r.payload["email"]}}
+                                for r in emails
+                            ]
+                        }
+                    },
+                }
+            }
+            resp = self._post("/api/profile-suppression-bulk-create-jobs", body)
+            if resp.status_code != 202:
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}"
+                )
+        return [
+            RowResult(r.pk, True)
+            if r.payload.get("email")
+            else RowResult(r.pk, False, reason="no email to suppress")
+            for r in rows
+        ]
 
     def _gdpr_delete(self, row: Row) -> RowResult:
         attrs = {k: row.payload[k] for k in ("email", "phone_number") if row.payload.get(k)}

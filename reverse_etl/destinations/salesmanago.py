@@ -5,6 +5,7 @@
 apiSecret, ``owner``) and ``upsertDetails[]`` of ``contact``, ``properties``, ``tags`` and
 ``removeTags``. SALESmanago answers **HTTP 200 with ``success: false``** when it refuses a
 request, so the body, not the status code, decides. A refused batch is bisected by the engine.
+unsubscribe (consent withdrawn): ``forceOptOut: true`` (and the tag removed).
 gdpr_delete / delete: ``POST /api/contact/delete`` with ``permanently: true``, per contact.
 """
 
@@ -18,13 +19,15 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
+    FatalError,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     register,
     secret_from_env,
 )
@@ -43,8 +46,8 @@ class SalesManagoConfig(DestinationConfig):
     api_key_env: str = "SALESMANAGO_API_KEY"
     api_secret_env: str = "SALESMANAGO_API_SECRET"
 
-    def check_mode(self, mode: str) -> None:
-        super().check_mode(mode)
+    def check(self, sync: Any) -> None:
+        super().check(sync)
         if self.object == "tag" and not self.tag:
             raise ValueError("destination.tag is required for object 'tag'")
 
@@ -52,10 +55,11 @@ class SalesManagoConfig(DestinationConfig):
 @register
 class SalesManago(HttpDestination):
     config = SalesManagoConfig
+    keyed_by_email = True
     max_batch = 100
     default_rps = 2.0  # 10,000 requests / hour on enterprise plans: be gentle
     default_base_url = "https://www.salesmanago.com"
-    ops = frozenset({UPSERT, UPDATE, LIST_ADD, LIST_REMOVE, DELETE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, LIST_ADD, LIST_REMOVE, DELETE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination
@@ -67,6 +71,10 @@ class SalesManago(HttpDestination):
             headers={"Accept": "application/json"},
             secrets=[self._api_key.get_secret_value(), self._api_secret.get_secret_value()],
         )
+
+    @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        return f"{super().target(sync, base_url, outbox_dir)}#{sync.destination.client_id}"
 
     def op_batch_size(self, op: str) -> int:
         return 1 if op in (DELETE, GDPR_DELETE) else self.batch_size
@@ -104,9 +112,13 @@ class SalesManago(HttpDestination):
             detail["properties"] = props
         if op == LIST_ADD:
             detail["tags"] = [self.cfg.tag]
-        if op == LIST_REMOVE:
-            detail["removeTags"] = [self.cfg.tag]
+        if op in (LIST_REMOVE, UNSUBSCRIBE):
             detail["contact"] = {"email": contact.get("email")}
+            detail.pop("properties", None)
+            if self.cfg.tag:
+                detail["removeTags"] = [self.cfg.tag]
+        if op == UNSUBSCRIBE:
+            detail["forceOptOut"] = True  # SALESmanago's own opt-out of email marketing
         return detail
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
@@ -125,7 +137,9 @@ class SalesManago(HttpDestination):
         resp = self.http.request("POST", "/api/contact/batchupsertv2", json_body=body)
         data = _json(resp)
         if resp.status_code != 200 or data.get("success") is not True:
-            raise BatchRejectedError(_message(data, resp))
+            if resp.status_code == 200 and "not authenticated" in _message(data, resp).lower():
+                raise FatalError(_message(data, resp))  # SALESmanago's 401 arrives as a 200
+            raise batch_error(resp.status_code, _message(data, resp))
         ids = {str(k).lower(): str(v) for k, v in (data.get("contactIds") or {}).items()}
         return [
             RowResult(r.pk, True, dest_id=ids.get(str(r.payload.get("email") or "").lower()))

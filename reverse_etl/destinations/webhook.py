@@ -21,13 +21,14 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    UNSUBSCRIBE,
     UPDATE,
     UPSERT,
-    BatchRejectedError,
     DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    batch_error,
     nest,
     register,
     secret_from_env,
@@ -85,7 +86,7 @@ class SignedWebhook(HttpDestination):
     config = WebhookConfig
     max_batch = 500
     default_rps = 50.0
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination
@@ -103,6 +104,11 @@ class SignedWebhook(HttpDestination):
         )
         if not (ctx.base_url or cfg.base_url):
             self.http.client.base_url = base
+
+    @classmethod
+    def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
+        cfg = sync.destination
+        return f"webhook:{base_url or cfg.base_url or cfg.url}"
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         records = []
@@ -134,8 +140,6 @@ class SignedWebhook(HttpDestination):
             "webhook-signature": sign(self._secret.get_secret_value(), msg_id, ts, body),
         }
         resp = self.http.request("POST", self.path, content=body, headers=headers)
-        if resp.status_code in (400, 409, 413, 422):
-            raise BatchRejectedError(f"HTTP {resp.status_code}: {self.error_text(resp)}")
         if resp.status_code >= 300:
-            raise BatchRejectedError(f"HTTP {resp.status_code}")
+            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
         return [RowResult(r.pk, True) for r in rows]

@@ -84,3 +84,18 @@ def test_run_then_nothing_to_send(resources, tmp_path):
     assert any((tmp_path / "outbox").rglob("*.jsonl"))
     second = _run(resources)
     assert _stats(second) == {"sent": 0, "changed": 0, "failed": 0, "skipped": 1}
+
+
+def test_a_refused_or_failed_sync_is_a_failed_step(resources, tmp_path):
+    _run(resources)
+    with duckdb.connect(resources["warehouse"].duckdb_path) as con:
+        con.execute("delete from probe_people")  # an emptied model: the guard rail refuses
+    asset = build_sync_asset(SYNC, fake_dbt)
+    result = dg.materialize(
+        [asset],
+        resources=resources,
+        selection=[sync_key(SYNC.name)],
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert result.get_asset_materialization_events() == []

@@ -46,6 +46,8 @@ def _sync(policy: str) -> SyncConfig:
             "fields": {"email": "email"},
             "consent": {"column": "is_email_consented"},
             "holdout": {"column": "is_holdout", "policy": policy, "attribute": "is_holdout"},
+            # arbitrary warehouse states: any share may leave between two runs, on purpose
+            "guard": {"max_removal_share": 1.0, "allow_empty_source": True},
         }
     )
 
@@ -56,7 +58,7 @@ def _replay(outbox: Path, run_id: str, members: dict[str, dict]) -> list[dict]:
     for e in events:
         if e["op"] == "list_add":
             members[e["key"]] = e["data"]
-        elif e["op"] == "list_remove":
+        elif e["op"] in ("list_remove", "unsubscribe"):  # unsubscribe: consent withdrawn
             members.pop(e["key"], None)
     return events
 

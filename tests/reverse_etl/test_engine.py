@@ -8,6 +8,7 @@ import os
 import duckdb
 import pytest
 
+from reverse_etl.emulator import EmulatorConfig, RunningEmulator
 from reverse_etl.state import SyncLockedError
 
 from .conftest import engine_for, make_customers, state_rows, sync_config
@@ -195,9 +196,12 @@ def test_list_sync_consent_holdout_and_unsubscribe(emulator, secrets_env, tmp_pa
     con.execute("update dim_customers set is_email_consented = false where person_id = 'P000000'")
     con.close()
     r = eng.run()
-    assert r.plan.removals == 1
-    members = set(emulator.state.snapshot()["klaviyo"]["lists"]["Vip"])
+    # a withdrawn consent is Klaviyo's own suppression too, not only a list removal
+    assert r.plan.revocations == 1 and r.plan.removals == 0
+    snap = emulator.state.snapshot()["klaviyo"]
+    members = set(snap["lists"]["Vip"])
     assert "person0@shop.test" not in members and len(members) == 34
+    assert snap["suppressed"] == ["person0@shop.test"]
 
 
 def test_holdout_sent_as_attribute(emulator, secrets_env, tmp_path):
@@ -252,8 +256,11 @@ def test_full_resync_resends_everything(emulator, secrets_env, tmp_path):
     assert eng.run().plan.total == 0
     r = eng.run(full_resync=True)
     assert r.plan.updates == 30 and r.confirmed == 30
-    # same row versions => same event ids => the receiver applies nothing twice
-    assert emulator.state.snapshot()["effects"]["webhook.events_applied"] == 30
+    # A full resync is a new emission: new event ids, so a receiver that de-duplicates by id
+    # applies the resent rows (that is what a resync is for) and still sees no duplicate.
+    effects = emulator.state.snapshot()["effects"]
+    assert effects["webhook.events_applied"] == 60
+    assert effects.get("webhook.duplicate_events", 0) == 0
 
 
 def test_mapping_change_triggers_resend(tmp_path):
@@ -287,7 +294,7 @@ def test_lock_blocks_second_run_and_stale_lock_is_taken_over(tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 5)
     from reverse_etl.engine import SyncEngine
-    from reverse_etl.state import ensure_schema, now_utc
+    from reverse_etl.state import boot_id, ensure_schema, now_utc
     from warehouse.settings import Settings
 
     st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
@@ -296,8 +303,8 @@ def test_lock_blocks_second_run_and_stale_lock_is_taken_over(tmp_path):
     import socket
 
     con.execute(
-        "insert into reverse_etl.locks values ('file_customers', 'other-run', ?, ?, ?, ?)",
-        [os.getppid(), socket.gethostname(), now_utc(), now_utc()],
+        "insert into reverse_etl.locks values ('file_customers', 'other-run', ?, ?, ?, ?, ?)",
+        [os.getppid(), socket.gethostname(), now_utc(), now_utc(), boot_id()],
     )
     con.close()
     with pytest.raises(SyncLockedError):
@@ -398,3 +405,55 @@ def test_two_threads_cannot_run_the_same_sync(tmp_path):
     lines = sum(len(p.read_text().splitlines()) for p in (tmp_path / "outbox").rglob("*.jsonl"))
     assert lines == 600
     assert sorted(outcomes) in (["locked", "success"], ["success", "success"])
+
+
+def test_dead_lock_owners_are_flagged_and_taken_over(tmp_path):
+    """Another host's owner that stopped beating, or one from before this host rebooted,
+    is dead: status says so and the next run takes the lock over at once."""
+    import datetime as dt
+
+    from reverse_etl.engine import SyncEngine, status
+    from reverse_etl.state import STALE_AFTER_S, ensure_schema, now_utc
+    from warehouse.settings import Settings
+
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 5)
+    st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    con = duckdb.connect(str(db))
+    ensure_schema(con)
+    old = now_utc() - dt.timedelta(seconds=STALE_AFTER_S + 5)
+    import socket
+
+    con.execute(
+        "insert into reverse_etl.locks values ('file_customers', 'r1', 1, 'other-host', ?, ?, 'x')",
+        [old, old],
+    )
+    con.execute(
+        "insert into reverse_etl.locks values ('other_sync', 'r2', ?, ?, ?, ?, 'an-old-boot')",
+        [os.getpid(), socket.gethostname(), now_utc(), now_utc()],
+    )
+    con.close()
+    dead = {lock[0]: lock[5] for lock in status(db)["locks"]}
+    assert dead["file_customers"].startswith("no heartbeat")
+    assert dead["other_sync"] == "host rebooted since"
+    assert SyncEngine(_file_sync(), settings=st).run().status == "success"
+
+
+def test_state_belongs_to_the_destination_target(emulator, secrets_env, tmp_path):
+    """A run against the emulator is not 'delivered' for the real account: the same sync
+    pointed elsewhere starts from nothing, and status shows where each run went."""
+    from reverse_etl.engine import status
+
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 10)
+    sync = sync_config("braze")
+    assert engine_for(sync, db, emulator.url, tmp_path).run().confirmed == 10
+    with RunningEmulator(EmulatorConfig()) as other:
+        elsewhere = engine_for(sync, db, other.url, tmp_path)
+        assert elsewhere.plan().creates == 10
+        assert elsewhere.run().confirmed == 10
+    assert engine_for(sync, db, emulator.url, tmp_path).plan().total == 0
+    info = status(db)
+    targets = {x["target"] for x in info["state_by_target"]}
+    assert targets == {f"braze:{emulator.url}", f"braze:{other.url}"}
+    assert {r["target"] for r in info["runs"]} == targets

@@ -102,6 +102,7 @@ def test_every_klaviyo_request_validates(validator, secrets_env, tmp_path):
         mode="list",
         destination={"object": "list", "list_id": "L1"},
         consent={"column": "is_email_consented"},
+        holdout={"column": "is_holdout", "policy": "exclude"},
         fields={
             "email": "email",
             "phone_number": "phone",
@@ -205,6 +206,8 @@ def test_engine_run_against_emulator_has_no_spec_errors(emulator, secrets_env, t
         mode="list",
         destination={"object": "list", "list_id": "L9"},
         consent={"column": "is_email_consented"},
+        holdout={"column": "is_holdout", "policy": "exclude"},
+        guard={"max_removal_share": 0.5},  # this test withdraws consent for 10 of 60
     )
     eng = engine_for(sync, db, emulator.url, tmp_path)
     eng.run()
@@ -214,11 +217,12 @@ def test_engine_run_against_emulator_has_no_spec_errors(emulator, secrets_env, t
     con.execute("update dim_customers set is_email_consented = false where person_id < 'P000010'")
     con.close()
     r = eng.run()
-    assert r.plan.removals > 0
+    assert r.plan.revocations > 0
     snap = emulator.state.snapshot()
     assert snap["spec_errors"] == []
     paths = {(q["method"], q["path"].split("/")[2]) for q in emulator.state.requests}
     assert ("DELETE", "lists") in paths and ("POST", "profile-bulk-import-jobs") in paths
+    assert ("POST", "profile-suppression-bulk-create-jobs") in paths  # validated by the spec
 
 
 def test_duckdb_rendered_profiles_equal_the_python_rendering(emulator, secrets_env, tmp_path):

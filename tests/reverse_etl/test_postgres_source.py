@@ -76,9 +76,10 @@ def test_a_sync_reads_from_postgresql(pg_settings, postgres_server):
         )
     second = SyncEngine(_sync(), settings=pg_settings).run()
     assert second.status == "success", second.error
-    changed = _sent(pg_settings, second.run_id)
-    assert second.plan.creates + second.plan.updates == 1 and len(changed) == 1
-    assert changed[0]["key"] == "P0001" and changed[0]["data"]["revenue"] == 999.0
+    changed = {r["key"]: r for r in _sent(pg_settings, second.run_id)}
+    assert second.plan.creates + second.plan.updates == 1 and len(changed) == 2
+    assert changed["P0001"]["op"] == "upsert" and changed["P0001"]["data"]["revenue"] == 999.0
+    assert changed["P0002"]["op"] == "unsubscribe"  # the withdrawal reaches the receiver
 
     # The state lives in the DuckDB file; the source was never copied there.
     with duckdb.connect(str(pg_settings.duckdb_path), read_only=True) as con:
@@ -86,7 +87,7 @@ def test_a_sync_reads_from_postgresql(pg_settings, postgres_server):
             "select count(*) from reverse_etl.sync_state where sync_name = 'pg_people'"
         ).fetchone()
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-    assert states == 30
+    assert states == 29  # the withdrawn person is no longer delivered
     assert "sync_pg__people" not in tables
 
 

@@ -213,6 +213,12 @@ def build_sync_asset(sync, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefiniti
             passed=rate <= limit,
             metadata={"error_rate": rate, "max_error_rate": limit, **stats},
         )
+        if result.status != "success":  # partial: delivered, recorded above, but a failure
+            raise dg.Failure(
+                f"sync {sync.name} run {result.run_id} {result.status}: "
+                f"{result.rejected} row(s) rejected (see `rw-sync status`)",
+                metadata={"run_id": result.run_id, **stats},
+            )
 
     return _sync
 

@@ -62,7 +62,8 @@ class Braze(Vendor):
                         continue
                     user = self.users.get(ext)
                     if user is None:
-                        user = self.users[ext] = {}
+                        # Braze subscribes a new user to email by default
+                        user = self.users[ext] = {"email_subscribe": "subscribed"}
                         st.effect("braze.users_created")
                     else:
                         st.effect("braze.users_updated")

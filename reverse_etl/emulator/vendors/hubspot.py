@@ -15,13 +15,14 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 @register
 class HubSpot(Vendor):
     name = "hubspot"
-    prefixes = ("/crm/",)
+    prefixes = ("/crm/", "/communication-preferences/")
 
     def reset(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, str] = {}
         self.lists: dict[str, set[str]] = {}
         self.gdpr_deleted: list[str] = []
+        self.unsubscribed: set[tuple[str, str]] = set()  # (email, subscription id)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -35,6 +36,7 @@ class HubSpot(Vendor):
                 for lid, members in self.lists.items()
             },
             "gdpr_deleted": list(self.gdpr_deleted),
+            "unsubscribed": sorted(f"{e}/{s}" for e, s in self.unsubscribed),
         }
 
     def error(self, status: int, message: str, category: str = "VALIDATION_ERROR"):
@@ -98,6 +100,17 @@ class HubSpot(Vendor):
                                 "status": "error",
                                 "category": "RATE_LIMITS",
                                 "message": "injected per-record failure",
+                                "context": {"ids": [email]},
+                            }
+                        )
+                        continue
+                    if action in ("upsert", "update") and email in self.gdpr_deleted:
+                        # HubSpot blocklists a GDPR-deleted address: it cannot come back
+                        errors.append(
+                            {
+                                "status": "error",
+                                "category": "VALIDATION_ERROR",
+                                "message": "Contact was GDPR-deleted; the email is blocklisted.",
                                 "context": {"ids": [email]},
                             }
                         )
@@ -189,6 +202,21 @@ class HubSpot(Vendor):
                     "recordIdsRemoved": removed,
                     "recordsIdsMissing": missing,
                 },
+                None,
+            )
+        if method == "POST" and path == "/communication-preferences/v3/unsubscribe":
+            email = str(doc.get("emailAddress", "")).lower()
+            sub = str(doc.get("subscriptionId", ""))
+            if not EMAIL.match(email) or not sub:
+                return self.error(400, "emailAddress and subscriptionId are required")
+            with st.lock:
+                if (email, sub) in self.unsubscribed:
+                    return self.error(400, f"{email} is already unsubscribed from {sub}")
+                self.unsubscribed.add((email, sub))
+                st.effect("hubspot.unsubscribed")
+            return (
+                200,
+                {"recipient": email, "subscriptionId": sub, "status": "NOT_SUBSCRIBED"},
                 None,
             )
         if method == "POST" and path == "/crm/v3/objects/contacts/gdpr-delete":

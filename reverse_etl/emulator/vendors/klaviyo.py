@@ -24,6 +24,7 @@ class Klaviyo(Vendor):
         self.lists: dict[str, set[str]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.deleted: list[str] = []
+        self.suppressed: set[str] = set()  # emails suppressed from email marketing
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class Klaviyo(Vendor):
             },
             "jobs": len(self.jobs),
             "deleted": list(self.deleted),
+            "suppressed": sorted(self.suppressed),
         }
 
     def error(self, status: int, detail: str, pointer: str = "/data", code: str = "invalid"):
@@ -113,6 +115,7 @@ class Klaviyo(Vendor):
                 x["id"] for x in (data.get("relationships") or {}).get("lists", {}).get("data", [])
             ]
             errors = []
+            accepted: list[dict[str, Any]] = []
             reject = set()
             if fault == "reject_rows" and profiles:
                 reject = {st.rng.randrange(len(profiles))}
@@ -141,12 +144,7 @@ class Klaviyo(Vendor):
                             ("temporarily_unavailable", "injected per-profile failure", ptr, attrs)
                         )
                         continue
-                    pid = self._upsert(attrs)
-                    for lid in list_ids:
-                        members = self.lists.setdefault(lid, set())
-                        if pid not in members:
-                            members.add(pid)
-                            st.effect("klaviyo.list_added")
+                    accepted.append(attrs)
                 job_id = st.next_id("job")
                 now = datetime.now(UTC).isoformat()
                 self.jobs[job_id] = {
@@ -171,8 +169,11 @@ class Klaviyo(Vendor):
                         for c, d, p, a in errors
                     ],
                     "lists": list_ids,
+                    "accepted": accepted,  # applied when the job completes, as in Klaviyo
                 }
                 st.effect("klaviyo.jobs_created")
+                if cfg.job_polls <= 0:
+                    self._complete(self.jobs[job_id])
             return 202, {"data": self._job(job_id)}, None
         m = re.match(r"^/api/profile-bulk-import-jobs/([^/]+)(/import-errors)?$", path)
         if method == "GET" and m:
@@ -180,17 +181,19 @@ class Klaviyo(Vendor):
             if job is None:
                 return self.error(404, "job not found", code="not_found")
             if m.group(2):
-                size = int(query.get("page[size]", 100))
+                size = int(query.get("page[size]", 20))  # the spec's default
                 start = int(query.get("page[cursor]", 0) or 0)
                 page = job["errors"][start : start + size]
                 links = {"self": path}
                 if start + size < len(job["errors"]):
-                    links["next"] = f"{path}?page[cursor]={start + size}"
+                    links["next"] = f"{path}?page[cursor]={start + size}&page[size]={size}"
                 return 200, {"data": page, "links": links}, None
             with st.lock:
                 job["polls"] += 1
-                if job["status"] != "complete":
-                    job["status"] = "processing" if job["polls"] < cfg.job_polls else "complete"
+                if job["status"] != "complete" and job["polls"] >= cfg.job_polls:
+                    self._complete(job)
+                elif job["status"] != "complete":
+                    job["status"] = "processing"
             return 200, {"data": self._job(m.group(1))}, None
         if method == "GET" and path == "/api/profiles":
             flt = query.get("filter", "")
@@ -225,6 +228,31 @@ class Klaviyo(Vendor):
                         members.discard(pid)
                         st.effect("klaviyo.list_removed")
             return 204, None, None
+        if method == "POST" and path == "/api/profile-suppression-bulk-create-jobs":
+            profiles = doc["data"]["attributes"]["profiles"]["data"]
+            req.items = len(profiles)
+            if len(profiles) > 100:
+                return self.error(400, "at most 100 emails per request")
+            with st.lock:
+                for prof in profiles:
+                    email = str(prof["attributes"]["email"]).lower()
+                    if email not in self.by_email:  # Klaviyo creates it, then suppresses it
+                        self._upsert({"email": email})
+                    if email not in self.suppressed:
+                        self.suppressed.add(email)
+                        st.effect("klaviyo.suppressed")
+                job_id = st.next_id("sup")
+            return (
+                202,
+                {
+                    "data": {
+                        "type": "profile-suppression-bulk-create-job",
+                        "id": job_id,
+                        "attributes": {"status": "queued", "total_count": len(profiles)},
+                    }
+                },
+                None,
+            )
         if method == "POST" and path == "/api/data-privacy-deletion-jobs":
             attrs = doc["data"]["attributes"]["profile"]["data"].get("attributes", {})
             if len([v for v in attrs.values() if v]) != 1:
@@ -241,6 +269,18 @@ class Klaviyo(Vendor):
                         st.effect("klaviyo.profiles_deleted")
             return 202, None, None
         return self.error(404, f"{method} {path} is not emulated", code="not_found")
+
+    def _complete(self, job: dict[str, Any]) -> None:
+        """The asynchronous part of a bulk import: the profiles are written now."""
+        st = self.state
+        for attrs in job.pop("accepted", []):
+            pid = self._upsert(attrs)
+            for lid in job["lists"]:
+                members = self.lists.setdefault(lid, set())
+                if pid not in members:
+                    members.add(pid)
+                    st.effect("klaviyo.list_added")
+        job["status"] = "complete"
 
     def _upsert(self, attrs: dict[str, Any]) -> str:
         st = self.state

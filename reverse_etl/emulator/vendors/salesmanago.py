@@ -88,6 +88,9 @@ class SalesManago(Vendor):
                         if t.upper() not in rec["tags"]:
                             rec["tags"].add(t.upper())
                             st.effect("salesmanago.tags_added")
+                    if d.get("forceOptOut") and not rec.get("optedOut"):
+                        rec["optedOut"] = True
+                        st.effect("salesmanago.opted_out")
                     for t in d.get("removeTags") or []:
                         if t.upper() in rec["tags"]:
                             rec["tags"].discard(t.upper())

@@ -1,5 +1,5 @@
--- HubSpot contacts: purchase attributes plus the person's current flow (if any), keyed by
--- email (HubSpot's idProperty).
+-- HubSpot contacts: purchase attributes plus the person's current flow (if any, and never
+-- for holdout members), keyed by email (HubSpot's idProperty).
 
 with
 
@@ -26,7 +26,10 @@ final as (
         customers.orders_count,
         customers.net_revenue,
         customers.last_order_at,
-        memberships.audience as current_audience,
+        -- a holdout member's audience never leaves the warehouse: HubSpot workflows keyed
+        -- on it would treat the control group
+        case when memberships.is_holdout then null else memberships.audience end
+            as current_audience,
         coalesce(memberships.is_holdout, false) as is_holdout,
         coalesce(customers.is_email_consented, false) as is_email_consented
     from customers

@@ -1,0 +1,20 @@
+-- Persons to erase in braze (sync braze_erasures, mode gdpr_delete): each is deleted once.
+
+with
+
+erased as (
+
+    select * from {{ ref('erased_persons') }}
+
+),
+
+final as (
+
+    select
+        person_id,
+        email
+    from erased
+
+)
+
+select * from final

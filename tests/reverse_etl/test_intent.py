@@ -1,0 +1,147 @@
+"""Intent before send: operations of unknown outcome are re-sent or undone by the next run,
+Klaviyo jobs of a dead run are resumed by id, and event ids are unique per emission."""
+
+from __future__ import annotations
+
+import duckdb
+
+from .conftest import engine_for, make_customers, state_rows, sync_config
+from .platform_view import view
+
+
+def _sql(db, sql: str) -> None:
+    con = duckdb.connect(str(db))
+    con.execute(sql)
+    con.close()
+
+
+def _pending(db, sync_name: str) -> list[tuple]:
+    con = duckdb.connect(str(db))
+    try:
+        return con.execute(
+            "select pk, op, job_id from reverse_etl.pending where sync_name = ? order by pk",
+            [sync_name],
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _list_sync(dest: str, **kw):
+    lists = {
+        "hubspot": {"object": "list", "list_id": "77", "subscription_id": "9001"},
+        "klaviyo": {"object": "list", "list_id": "LstA"},
+        "salesmanago": {"object": "tag", "tag": "VIP"},
+    }
+    return sync_config(
+        dest,
+        mode="list",
+        destination={**lists[dest], "batch_size": 100},
+        consent={"column": "is_email_consented"},
+        holdout={"column": "is_holdout", "policy": "exclude"},
+        guard={"max_removal_share": 1.0},
+        **kw,
+    )
+
+
+def test_applied_but_unanswered_write_is_undone_when_no_longer_wanted(
+    emulator, secrets_env, tmp_path
+):
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 30)
+    sync = _list_sync("hubspot")
+    # The first request is applied but its answer is lost; no retry: the run fails.
+    emulator.state.config.fault_rate = 1.0
+    emulator.state.config.fault_kinds = ["drop_after"]
+    r = engine_for(sync, db, emulator.url, tmp_path, max_attempts=1).run()
+    assert r.status == "failed" and r.confirmed == 0
+    assert state_rows(db, sync.name) == {}
+    assert len(_pending(db, sync.name)) == 21  # consented, non-holdout: outcome unknown
+    on_list = view(emulator.state.snapshot(), "hubspot", sync.name, "77")[1]
+    # (the upsert landed; the membership call never ran, or landed too: either way unknown)
+
+    # Before the re-run, everybody withdraws consent: nothing is desired any more.
+    _sql(db, "update dim_customers set is_email_consented = false")
+    emulator.state.config.fault_rate = 0.0
+    r = engine_for(sync, db, emulator.url, tmp_path).run()
+    assert r.status == "success" and r.plan.removals == 21
+    assert view(emulator.state.snapshot(), "hubspot", sync.name, "77")[1] == set()
+    assert _pending(db, sync.name) == []
+    assert on_list is not None
+
+
+def test_pending_removal_of_a_person_who_came_back_is_sent_again(emulator, secrets_env, tmp_path):
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 20)
+    sync = _list_sync("salesmanago")
+    engine = engine_for(sync, db, emulator.url, tmp_path)
+    assert engine.run().status == "success"
+    members = view(emulator.state.snapshot(), "salesmanago", sync.name, "VIP")[1]
+    assert "person0@shop.test" in members
+    _sql(db, "update dim_customers set is_email_consented = false where person_id = 'P000000'")
+    emulator.state.config.fault_rate = 1.0
+    emulator.state.config.fault_kinds = ["drop_after"]  # the removal lands, the answer is lost
+    assert engine_for(sync, db, emulator.url, tmp_path, max_attempts=1).run().status == "failed"
+    assert (
+        "person0@shop.test"
+        not in view(emulator.state.snapshot(), "salesmanago", sync.name, "VIP")[1]
+    )
+    # consent is back, with exactly the same attributes (same row hash as in the state)
+    _sql(db, "update dim_customers set is_email_consented = true where person_id = 'P000000'")
+    emulator.state.config.fault_rate = 0.0
+    r = engine.run()
+    assert r.status == "success" and r.plan.total == 1
+    assert (
+        "person0@shop.test" in view(emulator.state.snapshot(), "salesmanago", sync.name, "VIP")[1]
+    )
+    assert engine.plan().total == 0
+
+
+def test_klaviyo_job_of_a_dead_run_is_resumed_by_id(emulator, secrets_env, tmp_path):
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 40)
+    sync = sync_config("klaviyo", destination={"poll_timeout_s": 0.001, "poll_interval_s": 0.01})
+    emulator.state.config.job_polls = 1000  # the job outlives the run's patience
+    r = engine_for(sync, db, emulator.url, tmp_path).run()
+    assert r.status == "failed" and r.confirmed == 0
+    pending = _pending(db, sync.name)
+    assert len(pending) == 40 and {p[2] for p in pending} == {pending[0][2]} != {None}
+    # Klaviyo imports asynchronously: nothing is written before the job completes
+    assert emulator.state.snapshot()["klaviyo"]["profiles"] == {}
+
+    emulator.state.config.job_polls = 0  # the job has finished meanwhile
+    r = engine_for(sync, db, emulator.url, tmp_path).run()
+    assert r.status == "success" and r.resumed == 40 and r.plan.total == 0
+    assert len(state_rows(db, sync.name)) == 40
+    effects = emulator.state.snapshot()["effects"]
+    assert effects["klaviyo.jobs_created"] == 1  # resumed, not submitted again
+    assert _pending(db, sync.name) == []
+
+
+def test_event_ids_are_new_for_every_lifecycle_event(emulator, secrets_env, tmp_path):
+    """A receiver de-duplicating by event id keeps a legitimate re-add (same attributes)."""
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 10)
+    sync = sync_config(
+        "webhook",
+        mode="list",
+        consent={"column": "is_email_consented"},
+        holdout={"column": "is_holdout", "policy": "exclude"},
+        guard={"max_removal_share": 1.0},
+    )
+    engine = engine_for(sync, db, emulator.url, tmp_path)
+    engine.run()
+    key = f"{sync.name}/P000000"
+    assert key in emulator.state.snapshot()["webhook"]["records"]
+    for consented in ("false", "true", "false", "true"):
+        _sql(
+            db,
+            f"update dim_customers set is_email_consented = {consented} "
+            "where person_id = 'P000000'",
+        )
+        assert engine.run().plan.total == 1
+        present = key in emulator.state.snapshot()["webhook"]["records"]
+        assert present is (consented == "true")
+    snap = emulator.state.snapshot()
+    assert snap["effects"].get("webhook.duplicate_events", 0) == 0
+    # 7 first adds (2 without consent, 1 holdout member) + 2 unsubscribes + 2 re-adds
+    assert snap["effects"]["webhook.events_applied"] == 7 + 4
