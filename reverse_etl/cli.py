@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from reverse_etl.config import SyncConfig, SyncConfigError, load_syncs
 from warehouse.settings import Settings, get_settings
 
 # The engine and destinations (DuckDB, pyarrow, httpx) load inside the commands, so
 # `rw-sync --help` answers at once.
 if TYPE_CHECKING:
+    from reverse_etl.config import SyncConfig
     from reverse_etl.engine import Plan, RunResult
 
 app = typer.Typer(
@@ -62,6 +62,8 @@ def _error(title: str, text: str) -> None:
 
 
 def _select(settings: Settings, names: list[str] | None) -> list[SyncConfig]:
+    from reverse_etl.config import SyncConfigError, load_syncs
+
     try:
         syncs = load_syncs(settings.syncs_dir)
     except SyncConfigError as exc:
@@ -191,6 +193,7 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Dry run: creates, updates, removals, invalid rows, a sample, API calls. Sends nothing."""
+    from reverse_etl.config import SyncConfigError
     from reverse_etl.engine import SyncEngine
 
     settings = _settings(syncs_dir, duckdb_path, None)

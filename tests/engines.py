@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,20 +73,18 @@ def _run_as_postgres_user() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = postgres_bin_dir()
-    root = tmp_path_factory.mktemp("postgres")
+    # Not under pytest's basetemp: pytest keeps /tmp/pytest-of-<user> private (0700, reset
+    # by every session that starts, xdist workers included), and the server user must reach
+    # its data directory.
+    root = Path(tempfile.mkdtemp(prefix="rw-postgres-"))
     data, sockets = root / "data", root / "sockets"
     sockets.mkdir()
     prefix = _run_as_postgres_user()
     if prefix:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
-        # the server user must traverse every ancestor (one level deeper under xdist)
-        for parent in root.parents:
-            if parent.stat().st_mode & 0o001:
-                break
-            os.chmod(parent, parent.stat().st_mode | 0o011)
     user, port = "rw", _free_port()
     subprocess.run(
         [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
@@ -109,3 +108,4 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
             capture_output=True,
         )  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)

@@ -5,7 +5,7 @@ How an import runs:
 
 1. The CSV is streamed with pyarrow (every column read as a string, quoted newlines
    allowed) into a DuckDB workspace, one batch at a time; DuckDB's memory is capped
-   (`RW_IMPORT_MEMORY_LIMIT`, default 4GB) and it spills to a temporary directory beyond
+   (`RW_INGEST_MEMORY_LIMIT`, default 4GB) and it spills to a temporary directory beyond
    that, so a file of several GB never has to fit in memory. Each record gets
    `source_row`, its 1-based data row number (the header is not counted; a record whose
    quoted text spans several lines counts once; blank lines are skipped). Records that
@@ -40,6 +40,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingest.contract import REJECTED_DIR, TABLES
+from warehouse.settings import get_settings
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 REJECT_TABLE = "orders"
 _BLOCK_SIZE = 16 << 20  # bytes per parsed CSV block; one quoted value must fit in one block
 _DECIMAL = "DECIMAL(18, 2)"
-_MEMORY_LIMIT = "4GB"  # DuckDB memory for one import; env RW_IMPORT_MEMORY_LIMIT overrides
 
 
 class RejectReason(StrEnum):
@@ -444,7 +444,7 @@ class ImportSession:
         self.con.execute(f"SET TimeZone = {lit(self.timezone)}")
         self.con.execute("SET enable_progress_bar = false")
         # bounded memory; beyond it DuckDB spills to the temporary directory
-        limit = os.environ.get("RW_IMPORT_MEMORY_LIMIT", _MEMORY_LIMIT)
+        limit = get_settings().ingest.memory_limit  # RW_INGEST_MEMORY_LIMIT
         self.con.execute(f"SET memory_limit = {lit(limit)}")
         return self
 
