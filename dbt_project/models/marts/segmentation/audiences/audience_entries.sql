@@ -1,8 +1,9 @@
--- Every entry into every audience up to the as-of point, one shape (macros/audience_rules.sql):
--- the union of the rules in macros/audiences/, one row per (person, audience, entry, step)
--- with the interval it holds [step_at, exited_at). is_active marks the rows that hold at
--- the as-of point: today's audiences (audience_candidates); all rows are the replayed
--- history (fct_workflow_entries).
+-- Every entry into every audience begun by the as-of point, one shape
+-- (macros/audience_rules.sql): the union of the rules in macros/audiences/, one row per
+-- (person, audience, entry, step) with the interval it holds [step_at, exited_at).
+-- is_active marks the rows that hold at the as-of point: today's audiences
+-- (audience_candidates); is_planned the later steps of an entry still to come (the
+-- frequency cap counts them); all entries are the replayed history (fct_workflow_entries).
 
 with
 
@@ -22,10 +23,12 @@ final as (
 
     select
         entries.*,
-        entries.exited_at is null or entries.exited_at > as_of.as_of_at as is_active
+        entries.step_at <= as_of.as_of_at
+        and (entries.exited_at is null or entries.exited_at > as_of.as_of_at) as is_active,
+        entries.step_at > as_of.as_of_at as is_planned
     from entries
     cross join as_of
-    where entries.step_at <= as_of.as_of_at
+    where entries.entered_at <= as_of.as_of_at
 
 )
 
