@@ -1,5 +1,7 @@
 -- The as-of point of RFM, lifecycle and audiences: var('segmentation_as_of_date') or the
--- latest order date. as_of_at is the end of that day (exclusive), in UTC.
+-- latest order date; as_of_at is the end of that day (exclusive), in UTC. The hourly path
+-- sets var('segmentation_now') (an ISO-8601 UTC instant): then as_of_at is that instant and
+-- as_of_date its day, so hours are measured from the true current time.
 
 with
 
@@ -23,10 +25,16 @@ as_of_date as (
 
 final as (
 
+    {% if var('segmentation_now', none) -%}
+    select
+        cast('{{ var("segmentation_now")[:10] }}' as date) as as_of_date,
+        cast('{{ var("segmentation_now") }}' as {{ type_timestamptz() }}) as as_of_at
+    {%- else -%}
     select
         as_of_date,
         cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ type_timestamptz() }}) as as_of_at
     from as_of_date
+    {%- endif %}
 
 )
 

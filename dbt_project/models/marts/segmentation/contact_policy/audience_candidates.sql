@@ -121,7 +121,8 @@ active as (
         ) as entry_rank
     from entries
     cross join as_of
-    where entries.is_active
+    where entries.step_at <= as_of.as_of_at
+        and (entries.exited_at is null or entries.exited_at > as_of.as_of_at)
 
 ),
 

@@ -77,14 +77,16 @@ soft_bounces as (
 sunsets as (
 
     select
-        person_id,
+        entries.person_id,
         'sunset' as suppression_reason,
-        min(step_at) as suppressed_since
+        min(entries.step_at) as suppressed_since
     from entries
-    where audience = 'unengaged_subscribers'
-        and entry_reason = 'sunset'
-        and is_active
-    group by person_id
+    cross join as_of
+    where entries.audience = 'unengaged_subscribers'
+        and entries.entry_reason = 'sunset'
+        and entries.step_at <= as_of.as_of_at
+        and (entries.exited_at is null or entries.exited_at > as_of.as_of_at)
+    group by entries.person_id
 
 ),
 
