@@ -83,7 +83,7 @@ def add_carts(raw_dir: Path, carts: list[tuple[str, str, str, str]], at: datetim
 def delivered(outbox: Path) -> list[dict]:
     return [
         json.loads(line)
-        for path in sorted((outbox / "cart_reminders").glob("*.jsonl"))
+        for path in sorted((outbox / "file_cart_reminders").glob("*.jsonl"))
         for line in path.read_text().splitlines()
     ]
 

@@ -6,12 +6,11 @@ what the cart flow needs - new cart events and orders (incremental `int_person_c
 `fct_orders`), the cart rule's rows of `audience_entries`, the contact policy, the holdouts of
 new entrants, the memberships and the cart reminders' sync model - as of the true current time
 (dbt var `segmentation_now`, from the run tag `rw/now`), and syncs the diff: each reminder
-(person, entry, step) is a row of `sync_cart_reminders`, so it goes out exactly once.
+(person, entry, step) is a row of `sync_file__cart_reminders`, so it goes out exactly once.
 
 `run_hourly()` is plain Python (tests drive it with a simulated clock); the Dagster job, the
 sensor on new raw data and its cursor are below.
 """
-
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ NOW_TAG = "rw/now"
 # the audiences whose rules the hourly path re-runs (audience_rules_only), their syncs, and
 # the dbt nodes they need - everything else keeps the daily build's result
 HOURLY_AUDIENCES = ("cart_abandonment",)
-HOURLY_SYNCS = ("cart_reminders",)
+HOURLY_SYNCS = ("file_cart_reminders",)
 HOURLY_SELECTION = (
     "path:models/staging",  # views over the raw files (cheap; they follow RW_RAW_DIR)
     "segmentation_as_of",
@@ -43,7 +42,7 @@ HOURLY_SELECTION = (
     "holdout_assignments",
     "current_holdout_assignments",
     "audience_memberships",
-    "sync_cart_reminders",
+    "sync_file__cart_reminders",
 )
 
 
@@ -73,9 +72,10 @@ def run_hourly(
 ) -> HourlyResult:
     """Rebuild the cart path as of `now`, then run the cart syncs (only new or changed rows
     are delivered). Raises with dbt's output when the build fails."""
-    from reverse_etl.config import ReverseEtlSettings, load_syncs
+    from reverse_etl.config import load_syncs
     from reverse_etl.destinations import DeliveryContext
     from reverse_etl.engine import SyncEngine
+    from warehouse.settings import get_settings
 
     run_dbt(
         [
@@ -91,9 +91,10 @@ def run_hourly(
         duckdb_path=duckdb_path,
         dbt_vars=hourly_dbt_vars(now),
     )
-    settings = ReverseEtlSettings(duckdb_path=duckdb_path, outbox_dir=outbox_dir)
+    overrides: dict[str, object] = {"duckdb_path": duckdb_path, "outbox_dir": outbox_dir}
     if syncs_dir is not None:
-        settings = settings.model_copy(update={"syncs_dir": syncs_dir})
+        overrides["syncs_dir"] = syncs_dir
+    settings = get_settings(**overrides)
     syncs = load_syncs(settings.syncs_dir)
     synced: dict[str, dict] = {}
     for name in HOURLY_SYNCS:

@@ -1,6 +1,6 @@
--- Cart reminders for the local outbox (sync cart_reminders): one row per reminder - a person,
--- the cart entry and its step (1 h / 24 h / 72 h) - so the diff-based sync sends each one
--- exactly once, whichever build (daily or hourly) first sees it. Holdout members and people
+-- Cart reminders for the local outbox (sync file_cart_reminders): one row per reminder - a
+-- person, the cart entry and its step (1 h / 24 h / 72 h) - so the diff-based sync sends each
+-- one exactly once, whichever build (daily or hourly) first sees it. Holdout members and people
 -- without email consent stay in the model and are excluded by the sync.
 
 with
