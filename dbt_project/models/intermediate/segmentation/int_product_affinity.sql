@@ -95,7 +95,9 @@ ranked as (
         measured.*,
         row_number() over (
             partition by measured.product_id
-            order by measured.lift desc, measured.confidence desc,
+            order by
+                measured.lift desc,
+                measured.confidence desc,
                 measured.complementary_product_id
         ) as affinity_rank
     from measured

@@ -25,16 +25,16 @@ as_of_date as (
 
 final as (
 
-    {% if var('segmentation_now', none) -%}
     select
-        cast('{{ var("segmentation_now")[:10] }}' as date) as as_of_date,
-        cast('{{ var("segmentation_now") }}' as {{ type_timestamptz() }}) as as_of_at
-    {%- else -%}
-    select
-        as_of_date,
-        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ type_timestamptz() }}) as as_of_at
+        {% if var('segmentation_now', none) -%}
+            cast('{{ var("segmentation_now")[:10] }}' as date) as as_of_date,
+            cast('{{ var("segmentation_now") }}' as {{ type_timestamptz() }}) as as_of_at
+        {%- else -%}
+            as_of_date,
+            cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ type_timestamptz() }})
+                as as_of_at
+        {%- endif %}
     from as_of_date
-    {%- endif %}
 
 )
 

@@ -141,8 +141,8 @@ planned as (
         and active.audience = entries.audience
         and active.entered_at = entries.entered_at
         and (
-            entries.product_id = active.product_id
-            or (entries.product_id is null and active.product_id is null)
+            active.product_id = entries.product_id
+            or (active.product_id is null and entries.product_id is null)
         )
     where active.entry_rank = 1
         and entries.step >= active.step
@@ -183,12 +183,14 @@ send_counts as (
         sum(case
             when recent_sends.occurred_at
                 >= {{ dbt.dateadd('day', -var('frequency_cap_days'), 'as_of.as_of_at') }}
-                then 1 else 0
+                then 1
+            else 0
         end) as recent_sends,
         sum(case
             when recent_sends.occurred_at
                 >= {{ dbt.dateadd('day', -var('rfm_intensity_days'), 'as_of.as_of_at') }}
-                then 1 else 0
+                then 1
+            else 0
         end) as quarter_sends
     from recent_sends
     cross join as_of

@@ -113,13 +113,25 @@ failed_winbacks as (
 
 unioned as (
 
-    select *, 'all' as applies_to from map_events
+    select
+        *,
+        'all' as applies_to
+    from map_events
     union all
-    select *, 'all' as applies_to from soft_bounces
+    select
+        *,
+        'all' as applies_to
+    from soft_bounces
     union all
-    select *, 'promotional' as applies_to from sunsets
+    select
+        *,
+        'promotional' as applies_to
+    from sunsets
     union all
-    select *, 'promotional' as applies_to from failed_winbacks
+    select
+        *,
+        'promotional' as applies_to
+    from failed_winbacks
 
 ),
 
