@@ -7,8 +7,11 @@ staging, identity, core marts, the identity snapshot) and then measures, each in
 process: the segmentation models with the lifecycle snapshot (`dbt build --select
 path:models/marts/segmentation snap_customer_lifecycle`, data tests excluded), a rebuild of
 the same (the incremental holdout table then only appends), the segmentation data and unit
-tests, and rendering the retention report. Node times come from dbt's run_results.json.
-Target (issue "Segmentation"): all segmentation models under 60 s at 1M customers.
+tests, rendering the retention report, and the hourly cart path (one more hour of events -
+a copy of the last hour's, shifted - then the hourly dbt build as of 5 minutes after it;
+orchestration/defs/automation/hourly.py). Node times come from dbt's run_results.json.
+Targets: all segmentation models under 60 s at 1M customers (issue "Segmentation"); the
+hourly run with one hour of new events under 60 s at 1M (issue 11).
 """
 
 from __future__ import annotations
@@ -88,9 +91,8 @@ def run_benchmarks(
     print(f"[segmentation {customers:,}] foundation build", flush=True)
     foundation = dbt_measured(
         [
-            "build", "--select", "+" + SEGMENTATION[0], "+" + SEGMENTATION[1],
-            "--exclude", SEGMENTATION[0], SEGMENTATION[1], "resource_type:test",
-            "resource_type:unit_test",
+            "build", "--select", *("+" + node for node in SEGMENTATION),
+            "--exclude", *SEGMENTATION, "resource_type:test", "resource_type:unit_test",
         ],
         raw_dir,
         db,
@@ -137,7 +139,63 @@ def _segmentation(figures: dict, raw_dir: Path, db: Path, workdir: Path) -> dict
         ]
     )["seconds"]
     figures["warehouse_bytes"] = db.stat().st_size
+
+    print(f"[segmentation {customers:,}] hourly cart path (one new hour of events)", flush=True)
+    figures.update(_hourly(raw_dir, db))
     return figures
+
+
+def _hourly(raw_dir: Path, db: Path) -> dict:
+    """Append one hour of events (the last hour's, shifted by an hour, new ids) to the raw
+    events and time the hourly cart path's dbt build as of 5 minutes after that hour."""
+    from datetime import timedelta
+
+    import duckdb
+
+    from orchestration.defs.automation.hourly import HOURLY_SELECTION, hourly_dbt_vars
+
+    events = raw_dir / "events.parquet"
+    grown = raw_dir / "events.next.parquet"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        (last,) = con.execute(f"select max(occurred_at) from '{events}'").fetchone()
+        con.execute(
+            f"""
+            copy (
+                select * from '{events}'
+                union all
+                select 'hourly-' || event_id, anonymous_id, customer_id, email, event_type,
+                    product_id, in_stock, occurred_at + interval 1 hour
+                from '{events}'
+                where occurred_at > timestamptz '{last.isoformat()}' - interval 1 hour
+            ) to '{grown}' (format parquet)
+            """
+        )
+        (new_events,) = con.execute(
+            f"select count(*) from '{grown}' where event_id like 'hourly-%'"
+        ).fetchone()
+    grown.replace(events)
+    now = last + timedelta(hours=1, minutes=5)
+    command = [
+        "build",
+        "--select",
+        *HOURLY_SELECTION,
+        "--exclude",
+        "resource_type:unit_test",
+        "path:models/staging,resource_type:test",
+        "--vars",
+        json.dumps(hourly_dbt_vars(now)),
+    ]
+    run = dbt_measured(command, raw_dir, db)
+    return {
+        "hourly_new_events": new_events,
+        "hourly_build_seconds": run["seconds"],
+        "hourly_peak_rss_bytes": run["peak_rss_bytes"],
+        "hourly_slowest_nodes": [
+            (uid.split(".")[-1], round(sec, 2))
+            for uid, sec in sorted(run["nodes"].items(), key=lambda kv: -kv[1])[:6]
+        ],
+    }
 
 
 def main() -> None:

@@ -36,7 +36,9 @@ YAML_ENTRY = """  - name: audience_rule__review_request
     arguments: *as_of
 """
 
-SEED_ROW = "review_request,7,true,email,,14,,1,Asks for a review 2-14 days after an order\n"
+SEED_ROW = (
+    "review_request,7,true,email,,14,promotional,,1,Asks for a review 2-14 days after an order\n"
+)
 
 
 def test_a_new_audience_is_contactable_measurable_and_syncable(

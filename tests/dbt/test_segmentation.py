@@ -126,7 +126,17 @@ def test_contact_policy_gives_at_most_one_flow_and_honours_consent(warehouse: Wa
             warehouse, "select distinct suppression_reason from segmentation.audience_candidates"
         )
     }
-    assert {"no_email_consent", "price_only_buyer"} <= reasons
+    assert {"no_email_consent", "price_only_buyer", "sunset", "winback_failed"} <= reasons
+    # the cap counts what the chosen flow will send: no eligible person goes over it
+    (over_cap,) = query(
+        warehouse,
+        """
+        select count(*) from segmentation.audience_candidates
+        where is_eligible and message_class = 'promotional' and is_automated
+            and recent_sends + planned_messages > 3
+        """,
+    )[0]
+    assert over_cap == 0
 
 
 def test_audiences_carry_their_message_attributes(warehouse: Warehouse) -> None:
@@ -140,7 +150,7 @@ def test_audiences_carry_their_message_attributes(warehouse: Warehouse) -> None:
         r
         for (r,) in query(
             warehouse,
-            "select distinct winback_reason from segmentation.audience_candidates"
+            "select distinct winback_reason from segmentation.audience_entries"
             " where audience = 'winback'",
         )
     }

@@ -1,12 +1,21 @@
 {% macro audience_rule__winback(as_of_at) %}
-{#- Win-back: from winback_days until winback_max_days after a paid order not followed by
-    another, if the customer is worth it (net revenue so far >= winback_min_net_revenue,
-    or a repeat buyer). Reason, first match: bad_experience (a refund with a
+{#- Win-back: winback_days after a paid order not followed by another, one last try of
+    winback_attempt_days (then the contact policy suppresses the person until they order:
+    contact_suppressions, winback_failed), if the customer is worth it: predicted 12-month
+    LTV >= winback_min_predicted_ltv where an ML score exists (for the latest lapse only:
+    scores are as of now), otherwise net revenue so far >= winback_min_net_revenue or a
+    repeat buyer. Reason, first match: bad_experience (a refund with a
     refund_dispute_reasons reason), stock_out (an out-of-stock product view within
     winback_stockout_days after the order), lapsed_regular (repeat buyer),
     lapsed_one_time. Price-only buyers (discounted share >= price_only_discount_share) are
     flagged with a rule suppression: no discount chase. -#}
 with
+
+scores as (
+
+    {{ segmentation_ml_scores() }}
+
+),
 
 orders as (
 
@@ -38,11 +47,19 @@ lapses as (
         orders.*,
         {{ dbt.dateadd('day', var('winback_days'), 'orders.ordered_at') }} as entered_at,
         {{ earlier_of('orders.next_ordered_at',
-            dbt.dateadd('day', var('winback_max_days') + 1, 'orders.ordered_at')) }}
+            dbt.dateadd('day', var('winback_days') + var('winback_attempt_days'),
+                'orders.ordered_at')) }}
             as exited_at
     from orders
-    where orders.cumulative_net_revenue >= {{ var('winback_min_net_revenue') }}
-        or orders.order_number >= 2
+    left join scores
+        on orders.person_id = scores.person_id
+        and orders.next_ordered_at is null
+    where case
+        when scores.predicted_ltv_12m is not null
+            then scores.predicted_ltv_12m >= {{ var('winback_min_predicted_ltv') }}
+        else orders.cumulative_net_revenue >= {{ var('winback_min_net_revenue') }}
+            or orders.order_number >= 2
+    end
 
 ),
 

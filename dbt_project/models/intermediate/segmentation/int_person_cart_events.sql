@@ -1,5 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+    )
+}}
 -- Add-to-cart and out-of-stock product views by identified persons (through the device's
--- anonymous id in the identity graph), with the product's price.
+-- anonymous id in the identity graph), with the product's price. Incremental: each build
+-- adds the events newer than the last one it holds, less cart_events_lookback_hours for
+-- late arrivals, so the hourly cart path reads only the new hour. Devices stitched to a
+-- person later are picked up for new events; `dbt build --full-refresh --select
+-- int_person_cart_events` re-resolves the old ones.
 
 with
 
@@ -41,8 +53,16 @@ final as (
         on events.anonymous_id = stitched.anonymous_id
     left join products
         on events.product_id = products.product_id
-    where events.event_type = 'add_to_cart'
+    where (
+        events.event_type = 'add_to_cart'
         or (events.event_type = 'view_item' and not events.is_in_stock)
+    )
+    {% if is_incremental() -%}
+        and events.occurred_at >= (
+            select {{ dbt.dateadd('hour', -var('cart_events_lookback_hours'), 'max(occurred_at)') }}
+            from {{ this }}
+        )
+    {%- endif %}
 
 )
 

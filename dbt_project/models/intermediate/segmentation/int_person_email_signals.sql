@@ -1,6 +1,7 @@
 -- The rare email (MAP) events the segmentation needs event by event - clicks (last-touch),
--- unsubscribes and spam complaints (consent), bounces (suppression) - with the person
--- behind the address. Filtering first keeps the scan cheap: sends, deliveries and opens
+-- unsubscribes and spam complaints (consent), bounces (suppression: 'hard_bounce' and
+-- 'soft_bounce' where the MAP tells them apart, 'bounce' = unknown class, taken as hard) -
+-- with the person behind the address. Filtering first keeps the scan cheap: sends, deliveries and opens
 -- are most of the volume.
 
 with
@@ -8,7 +9,9 @@ with
 email_events as (
 
     select * from {{ ref('stg_shop__email_events') }}
-    where event_type in ('click', 'unsubscribe', 'spam_complaint', 'bounce')
+    where event_type in (
+        'click', 'unsubscribe', 'spam_complaint', 'bounce', 'hard_bounce', 'soft_bounce'
+    )
 
 ),
 

@@ -1,7 +1,11 @@
--- Emails sent to each person shortly before the as-of point (the longer of
--- frequency_cap_days and unengaged_recent_send_days): the frequency cap counts them and
--- unengaged subscribers must still be mailed.
-{%- set days = [var('frequency_cap_days'), var('unengaged_recent_send_days')] | max %}
+-- Emails sent to each person shortly before the as-of point (the longest of
+-- frequency_cap_days, flow_cooldown_days, rfm_intensity_days and
+-- unengaged_recent_send_days): the frequency cap, cooldowns and contact intensity count
+-- them and unengaged subscribers must still be mailed.
+{%- set days = [
+    var('frequency_cap_days'), var('flow_cooldown_days'), var('rfm_intensity_days'),
+    var('unengaged_recent_send_days'),
+] | max %}
 
 with
 

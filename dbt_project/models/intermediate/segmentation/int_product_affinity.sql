@@ -1,6 +1,10 @@
--- Co-purchase affinity: for each product, the product most often in the same paid order
--- (orders of the trailing var('affinity_days') days, at least var('affinity_min_orders')
--- orders together). Ties go to the more popular complement, then the lower product id.
+-- Cross-sell: for each product, the complement bought with it more often than chance. Over
+-- the paid orders of the trailing affinity_days: support = orders holding both (at least
+-- affinity_min_orders), confidence = support / orders holding the product (at least
+-- affinity_min_confidence), lift = confidence / the complement's share of all orders (at
+-- least affinity_min_lift). Ranked by lift, then confidence, then the lower product id, so
+-- a bestseller wins only where it is really bought *with* the product; a product without a
+-- qualifying complement gets none (no bestseller by default).
 
 with
 
@@ -31,6 +35,12 @@ recent_lines as (
 
 ),
 
+order_count as (
+
+    select count(distinct order_id) as orders from recent_lines
+
+),
+
 popularity as (
 
     select
@@ -56,7 +66,7 @@ pairs as (
 
 ),
 
-ranked as (
+measured as (
 
     select
         pairs.product_id,
@@ -64,17 +74,35 @@ ranked as (
         pairs.orders_together,
         cast(pairs.orders_together as {{ type_double() }})
         / popularity.orders_with_product as confidence,
-        row_number() over (
-            partition by pairs.product_id
-            order by
-                pairs.orders_together desc, complement_popularity.orders_with_product desc,
-                pairs.complementary_product_id
-        ) as affinity_rank
+        cast(pairs.orders_together as {{ type_double() }})
+        / popularity.orders_with_product
+        / (
+            cast(complement_popularity.orders_with_product as {{ type_double() }})
+            / order_count.orders
+        ) as lift
     from pairs
     inner join popularity
         on pairs.product_id = popularity.product_id
     inner join popularity as complement_popularity
         on pairs.complementary_product_id = complement_popularity.product_id
+    cross join order_count
+
+),
+
+ranked as (
+
+    select
+        measured.*,
+        row_number() over (
+            partition by measured.product_id
+            order by
+                measured.lift desc,
+                measured.confidence desc,
+                measured.complementary_product_id
+        ) as affinity_rank
+    from measured
+    where measured.confidence >= {{ var('affinity_min_confidence') }}
+        and measured.lift >= {{ var('affinity_min_lift') }}
 
 ),
 
@@ -84,7 +112,8 @@ final as (
         product_id,
         complementary_product_id,
         cast(orders_together as {{ dbt.type_int() }}) as orders_together,
-        cast(confidence as {{ type_double() }}) as confidence
+        cast(confidence as {{ type_double() }}) as confidence,
+        cast(lift as {{ type_double() }}) as lift
     from ranked
     where affinity_rank = 1
 

@@ -1,6 +1,8 @@
 -- The as-of point of RFM, lifecycle and audiences: var('as_of_date') (inclusive) or the
--- latest order date. as_of_at is the end of that day (exclusive), in UTC. Always one row:
--- the var is a constant, never selected once per order.
+-- latest order date; as_of_at is the end of that day (exclusive), in UTC. Always one row:
+-- the var is a constant, never selected once per order. The hourly path sets
+-- var('segmentation_now') (an ISO-8601 UTC instant): then as_of_at is that instant and
+-- as_of_date its day, so hours are measured from the true current time.
 
 with
 
@@ -28,8 +30,14 @@ as_of_date as (
 final as (
 
     select
-        as_of_date,
-        cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ type_timestamptz() }}) as as_of_at
+        {% if var('segmentation_now', none) -%}
+            cast('{{ var("segmentation_now")[:10] }}' as date) as as_of_date,
+            cast('{{ var("segmentation_now") }}' as {{ type_timestamptz() }}) as as_of_at
+        {%- else -%}
+            as_of_date,
+            cast({{ dbt.dateadd('day', 1, 'as_of_date') }} as {{ type_timestamptz() }})
+                as as_of_at
+        {%- endif %}
     from as_of_date
 
 )

@@ -78,6 +78,7 @@ final as (
         rfm.rfm_segment,
 
         ---------- message attributes
+        candidates.offer_type,
         candidates.category,
         candidates.days_silent,
         candidates.product_id,
