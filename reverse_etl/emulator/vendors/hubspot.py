@@ -23,6 +23,9 @@ class HubSpot(Vendor):
         self.lists: dict[str, set[str]] = {}
         self.gdpr_deleted: list[str] = []
         self.unsubscribed: set[tuple[str, str]] = set()  # (email, subscription id)
+        # fault knob: contacts (by email) that add-and-remove reports in recordsIdsMissing
+        # instead of adding, as HubSpot does for a record it cannot find at that moment
+        self.missing_on_add: set[str] = set()
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -184,7 +187,8 @@ class HubSpot(Vendor):
             with st.lock:
                 members = self.lists.setdefault(m.group(1), set())
                 for rid in add:
-                    if rid not in self.contacts:
+                    email = (self.contacts.get(rid) or {}).get("email")
+                    if rid not in self.contacts or email in self.missing_on_add:
                         missing.append(rid)
                     elif rid not in members:
                         members.add(rid)
