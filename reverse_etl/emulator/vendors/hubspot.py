@@ -97,6 +97,8 @@ class HubSpot(Vendor):
                 for i, inp in enumerate(inputs):
                     email = str(inp.get("id", "")).lower()
                     cid = self.by_email.get(email)
+                    if action == "read" and doc.get("idProperty") is None:
+                        cid = email if email in self.contacts else None  # by record id
                     if i in reject:
                         errors.append(
                             {
@@ -120,10 +122,12 @@ class HubSpot(Vendor):
                         continue
                     if action == "read":
                         if cid:
+                            props = self.contacts[cid]
+                            wanted = doc.get("properties") or list(props)
                             results.append(
                                 {
                                     "id": cid,
-                                    "properties": dict(self.contacts[cid]),
+                                    "properties": {k: props[k] for k in wanted if k in props},
                                     "createdAt": now,
                                     "updatedAt": now,
                                     "archived": False,
@@ -208,6 +212,18 @@ class HubSpot(Vendor):
                 },
                 None,
             )
+        m = re.match(r"^/crm/v3/lists/([^/]+)/memberships$", path)
+        if method == "GET" and m:
+            # ordered by record id, paged with an ``after`` cursor (here: the last id seen)
+            limit = min(int(req.query.get("limit", 100)), 250)
+            after = int(req.query.get("after", 0) or 0)
+            with st.lock:
+                ids = sorted(int(x) for x in self.lists.get(m.group(1), set()) if int(x) > after)
+            page = ids[:limit]
+            out = {"results": [{"recordId": str(x)} for x in page]}
+            if len(ids) > limit:
+                out["paging"] = {"next": {"after": str(page[-1])}}
+            return 200, out, None
         if method == "POST" and path == "/communication-preferences/v3/unsubscribe":
             email = str(doc.get("emailAddress", "")).lower()
             sub = str(doc.get("subscriptionId", ""))
