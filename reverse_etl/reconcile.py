@@ -90,10 +90,16 @@ def reconcile(engine: SyncEngine, *, dry_run: bool = False) -> ReconcileResult:
             f"select pk, identity from {engine.schema}.sync_state where {engine._mine()}"
         ).fetchall()
         desired = {r[0]: dict(zip([t for t, _c in targets], r[1:], strict=True)) for r in rows}
-        known = {str(json.loads(ident).get("email") or "").lower() for _pk, ident in state if ident}
-        wanted = {str(p.get("email") or "").lower(): pk for pk, p in desired.items()}
+        by_email = dest.keyed_by_email
+
+        def key_of(pk: str, fields: dict[str, Any]) -> str:
+            # the platform's record key: the address (email-keyed platforms) or our key
+            return str(fields.get("email") or "").lower() if by_email else pk
+
+        known = {key_of(pk, json.loads(ident) if ident else {}) for pk, ident in state} - {""}
+        wanted = {key_of(pk, p): pk for pk, p in desired.items()}
         wanted.pop("", None)
-        back = dest.read_back(sorted(wanted.keys() | known - {""}))
+        back = dest.read_back(sorted(wanted.keys() | known))
         if back is None:
             out.supported = False
             out.note = (
@@ -104,12 +110,12 @@ def reconcile(engine: SyncEngine, *, dry_run: bool = False) -> ReconcileResult:
         out.platform_records = len(back)
         forget: list[str] = []
         for pk, payload in desired.items():
-            email = str(payload.get("email") or "").lower()
-            if not email:
+            key = key_of(pk, payload)
+            if not key:
                 out.unchecked += 1
                 continue
             out.checked += 1
-            got = back.get(email)
+            got = back.get(key)
             if got is None:
                 out.missing += 1
                 out.sample.setdefault("missing", []).append(pk)
@@ -124,7 +130,7 @@ def reconcile(engine: SyncEngine, *, dry_run: bool = False) -> ReconcileResult:
             forget.append(pk)
         extras: list[Row] = []
         if sync.mode == "list":
-            for email, rec in sorted(back.items()):
+            for email, rec in sorted(back.items()):  # list/tag platforms are email-keyed
                 if email not in wanted and email not in known:
                     extras.append(
                         Row(f"reconcile:{email}", "removed", {"email": email}, rec["__id"])

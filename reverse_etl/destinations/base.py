@@ -368,11 +368,12 @@ class Destination:
         original order), or None when the job is unknown and the rows must be sent again."""
         return None
 
-    def read_back(self, emails: list[str]) -> dict[str, dict[str, Any]] | None:
-        """What the platform holds now, for ``rw-sync reconcile``: lower-case email -> the
-        synced fields as the platform shows them (the keys of ``Row.payload``) and ``__id``,
-        its record id. A list/tag sync returns every member (``emails`` is not needed); any
-        other sync the records among ``emails``. None: the destination cannot be read back."""
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]] | None:
+        """What the platform holds now, for ``rw-sync reconcile``, by record key (the
+        lower-case email where the platform is ``keyed_by_email``, else our primary key) ->
+        the synced fields as the platform shows them (the keys of ``Row.payload``) and
+        ``__id``, its record id. A list/tag sync returns every member (``keys`` is not
+        needed); any other sync the records among ``keys``. None: no read-back here."""
         return None
 
     def calls_for(self, op: str, n_rows: int) -> int:

@@ -222,10 +222,10 @@ class HubSpot(HttpDestination):
         return ids
 
     # -- read back (reconcile) -------------------------------------------------------------
-    def read_back(self, emails: list[str]) -> dict[str, dict[str, Any]]:
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """List sync: the member record ids (``GET /crm/v3/lists/{listId}/memberships``,
         250 per page), then their properties (``batch/read`` by id, 100 per call); contacts
-        sync: ``batch/read`` by email of ``emails``."""
+        sync: ``batch/read`` by email of ``keys``."""
         if self.cfg.object == "list":
             ids: list[str] = []
             after: str | None = None
@@ -247,13 +247,13 @@ class HubSpot(HttpDestination):
             inputs = [{"id": i} for i in ids]
             id_property = None
         else:
-            inputs = [{"id": e} for e in emails]
+            inputs = [{"id": e} for e in keys]
             id_property = "email"
         found: dict[str, dict[str, Any]] = {}
-        keys = self.payload_keys()
+        fields = self.payload_keys()
         for i in range(0, len(inputs), 100):
             body_in: dict[str, Any] = {
-                "properties": sorted({"email", *keys}),
+                "properties": sorted({"email", *fields}),
                 "inputs": inputs[i : i + 100],
             }
             if id_property:
@@ -269,7 +269,7 @@ class HubSpot(HttpDestination):
                 props = res.get("properties") or {}
                 email = str(props.get("email") or "").lower()
                 if email:
-                    found[email] = {"__id": str(res["id"]), **{k: props.get(k) for k in keys}}
+                    found[email] = {"__id": str(res["id"]), **{k: props.get(k) for k in fields}}
         return found
 
     def _membership(self, add: list[str], remove: list[str]) -> set[str]:

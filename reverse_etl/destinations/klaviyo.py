@@ -302,21 +302,21 @@ class Klaviyo(HttpDestination):
         return failed
 
     # -- read back (reconcile) -------------------------------------------------------------
-    def read_back(self, emails: list[str]) -> dict[str, dict[str, Any]]:
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """List sync: every member (``GET /api/lists/{id}/profiles``, 100 per page);
-        profiles sync: the profiles of ``emails`` (``GET /api/profiles`` filtered by email,
+        profiles sync: the profiles of ``keys``, emails (``GET /api/profiles`` filtered by email,
         100 per call)."""
         found: dict[str, dict[str, Any]] = {}
         if self.cfg.object == "list":
             self._read_pages(f"/api/lists/{self.cfg.list_id}/profiles", {}, found)
             return found
-        for i in range(0, len(emails), 100):
-            chunk = ",".join(json.dumps(e) for e in emails[i : i + 100])
+        for i in range(0, len(keys), 100):
+            chunk = ",".join(json.dumps(e) for e in keys[i : i + 100])
             self._read_pages("/api/profiles", {"filter": f"any(email,[{chunk}])"}, found)
         return found
 
     def _read_pages(self, path: str, params: dict[str, str], found: dict) -> None:
-        keys = self.payload_keys()
+        fields = self.payload_keys()
         nxt: str | None = path
         query: dict[str, str] | None = {**params, "page[size]": "100"}
         while nxt:
@@ -333,7 +333,7 @@ class Klaviyo(HttpDestination):
                 if not email:
                     continue
                 view: dict[str, Any] = {"__id": prof["id"]}
-                for key in keys:
+                for key in fields:
                     node: Any = attrs
                     for part in _klaviyo_target(key).split("."):
                         node = node.get(part) if isinstance(node, dict) else None
