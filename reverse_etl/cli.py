@@ -292,6 +292,7 @@ def reconcile(
     from reverse_etl.destinations import DeliveryContext
     from reverse_etl.engine import SyncEngine
     from reverse_etl.reconcile import reconcile as do_reconcile
+    from reverse_etl.state import SyncLockedError
 
     _setup_logging(verbose)
     signal.signal(signal.SIGTERM, _sigterm)
@@ -299,7 +300,12 @@ def reconcile(
     failed = False
     for sync in _select(settings, names):
         ctx = DeliveryContext(run_id="pending", outbox_dir=settings.outbox_dir, base_url=base_url)
-        r = do_reconcile(SyncEngine(sync, settings=settings, context=ctx), dry_run=dry_run)
+        try:
+            r = do_reconcile(SyncEngine(sync, settings=settings, context=ctx), dry_run=dry_run)
+        except SyncLockedError as exc:
+            console.print(f"[yellow]skipped[/yellow]: {exc}")
+            failed = True
+            continue
         if not r.supported:
             console.print(f"[yellow]{sync.name}: not reconciled[/yellow]: {r.note}")
             failed = True

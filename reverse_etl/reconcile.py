@@ -76,8 +76,8 @@ def reconcile(engine: SyncEngine, *, dry_run: bool = False) -> ReconcileResult:
     dest = build_destination(sync, ctx)
     con = engine._connect()
     lock = Lock(con, engine.schema, sync.name, run_id)
-    lock.acquire()
     try:
+        lock.acquire()  # SyncLockedError while a run is going on (released below: a no-op)
         engine._build(con, temp=True, full_resync=False)  # the desired rows, as a run sees them
         desired_t, _plan_t = engine._tables(temp=True)
         targets = engine._targets()
