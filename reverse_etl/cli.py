@@ -8,6 +8,7 @@ Examples::
     rw-sync run klaviyo_vip_list --base-url http://127.0.0.1:8765   # against the emulator
     rw-sync status
     rw-sync resync hubspot_contacts
+    rw-sync reconcile klaviyo_vip_list --dry-run   # drift between platform and state
 """
 
 from __future__ import annotations
@@ -272,6 +273,56 @@ def resync(
 ) -> None:
     """Full resync: resend every desired row regardless of the stored state."""
     _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, True, verbose)
+
+
+@app.command()
+def reconcile(
+    names: Annotated[list[str], typer.Argument(help="Sync names")],
+    syncs_dir: SyncsOpt = None,
+    duckdb_path: DbOpt = None,
+    outbox_dir: OutboxOpt = None,
+    base_url: BaseUrlOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report the drift; change nothing")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("-v")] = False,
+) -> None:
+    """Read list members / profiles back from the platform and repair drift: re-send rows
+    missing or changed there, remove list members nobody wants, then run the sync."""
+    from reverse_etl.destinations import DeliveryContext
+    from reverse_etl.engine import SyncEngine
+    from reverse_etl.reconcile import reconcile as do_reconcile
+    from reverse_etl.state import SyncLockedError
+
+    _setup_logging(verbose)
+    signal.signal(signal.SIGTERM, _sigterm)
+    settings = _settings(syncs_dir, duckdb_path, outbox_dir)
+    failed = False
+    for sync in _select(settings, names):
+        ctx = DeliveryContext(run_id="pending", outbox_dir=settings.outbox_dir, base_url=base_url)
+        try:
+            r = do_reconcile(SyncEngine(sync, settings=settings, context=ctx), dry_run=dry_run)
+        except SyncLockedError as exc:
+            console.print(f"[yellow]skipped[/yellow]: {exc}")
+            failed = True
+            continue
+        if not r.supported:
+            console.print(f"[yellow]{sync.name}: not reconciled[/yellow]: {r.note}")
+            failed = True
+            continue
+        console.print(
+            f"{sync.name}: checked={r.checked} on_platform={r.platform_records} "
+            f"missing={r.missing} changed={r.changed} "
+            f"{'extra' if dry_run else 'extra_removed'}={r.extra_removed}"
+            + (f" unchecked(no email)={r.unchecked}" if r.unchecked else "")
+        )
+        for kind, sample in r.sample.items():
+            console.print(f"  {kind}: {', '.join(sample)}", markup=False)
+        if r.run is not None:
+            _print_result(r.run)
+            failed |= r.run.status != "success"
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command(name="status")

@@ -215,6 +215,14 @@ class SyncEngine:
             items.append((h.attribute, None))
         return items
 
+    def desired_where(self) -> str:
+        """SQL condition over the desired table: the rows the destination should hold."""
+        h = self.sync.holdout
+        exclude_holdout = bool(h and h.policy == "exclude" and self.sync.mode != "gdpr_delete")
+        return "__invalid is null and __consent and not __erased" + (
+            " and not __holdout" if exclude_holdout else ""
+        )
+
     @staticmethod
     def _cast(col: str, typ: str) -> str:
         t = typ.upper()
@@ -338,9 +346,7 @@ class SyncEngine:
             if ident
             else "null"
         )
-        where_desired = "__invalid is null and __consent and not __erased" + (
-            " and not __holdout" if exclude_holdout else ""
-        )
+        where_desired = self.desired_where()
         state_t = f"{self.schema}.sync_state"
         pending_t = f"{self.schema}.pending"
         if is_gdpr:

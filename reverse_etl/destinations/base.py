@@ -368,6 +368,14 @@ class Destination:
         original order), or None when the job is unknown and the rows must be sent again."""
         return None
 
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]] | None:
+        """What the platform holds now, for ``rw-sync reconcile``, by record key (the
+        lower-case email where the platform is ``keyed_by_email``, else our primary key) ->
+        the synced fields as the platform shows them (the keys of ``Row.payload``) and
+        ``__id``, its record id. A list/tag sync returns every member (``keys`` is not
+        needed); any other sync the records among ``keys``. None: no read-back here."""
+        return None
+
     def calls_for(self, op: str, n_rows: int) -> int:
         """API calls needed to deliver n rows of this op (for the plan's quota estimate)."""
         size = self.op_batch_size(op)
@@ -420,6 +428,21 @@ class HttpDestination(Destination):
             "by_endpoint": dict(s.by_endpoint),
             "limiter": self.http.limiter.snapshot(),
         }
+
+    def payload_keys(self) -> list[str]:
+        """The destination fields this sync writes (the keys of ``Row.payload``)."""
+        keys = list(self.sync.fields)
+        h = self.sync.holdout
+        if h and h.policy == "attribute" and self.sync.mode != "gdpr_delete":
+            keys.append(h.attribute)
+        return keys
+
+    def _next_path(self, link: str | None) -> str | None:
+        """A paging link (absolute URL) as a path on this transport's base URL."""
+        if not link:
+            return None
+        path = link.split("://", 1)[-1].split("/", 1)[-1] if "://" in link else link
+        return path if path.startswith("/") else "/" + path
 
     def close(self) -> None:
         self.http.close()

@@ -28,6 +28,15 @@ from reverse_etl.destinations.base import (
     secret_from_env,
 )
 
+# Braze's standard user profile fields (exported at the top level; everything else that a
+# sync writes is a custom attribute)
+STANDARD = frozenset(
+    {
+        "email", "first_name", "last_name", "phone", "country", "home_city", "gender", "dob",
+        "language", "time_zone", "email_subscribe", "push_subscribe",
+    }
+)  # fmt: skip
+
 
 class BrazeConfig(DestinationConfig):
     type: Literal["braze"]
@@ -59,6 +68,33 @@ class Braze(HttpDestination):
         return (
             "/users/track 3,000 requests per 3 s, 75 attribute objects each; /users/delete 50 ids"
         )
+
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The users of ``keys`` (external ids): ``POST /users/export/ids``, 50 per request,
+        with ``fields_to_export`` (standard fields at the top, the rest under
+        ``custom_attributes``)."""
+        fields = self.payload_keys()
+        export = sorted(
+            {"external_id", *(f if f in STANDARD else "custom_attributes" for f in fields)}
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(keys), 50):
+            resp = self.http.request(
+                "POST",
+                "/users/export/ids",
+                json_body={"external_ids": keys[i : i + 50], "fields_to_export": export},
+            )
+            if resp.status_code != 201 and resp.status_code != 200:
+                raise batch_error(
+                    resp.status_code, f"export HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
+            for user in resp.json().get("users", []):
+                custom = user.get("custom_attributes") or {}
+                found[str(user["external_id"])] = {
+                    "__id": str(user.get("braze_id") or user["external_id"]),
+                    **{f: user.get(f) if f in STANDARD else custom.get(f) for f in fields},
+                }
+        return found
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         if op in (DELETE, GDPR_DELETE):

@@ -221,6 +221,57 @@ class HubSpot(HttpDestination):
                     ids[r.pk] = found[self._email(r)]
         return ids
 
+    # -- read back (reconcile) -------------------------------------------------------------
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """List sync: the member record ids (``GET /crm/v3/lists/{listId}/memberships``,
+        250 per page), then their properties (``batch/read`` by id, 100 per call); contacts
+        sync: ``batch/read`` by email of ``keys``."""
+        if self.cfg.object == "list":
+            ids: list[str] = []
+            after: str | None = None
+            while True:
+                params = {"limit": "250", **({"after": after} if after else {})}
+                resp = self.http.request(
+                    "GET", f"/crm/v3/lists/{self.cfg.list_id}/memberships", params=params
+                )
+                if resp.status_code != 200:
+                    raise batch_error(
+                        resp.status_code,
+                        f"memberships read HTTP {resp.status_code}: {self.error_text(resp)}",
+                    )
+                body = resp.json()
+                ids += [str(x["recordId"]) for x in body.get("results", [])]
+                after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
+            inputs = [{"id": i} for i in ids]
+            id_property = None
+        else:
+            inputs = [{"id": e} for e in keys]
+            id_property = "email"
+        found: dict[str, dict[str, Any]] = {}
+        fields = self.payload_keys()
+        for i in range(0, len(inputs), 100):
+            body_in: dict[str, Any] = {
+                "properties": sorted({"email", *fields}),
+                "inputs": inputs[i : i + 100],
+            }
+            if id_property:
+                body_in["idProperty"] = id_property
+            resp = self.http.request(
+                "POST", "/crm/v3/objects/contacts/batch/read", json_body=body_in
+            )
+            if resp.status_code not in (200, 207):
+                raise batch_error(
+                    resp.status_code, f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
+            for res in resp.json().get("results", []):
+                props = res.get("properties") or {}
+                email = str(props.get("email") or "").lower()
+                if email:
+                    found[email] = {"__id": str(res["id"]), **{k: props.get(k) for k in fields}}
+        return found
+
     def _membership(self, add: list[str], remove: list[str]) -> set[str]:
         """Add/remove record ids; returns the ids HubSpot reports as missing."""
         if not add and not remove:

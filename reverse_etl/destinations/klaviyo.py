@@ -105,6 +105,7 @@ class Klaviyo(HttpDestination):
         ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
         ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
         ("GET", r"^/api/profiles$", 75, 750),
+        ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
         ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
         ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
         ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
@@ -299,6 +300,46 @@ class Klaviyo(HttpDestination):
             path = nxt.split("://", 1)[-1].split("/", 1)[-1] if nxt else None
             path = "/" + path if path and not path.startswith("/") else path
         return failed
+
+    # -- read back (reconcile) -------------------------------------------------------------
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """List sync: every member (``GET /api/lists/{id}/profiles``, 100 per page);
+        profiles sync: the profiles of ``keys``, emails (``GET /api/profiles`` filtered by email,
+        100 per call)."""
+        found: dict[str, dict[str, Any]] = {}
+        if self.cfg.object == "list":
+            self._read_pages(f"/api/lists/{self.cfg.list_id}/profiles", {}, found)
+            return found
+        for i in range(0, len(keys), 100):
+            chunk = ",".join(json.dumps(e) for e in keys[i : i + 100])
+            self._read_pages("/api/profiles", {"filter": f"any(email,[{chunk}])"}, found)
+        return found
+
+    def _read_pages(self, path: str, params: dict[str, str], found: dict) -> None:
+        fields = self.payload_keys()
+        nxt: str | None = path
+        query: dict[str, str] | None = {**params, "page[size]": "100"}
+        while nxt:
+            resp = self.http.request("GET", nxt, params=query)
+            query = None  # the next link carries the cursor
+            if resp.status_code != 200:
+                raise batch_error(
+                    resp.status_code, f"read {path} HTTP {resp.status_code}: {self._errors(resp)}"
+                )
+            body = resp.json()
+            for prof in body.get("data", []):
+                attrs = prof.get("attributes") or {}
+                email = str(attrs.get("email") or "").lower()
+                if not email:
+                    continue
+                view: dict[str, Any] = {"__id": prof["id"]}
+                for key in fields:
+                    node: Any = attrs
+                    for part in _klaviyo_target(key).split("."):
+                        node = node.get(part) if isinstance(node, dict) else None
+                    view[key] = node
+                found[email] = view
+            nxt = self._next_path((body.get("links") or {}).get("next"))
 
     # -- list removal ------------------------------------------------------------------
     def _lookup_ids(self, rows: list[Row]) -> dict[str, str]:

@@ -69,3 +69,12 @@ def test_cli_reports_invalid_config(tmp_path):
     )
     r = runner.invoke(app, ["validate", "--syncs-dir", str(syncs)])
     assert r.exit_code == 2 and "bad.yml" in r.output and "destination" in r.output
+
+
+def test_cli_reconcile_says_when_a_destination_cannot_be_read_back(tmp_path):
+    db, syncs = _setup(tmp_path)
+    common = ["--syncs-dir", str(syncs), "--duckdb-path", str(db)]
+    r = runner.invoke(
+        app, ["reconcile", "outbox_people", *common, "--outbox-dir", str(tmp_path / "out")]
+    )
+    assert r.exit_code == 1 and "not reconciled" in r.output and "cannot read file" in r.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reverse_etl.destinations.braze import STANDARD as BRAZE_STANDARD
 from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, register
 
 
@@ -80,6 +81,28 @@ class Braze(Vendor):
             }
             if errors:
                 out["errors"] = errors
+            return 201, out, None
+        if path == "/users/export/ids":
+            ids = doc.get("external_ids", [])
+            if len(ids) > 50:
+                return 400, {"message": "at most 50 external_ids"}, None
+            wanted = doc.get("fields_to_export") or []
+            users, invalid = [], []
+            with st.lock:
+                for ext in ids:
+                    user = self.users.get(ext)
+                    if user is None:
+                        invalid.append(ext)
+                        continue
+                    standard = {k: v for k, v in user.items() if k in BRAZE_STANDARD}
+                    custom = {k: v for k, v in user.items() if k not in BRAZE_STANDARD}
+                    full = {"external_id": ext, "braze_id": f"b-{ext}", **standard}
+                    if custom:
+                        full["custom_attributes"] = custom
+                    users.append({k: v for k, v in full.items() if not wanted or k in wanted})
+            out = {"users": users, "message": "success"}
+            if invalid:
+                out["invalid_user_ids"] = invalid
             return 201, out, None
         if path == "/users/delete":
             ids = doc.get("external_ids", [])

@@ -23,6 +23,9 @@ class HubSpot(Vendor):
         self.lists: dict[str, set[str]] = {}
         self.gdpr_deleted: list[str] = []
         self.unsubscribed: set[tuple[str, str]] = set()  # (email, subscription id)
+        # fault knob: contacts (by email) that add-and-remove reports in recordsIdsMissing
+        # instead of adding, as HubSpot does for a record it cannot find at that moment
+        self.missing_on_add: set[str] = set()
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,8 @@ class HubSpot(Vendor):
                 for i, inp in enumerate(inputs):
                     email = str(inp.get("id", "")).lower()
                     cid = self.by_email.get(email)
+                    if action == "read" and doc.get("idProperty") is None:
+                        cid = email if email in self.contacts else None  # by record id
                     if i in reject:
                         errors.append(
                             {
@@ -117,10 +122,12 @@ class HubSpot(Vendor):
                         continue
                     if action == "read":
                         if cid:
+                            props = self.contacts[cid]
+                            wanted = doc.get("properties") or list(props)
                             results.append(
                                 {
                                     "id": cid,
-                                    "properties": dict(self.contacts[cid]),
+                                    "properties": {k: props[k] for k in wanted if k in props},
                                     "createdAt": now,
                                     "updatedAt": now,
                                     "archived": False,
@@ -184,7 +191,8 @@ class HubSpot(Vendor):
             with st.lock:
                 members = self.lists.setdefault(m.group(1), set())
                 for rid in add:
-                    if rid not in self.contacts:
+                    email = (self.contacts.get(rid) or {}).get("email")
+                    if rid not in self.contacts or email in self.missing_on_add:
                         missing.append(rid)
                     elif rid not in members:
                         members.add(rid)
@@ -204,6 +212,18 @@ class HubSpot(Vendor):
                 },
                 None,
             )
+        m = re.match(r"^/crm/v3/lists/([^/]+)/memberships$", path)
+        if method == "GET" and m:
+            # ordered by record id, paged with an ``after`` cursor (here: the last id seen)
+            limit = min(int(req.query.get("limit", 100)), 250)
+            after = int(req.query.get("after", 0) or 0)
+            with st.lock:
+                ids = sorted(int(x) for x in self.lists.get(m.group(1), set()) if int(x) > after)
+            page = ids[:limit]
+            out = {"results": [{"recordId": str(x)} for x in page]}
+            if len(ids) > limit:
+                out["paging"] = {"next": {"after": str(page[-1])}}
+            return 200, out, None
         if method == "POST" and path == "/communication-preferences/v3/unsubscribe":
             email = str(doc.get("emailAddress", "")).lower()
             sub = str(doc.get("subscriptionId", ""))

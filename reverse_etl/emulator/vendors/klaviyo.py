@@ -25,6 +25,9 @@ class Klaviyo(Vendor):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.deleted: list[str] = []
         self.suppressed: set[str] = set()  # emails suppressed from email marketing
+        # fault knob: the next N jobs count one failure more than their import-error records
+        # (Klaviyo's failed_count is not always matched by an error naming the profile)
+        self.unattributed_failures = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -147,13 +150,15 @@ class Klaviyo(Vendor):
                     accepted.append(attrs)
                 job_id = st.next_id("job")
                 now = datetime.now(UTC).isoformat()
+                unattributed = 1 if self.unattributed_failures > 0 else 0
+                self.unattributed_failures -= unattributed
                 self.jobs[job_id] = {
                     "status": "queued" if cfg.job_polls > 0 else "complete",
                     "polls": 0,
                     "created_at": now,
                     "total_count": len(profiles),
                     "completed_count": len(profiles) - len(errors),
-                    "failed_count": len(errors),
+                    "failed_count": len(errors) + unattributed,
                     "errors": [
                         {
                             "type": "import-error",
@@ -204,12 +209,15 @@ class Klaviyo(Vendor):
             field_name = fm.group(2)
             with st.lock:
                 found = [
-                    {"type": "profile", "id": pid, "attributes": {"email": a.get("email")}}
-                    for pid, a in self.profiles.items()
-                    if a.get(field_name) in values
+                    (pid, a) for pid, a in self.profiles.items() if a.get(field_name) in values
                 ]
-            size = int(query.get("page[size]", 20))
-            return 200, {"data": found[:size], "links": {"self": path}}, None
+            return self._profile_page(path, query, found)
+        m = re.match(r"^/api/lists/([^/]+)/profiles$", path)
+        if method == "GET" and m:
+            with st.lock:
+                members = sorted(self.lists.get(m.group(1), set()))
+                found = [(pid, self.profiles[pid]) for pid in members if pid in self.profiles]
+            return self._profile_page(path, query, found)
         m = re.match(r"^/api/lists/([^/]+)/relationships/profiles$", path)
         if m and method in ("POST", "DELETE"):
             members_in = [x["id"] for x in doc["data"]]
@@ -269,6 +277,24 @@ class Klaviyo(Vendor):
                         st.effect("klaviyo.profiles_deleted")
             return 202, None, None
         return self.error(404, f"{method} {path} is not emulated", code="not_found")
+
+    def _profile_page(self, path: str, query: dict[str, str], found: list) -> Response:
+        """One page of profiles (cursor = offset), with only the sparse fields asked for."""
+        size = int(query.get("page[size]", 20))
+        start = int(query.get("page[cursor]", 0) or 0)
+        wanted = [f for f in query.get("fields[profile]", "").split(",") if f]
+        data = [
+            {
+                "type": "profile",
+                "id": pid,
+                "attributes": {k: a.get(k) for k in wanted} if wanted else dict(a),
+            }
+            for pid, a in found[start : start + size]
+        ]
+        links = {"self": path}
+        if start + size < len(found):
+            links["next"] = f"{path}?page[cursor]={start + size}&page[size]={size}"
+        return 200, {"data": data, "links": links}, None
 
     def _complete(self, job: dict[str, Any]) -> None:
         """The asynchronous part of a bulk import: the profiles are written now."""
