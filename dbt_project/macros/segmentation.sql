@@ -1,16 +1,23 @@
 {#- Helpers of models/marts/segmentation (documented in macros/_segmentation__macros.yml). -#}
 
 {% macro hash_bucket(expression, buckets=10000) -%}
-    {#- A deterministic bucket 0 .. buckets-1 from the first 32 bits of md5(expression). -#}
+    {#- A deterministic bucket 0 .. buckets-1: the first 32 bits of md5(expression) read as an
+        unsigned integer, modulo buckets. Identical on every engine (tested), so holdout
+        assignments survive a move between engines. -#}
     {{ return(adapter.dispatch('hash_bucket')(expression, buckets)) }}
 {%- endmacro %}
 
 {% macro default__hash_bucket(expression, buckets) -%}
-    (cast(('x' || substr(md5({{ expression }}), 1, 8)) as bit(32))::bigint & 2147483647) % {{ buckets }}
+    {#- PostgreSQL: 8 hex digits, zero-padded to 64 bits, so the bigint is never negative -#}
+    (cast(cast('x00000000' || substr(md5({{ expression }}), 1, 8) as bit(64)) as bigint) % {{ buckets }})
 {%- endmacro %}
 
 {% macro duckdb__hash_bucket(expression, buckets) -%}
-    cast(('0x' || substr(md5({{ expression }}), 1, 8)) as bigint) % {{ buckets }}
+    (cast(('0x' || substr(md5({{ expression }}), 1, 8)) as bigint) % {{ buckets }})
+{%- endmacro %}
+
+{% macro spark__hash_bucket(expression, buckets) -%}
+    (cast(conv(substr(md5({{ expression }}), 1, 8), 16, 10) as bigint) % {{ buckets }})
 {%- endmacro %}
 
 
