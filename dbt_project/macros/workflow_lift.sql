@@ -138,7 +138,7 @@ wilson as (
     -- Wilson score bounds of each rate at its effective sample size
     {%- for group in ['treatment', 'holdout'] %}
     {%- set p = group ~ '_conversion_rate' %}
-    {%- set n = group ~ '_effective_n' %}
+    {%- set n = 'nullif(' ~ group ~ '_effective_n, 0)' %}
     {{ 'select *,' if loop.first else ',' }}
         ({{ p }} + {{ z * z }} / (2 * {{ n }})
             - {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))
