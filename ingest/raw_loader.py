@@ -135,11 +135,15 @@ def load_spark(raw_dir: Path, env: Mapping[str, str] | None = None) -> None:
         raise RuntimeError(f"loading raw tables into Spark failed:\n{result.stdout[-4000:]}")
 
 
-def load_raw(engine: str, raw_dir: Path) -> None:
-    """Load the raw contract into `engine` ('postgres' or 'spark'); DuckDB needs no load."""
+def load_raw(engine: str, raw_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    """Load the raw contract into `engine` ('postgres' or 'spark'); DuckDB needs no load.
+
+    Connection settings come from `env` (default: the process environment), the same
+    variables the dbt profile reads.
+    """
     if engine == "postgres":
-        load_postgres(raw_dir)
+        load_postgres(raw_dir, postgres_conninfo(env))
     elif engine == "spark":
-        load_spark(raw_dir)
+        load_spark(raw_dir, env)
     elif engine != "duckdb":
         raise ValueError(f"unknown engine {engine!r}: one of duckdb, {', '.join(ENGINES)}")

@@ -12,7 +12,7 @@
 {%- endmacro %}
 
 {% macro postgres__portable_data_type(data_type) -%}
-    {%- set names = {'double': 'double precision', 'ubigint': 'numeric(20, 0)'} -%}
+    {%- set names = {'double': 'double precision', 'varchar': 'text', 'ubigint': 'numeric(20, 0)'} -%}
     {{ return(names.get(data_type | trim | lower, data_type)) }}
 {%- endmacro %}
 
@@ -22,6 +22,12 @@
         'ubigint': 'decimal(20, 0)'} -%}
     {{ return(names.get(data_type | trim | lower, data_type)) }}
 {%- endmacro %}
+
+
+{#- One string type on PostgreSQL: text, as string literals, concatenations and the raw
+    tables have it. With a mix of text and varchar, an incremental model's new rows and its
+    table "change type" between runs and on_schema_change='fail' stops the build. -#}
+{% macro postgres__type_string() -%}text{%- endmacro %}
 
 
 {% macro postgres__cast(field, type) -%}

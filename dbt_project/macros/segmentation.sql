@@ -30,14 +30,20 @@
     ({{ timestamp_expression }} + ({{ days_expression }}) * interval '1 day')
 {%- endmacro %}
 
+{% macro spark__add_days(timestamp_expression, days_expression) -%}
+    timestamp_micros(unix_micros({{ timestamp_expression }}) + cast(round(({{ days_expression }}) * 86400000000) as bigint))
+{%- endmacro %}
+
 {% macro duckdb__add_days(timestamp_expression, days_expression) -%}
     ({{ timestamp_expression }} + to_microseconds(cast(round(({{ days_expression }}) * 86400000000) as bigint)))
 {%- endmacro %}
 
 
 {% macro days_between(start_expression, end_expression) -%}
-    {#- Fractional days from start to end (timestamps). -#}
-    ({{ dbt.datediff(start_expression, end_expression, 'second') }} / 86400.0)
+    {#- Fractional days from start to end (timestamps), to the microsecond on every engine
+        (dbt.datediff in seconds counts whole-second boundaries on some engines and
+        fractions on others). -#}
+    (({{ epoch_seconds(end_expression) }} - {{ epoch_seconds(start_expression) }}) / 86400.0)
 {%- endmacro %}
 
 
@@ -56,6 +62,8 @@
 
 {% macro duckdb__type_double() -%}double{%- endmacro %}
 
+{% macro spark__type_double() -%}double{%- endmacro %}
+
 
 {% macro type_timestamptz() -%}
     {{ return(adapter.dispatch('type_timestamptz')()) }}
@@ -64,3 +72,6 @@
 {% macro default__type_timestamptz() -%}timestamp with time zone{%- endmacro %}
 
 {% macro duckdb__type_timestamptz() -%}timestamptz{%- endmacro %}
+
+{#- Spark's timestamp is an instant (shown in the session time zone, UTC in profiles.yml) -#}
+{% macro spark__type_timestamptz() -%}timestamp{%- endmacro %}
