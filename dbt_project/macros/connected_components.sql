@@ -20,13 +20,18 @@
       tests), or when var('identity_cc_algorithm') is 'portable': a recursive CTE
       (min-label propagation; iterations = graph diameter, work per component grows with
       its size squared, which is fine because over-connected identifiers are removed
-      before the traversal).
+      before the traversal). Spark has no recursive UNION: see its form below.
 -#}
 {% macro connected_components(edges, nodes) -%}
     {%- set runs_for_real = execute
         and flags.WHICH in ('run', 'build')
         and model.resource_type == 'model'
         and var('identity_cc_algorithm', 'auto') != 'portable' -%}
+    {%- if execute and target.type == 'spark' and var('identity_cc_algorithm', 'auto') == 'portable' -%}
+        {{ exceptions.raise_compiler_error(
+            'identity_cc_algorithm=portable is not available on Spark (its single query '
+            ~ 'is exact only to identity_cc_query_hops hops): leave the var unset') }}
+    {%- endif -%}
     {%- if runs_for_real -%}
         {{ return(connected_components_contraction(edges, nodes)) }}
     {%- else -%}
@@ -73,10 +78,13 @@ group by node
 
 
 {% macro spark__connected_components_query(edges, nodes) -%}
-{#- Spark's recursive CTEs allow only UNION ALL, which never stops on a cycle: bound the
-    hops by identity_max_rounds (only compile and unit tests use this query on Spark;
-    real runs use the contraction). -#}
-with recursive
+{#- Spark's recursive CTEs allow only UNION ALL, which never stops on a cycle, so this
+    single query unrolls var('identity_cc_query_hops') rounds of min-label propagation:
+    exact for components whose diameter is at most that many hops. Only compile, docs and
+    unit tests use it on Spark; builds always run the contraction (exact at any size), and
+    identity_cc_algorithm=portable is refused there. -#}
+{%- set hops = var('identity_cc_query_hops', 8) -%}
+with
 
 undirected_edges as (
 
@@ -86,29 +94,34 @@ undirected_edges as (
 
 ),
 
-labels (node, label, hops) as (
+labels_0 as (
 
-    select node, node as label, 0 as hops from {{ nodes }} as all_nodes
+    select node, node as label from {{ nodes }} as all_nodes
 
-    union all
+),
+{%- for hop in range(1, hops + 1) %}
 
+labels_{{ hop }} as (
+
+    -- each node keeps its label (side 0) and offers it to its neighbours (side 1); the
+    -- previous round is read once, so the plan grows linearly with the rounds
     select
-        undirected_edges.node_to as node,
-        labels.label as label,
-        labels.hops + 1 as hops
-    from labels
-    inner join undirected_edges
-        on labels.node = undirected_edges.node_from
-    where labels.label < undirected_edges.node_to
-        and labels.hops < {{ var('identity_max_rounds', 64) }}
+        case when sides.side = 0 then previous.node else undirected_edges.node_to end as node,
+        min(previous.label) as label
+    from labels_{{ hop - 1 }} as previous
+    left join undirected_edges
+        on previous.node = undirected_edges.node_from
+    cross join (select 0 as side union all select 1 as side) as sides
+    where sides.side = 0 or undirected_edges.node_to is not null
+    group by case when sides.side = 0 then previous.node else undirected_edges.node_to end
 
-)
+){{ ',' if not loop.last }}
+{%- endfor %}
 
 select
     node,
-    min(label) as component_id
-from labels
-group by node
+    label as component_id
+from labels_{{ hops }}
 {%- endmacro %}
 
 

@@ -95,7 +95,8 @@ def duckdb_build(shop: Path) -> EngineBuild:
 def postgres_build(shop: Path, postgres_server: PostgresServer) -> EngineBuild:  # noqa: F811
     import psycopg
 
-    env = _base_env(shop, "postgres") | postgres_server.env()
+    # sessions in UTC, as the profile's README section asks of any PostgreSQL
+    env = _base_env(shop, "postgres") | postgres_server.env() | {"PGTZ": "UTC"}
     started = time.perf_counter()
     load_raw("postgres", shop / "raw", env=env)
     output, _ = _dbt_build(env)
