@@ -208,10 +208,6 @@ def import_shopify(
     _print_report(report)
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command("load-raw")
 def load_raw(
     target: Annotated[
@@ -237,3 +233,7 @@ def load_raw(
     except (FileNotFoundError, RuntimeError) as exc:
         raise _fail(str(exc)) from exc
     print(f"raw tables loaded into {engine}")
+
+
+if __name__ == "__main__":
+    app()

@@ -28,6 +28,7 @@ NOT_PORTABLE = {
     r"\bmedian\s*\(": "median() macro",
     r"\btry_cast\s*\(": "dbt.safe_cast()",
     r"\bas\s+double\s*\)": "type_double()",
+    r"\bas\s+varchar\s*\)": "dbt.type_string()",
     r"\bdate_diff\s*\(": "dbt.datediff()",
     r"\binterval\s+\d+\s+days?\b": "dbt.dateadd() / add_days()",
 }

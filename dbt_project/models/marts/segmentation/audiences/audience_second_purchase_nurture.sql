@@ -62,21 +62,37 @@ first_lines as (
 
 ),
 
+unbought_affinity as (
+
+    -- complementary products of each first-order line that the person has not bought
+    -- (an anti-join: Spark refuses a correlated subquery inside a join condition)
+    select distinct
+        first_lines.person_id,
+        first_lines.product_id,
+        affinity.complementary_product_id
+    from first_lines
+    inner join affinity
+        on first_lines.product_id = affinity.product_id
+    where not exists (
+        select 1
+        from first_lines as bought
+        where bought.person_id = first_lines.person_id
+            and bought.product_id = affinity.complementary_product_id
+    )
+
+),
+
 suggestions as (
 
     select
         first_lines.person_id,
         first_lines.product_id as first_product_id,
         first_lines.category as first_order_category,
-        affinity.complementary_product_id
+        unbought_affinity.complementary_product_id
     from first_lines
-    left join affinity
-        on first_lines.product_id = affinity.product_id
-        and affinity.complementary_product_id not in (
-            select bought.product_id
-            from first_lines as bought
-            where bought.person_id = first_lines.person_id
-        )
+    left join unbought_affinity
+        on first_lines.person_id = unbought_affinity.person_id
+        and first_lines.product_id = unbought_affinity.product_id
     where first_lines.line_rank = 1
 
 ),
