@@ -33,7 +33,9 @@ help:
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3" "uv==0.13.9"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev,postgres,spark]"
+	# Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set, imports would
+	# otherwise recompile every module on every run.
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,postgres,spark]"
 	touch $@
 
 setup: $(BIN)/.installed
@@ -56,8 +58,7 @@ campaigns: setup
 ml: setup
 	$(BIN)/rw-ml train
 	$(BIN)/rw-ml score
-	$(DBT) build --quiet --fail-fast --select source:ml+ \
-		--vars '{segmentation_use_ml_scores: true}'
+	$(DBT) build --quiet --fail-fast --select source:ml+
 
 report: setup
 	$(BIN)/python -m reports.retention_report --out $(RW_DATA_DIR)/reports/retention.html

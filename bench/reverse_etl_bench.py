@@ -93,12 +93,12 @@ def _worker(args: argparse.Namespace) -> None:
     """One measurement in this (fresh) process; prints a JSON line."""
     import pandas  # noqa: F401  (DuckDB imports it on first Arrow registration: keep it untimed)
 
-    from reverse_etl.config import ReverseEtlSettings
     from reverse_etl.destinations import DeliveryContext
     from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
 
     db = Path(args.workdir) / "bench.duckdb"
-    settings = ReverseEtlSettings(duckdb_path=db, outbox_dir=Path(args.workdir) / "outbox")
+    settings = Settings(duckdb_path=db, outbox_dir=Path(args.workdir) / "outbox")
     ctx = DeliveryContext(run_id="pending", outbox_dir=settings.outbox_dir, base_url=args.url)
     engine = SyncEngine(_sync(args.kind), settings=settings, context=ctx)
     ru0 = resource.getrusage(resource.RUSAGE_SELF)

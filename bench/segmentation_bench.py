@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 
 from bench.run import END_DATE, measured, node_seconds
-from ingest.settings import PROJECT_ROOT
 from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
+from warehouse.settings import PROJECT_ROOT
 
 # the segmentation seeds (rule tables) are part of its build: a reused foundation may lack them
 SEGMENTATION = [
     "rfm_segments",
     "audience_settings",
+    "path:models/intermediate/segmentation",
     "path:models/marts/segmentation",
     "snap_customer_lifecycle",
 ]

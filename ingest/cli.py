@@ -5,7 +5,7 @@
     rw-ingest import-csv orders.csv --mapping mapping.yaml --append
     rw-ingest import-shopify orders_export.csv
 
-Paths come from `ingest.settings.paths()` (env `RW_RAW_DIR`, `RW_TRUTH_DIR`, ...) unless
+Paths come from `warehouse.get_settings()` (env `RW_RAW_DIR`, `RW_TRUTH_DIR`, ...) unless
 `--raw-dir` is given. Exit code 1 when the file cannot be read at all; 0 with a report when
 some rows were quarantined.
 """
@@ -15,19 +15,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ingest.importers import (
-    CsvImportOptions,
-    ImportFileError,
-    ImportReport,
-    import_csv_orders,
-    import_shopify_orders,
-)
+# Importers (DuckDB, pyarrow) load inside the commands, so `--help` answers at once.
+if TYPE_CHECKING:
+    from ingest.importers import ImportReport
 
 app = typer.Typer(
     name="rw-ingest",
@@ -70,9 +66,9 @@ def main(
 def _raw_dir(raw_dir: Path | None) -> Path:
     if raw_dir is not None:
         return raw_dir
-    from ingest.settings import paths
+    from warehouse.settings import get_settings
 
-    return paths().raw_dir
+    return get_settings().raw_dir
 
 
 def _print_report(report: ImportReport) -> None:
@@ -100,9 +96,9 @@ def generate(
     """Generate a seeded synthetic shop into the raw directory (truth kept apart)."""
     from ingest.generator import GenerationConfig
     from ingest.generator import generate as run_generate
-    from ingest.settings import paths
+    from warehouse.settings import get_settings
 
-    settings = paths()
+    settings = get_settings()
     kwargs: dict = {"customers": customers, "seed": seed}
     if end_date is not None:
         try:
@@ -164,6 +160,8 @@ def import_csv(
     raw_dir: RawDir = None,
 ) -> None:
     """Import a generic orders CSV (one row per order or per order line)."""
+    from ingest.importers import CsvImportOptions, ImportFileError, import_csv_orders
+
     try:
         options = CsvImportOptions.from_file(mapping) if mapping else CsvImportOptions()
         updates: dict = {}
@@ -201,6 +199,8 @@ def import_shopify(
     raw_dir: RawDir = None,
 ) -> None:
     """Import a Shopify orders export (Admin -> Orders -> Export, one row per line item)."""
+    from ingest.importers import ImportFileError, import_shopify_orders
+
     try:
         report = import_shopify_orders(file, _raw_dir(raw_dir), append=append, encoding=encoding)
     except ImportFileError as exc:

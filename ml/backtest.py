@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from ml import metrics as mx
-from ml.config import MLSettings
 from ml.features import feature_columns, sample_rows
 from ml.models import gbm
 from ml.models.baselines import BASELINES
 from ml.tasks import TASKS, Task, population_mask
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ class TaskBacktest:
         }
 
 
-def task_rows(frame: pd.DataFrame, task: Task, settings: MLSettings) -> pd.DataFrame:
+def task_rows(frame: pd.DataFrame, task: Task, settings: Settings) -> pd.DataFrame:
     """Rows of the task's population whose label window is complete."""
-    mask = population_mask(frame, task, settings.ml_churn_active_days)
+    mask = population_mask(frame, task, settings.ml.churn_active_days)
     complete = frame[task.complete_flag].fillna(False).to_numpy(dtype=bool)
     return frame[mask & complete]
 
@@ -73,24 +73,26 @@ def _metrics(task: Task, y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return mx.regression_metrics(y, p)
 
 
-def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> TaskBacktest:
+def backtest_task(frame: pd.DataFrame, task: Task, settings: Settings) -> TaskBacktest:
     rows = task_rows(frame, task, settings)
     features = feature_columns(frame)
     result = TaskBacktest(task)
     cutoffs = sorted(rows["cutoff_date"].unique())
     horizon = pd.Timedelta(days=task.horizon_days)
     candidates = [c for c in cutoffs if any(t + horizon <= c for t in cutoffs)]
-    tests = candidates[-settings.ml_backtest_folds :]
+    tests = candidates[-settings.ml.backtest_folds :]
     ys, preds = [], {}
     for cutoff in tests:
         train_cutoffs = [t for t in cutoffs if t + horizon <= cutoff]
         train = sample_rows(
             rows[rows["cutoff_date"].isin(train_cutoffs)],
-            settings.ml_backtest_max_train_rows,
-            settings.seed,
+            settings.ml.backtest_max_train_rows,
+            settings.ml.seed,
         )
         test = sample_rows(
-            rows[rows["cutoff_date"] == cutoff], settings.ml_backtest_max_test_rows, settings.seed
+            rows[rows["cutoff_date"] == cutoff],
+            settings.ml.backtest_max_test_rows,
+            settings.ml.seed,
         )
         y_train = train[task.label].to_numpy(dtype="float64")
         y_test = test[task.label].to_numpy(dtype="float64")
@@ -103,9 +105,9 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
             train,
             y_train,
             features,
-            settings.seed,
-            settings.ml_max_iter,
-            settings.ml_learning_rate,
+            settings.ml.seed,
+            settings.ml.max_iter,
+            settings.ml.learning_rate,
         )
         fold_preds[MODEL] = gbm.predict(task, model, test)
         for name, cls in BASELINES.items():
@@ -141,7 +143,7 @@ def backtest_task(frame: pd.DataFrame, task: Task, settings: MLSettings) -> Task
 
 
 def run_backtest(
-    frame: pd.DataFrame, settings: MLSettings, tasks: list[str] | None = None
+    frame: pd.DataFrame, settings: Settings, tasks: list[str] | None = None
 ) -> dict[str, TaskBacktest]:
     return {name: backtest_task(frame, TASKS[name], settings) for name in (tasks or list(TASKS))}
 

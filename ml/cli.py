@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from ml.config import settings as load_settings
 from ml.tasks import TASKS
+from warehouse.settings import get_settings as load_settings
 
 app = typer.Typer(help="Churn, propensity, LTV and next-order models.", no_args_is_help=True)
 console = Console()
@@ -114,10 +114,10 @@ def backtest(
     """Rolling-cutoff backtest of every model vs its baselines (nothing is registered)."""
     from ml.backtest import run_backtest
     from ml.train import prepare
-    from ml.warehouse import connect
+    from warehouse.connections import connect
 
     cfg = load_settings()
-    with connect(cfg.duckdb_path, read_only=True) as con:
+    with connect(cfg, read_only=True) as con:
         frame, _ = prepare(con, cfg)
     results = run_backtest(frame, cfg, _check(models))
     _print_backtest(results)
@@ -134,18 +134,18 @@ def promote(
 ) -> None:
     """Make a version the champion if its backtest metric is not worse than the champion's."""
     from ml.registry import PromotionRefusedError, Registry
-    from ml.warehouse import connect
+    from warehouse.connections import connect
 
     cfg = load_settings()
     _check([model])
     reg = Registry(cfg.artifacts_dir)
     try:
-        promoted = reg.promote(model, version, cfg.ml_promotion_tolerance, force=force)
+        promoted = reg.promote(model, version, cfg.ml.promotion_tolerance, force=force)
     except PromotionRefusedError as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
-    with connect(cfg.duckdb_path) as con:
-        reg.sync_to_warehouse(con, cfg.scores_schema)
+    with connect(cfg) as con:
+        reg.sync_to_warehouse(con)
     console.print(f"{model}: champion is now {promoted}")
 
 
@@ -153,7 +153,7 @@ def promote(
 def rollback(model: Annotated[str, typer.Option("--model", "-m")]) -> None:
     """Restore the previous champion of a model."""
     from ml.registry import Registry
-    from ml.warehouse import connect
+    from warehouse.connections import connect
 
     cfg = load_settings()
     _check([model])
@@ -163,21 +163,24 @@ def rollback(model: Annotated[str, typer.Option("--model", "-m")]) -> None:
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    with connect(cfg.duckdb_path) as con:
-        reg.sync_to_warehouse(con, cfg.scores_schema)
+    with connect(cfg) as con:
+        reg.sync_to_warehouse(con)
     console.print(f"{model}: champion is now {restored}")
 
 
 @app.command()
 def score(
-    as_of: Annotated[str | None, typer.Option(help="Cutoff date (default: latest)")] = None,
+    as_of_date: Annotated[
+        str | None,
+        typer.Option(help="As-of date, inclusive (dbt var as_of_date; default: the latest)"),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the run summary as JSON")] = None,
 ) -> None:
     """Score all persons with the champions into ml.customer_scores; report drift (PSI)."""
     from ml.score import score as run_score
 
     cfg = load_settings()
-    out = run_score(cfg, as_of)
+    out = run_score(cfg, as_of_date)
     if report:
         payload = {k: v for k, v in out.items() if k != "drift"}
         payload["drift"] = out["drift"].to_dict(orient="records")

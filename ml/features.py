@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from ml.models.btyd import BTYDModel
+from warehouse.connections import Connection
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +46,6 @@ BTYD_OUTPUTS = [
 NOT_FEATURES = set(ID_COLUMNS) | set(LABEL_COLUMNS) | {"data_end_date", "first_seen_date"}
 
 
-def find_relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """`schema.table` of a dbt-built table, whatever schema the project puts it in."""
-    rows = con.execute(
-        "select table_schema from information_schema.tables where table_name = ? "
-        "order by table_schema",
-        [table],
-    ).fetchall()
-    if not rows:
-        raise LookupError(
-            f"table {table!r} not found in the warehouse: run `dbt build` in dbt_project/ first"
-        )
-    return f'"{rows[0][0]}"."{table}"'
-
-
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Model inputs: every numeric/boolean column that is not an id, label or metadata."""
     cols = []
@@ -73,7 +59,7 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def load_frame(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     features_table: str = "ml_customer_features",
     labels_table: str | None = None,
     cutoffs: list | None = None,
@@ -83,55 +69,44 @@ def load_frame(
 
     Feature columns are read as 32-bit floats (half the memory; HGB bins them anyway).
     With `max_rows`, a deterministic sample of persons (with all their cutoffs) is read
-    when the table is larger.
+    when the table is larger. The SQL is portable (any warehouse engine).
     """
-    relation = find_relation(con, features_table)
-    schema = relation.split(".")[0].strip('"')
-    types = dict(
-        con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, features_table],
-        ).fetchall()
-    )
+    relation = con.relation(features_table)
+    types = con.columns(features_table)
     select = []
     for col, dtype in types.items():
-        numeric = dtype.upper() in {
-            "DOUBLE",
-            "FLOAT",
-            "REAL",
-            "INTEGER",
-            "BIGINT",
-            "SMALLINT",
-            "HUGEINT",
-            "BOOLEAN",
-        } or dtype.upper().startswith("DECIMAL")
-        if col not in NOT_FEATURES and numeric:
-            select.append(f'cast(f."{col}" as float) as "{col}"')
+        if col not in NOT_FEATURES and _is_numeric(dtype):
+            value = f'f."{col}"'
+            if _is_boolean(dtype):  # PostgreSQL casts booleans to numbers only via integer
+                value = f"cast({value} as integer)"
+            select.append(f'cast({value} as real) as "{col}"')
         else:
             select.append(f'f."{col}"')
-    filters, params = [], []
+    filters = []
     if cutoffs is not None:
-        filters.append("f.cutoff_date in (select unnest(?::date[]))")
-        params.append([pd.Timestamp(c).date() for c in cutoffs])
+        dates = ", ".join(f"date '{pd.Timestamp(c).date().isoformat()}'" for c in cutoffs)
+        filters.append(f"f.cutoff_date in ({dates})" if dates else "1 = 0")
     if max_rows is not None:
-        total = con.execute(f"select count(*) from {relation}").fetchone()[0]
+        total = con.fetch_all(f"select count(*) from {relation}")[0][0]
         if total > max_rows:
             per_mille = max(1, int(1000 * max_rows / total))
-            filters.append(f"hash(f.person_id) % 1000 < {per_mille}")
+            filters.append(f"{con.bucket('f.person_id', 1000)} < {per_mille}")
             log.info("sampling %d/1000 of persons (%d rows > %d)", per_mille, total, max_rows)
     where = ("where " + " and ".join(filters)) if filters else ""
     if labels_table:
-        labels = find_relation(con, labels_table)
+        labels = con.relation(labels_table)
+        label_cols = [c for c in con.columns(labels_table) if c not in ID_COLUMNS]
+        label_select = "".join(f', l."{c}"' for c in label_cols)
         sql = (
-            f"select {', '.join(select)}, l.* exclude (person_id, cutoff_date) "
-            f"from {relation} as f left join {labels} as l using (person_id, cutoff_date) "
+            f"select {', '.join(select)}{label_select} "
+            f"from {relation} as f left join {labels} as l "
+            "on l.person_id = f.person_id and l.cutoff_date = f.cutoff_date "
             f"{where} order by f.cutoff_date, f.person_id"
         )
     else:
         sql = f"select {', '.join(select)} from {relation} as f {where} "
         sql += "order by f.cutoff_date, f.person_id"
-    frame = con.execute(sql, params).df()
+    frame = con.fetch_df(sql)
     if features_table != "ml_customer_features" or labels_table:
         # Guard against label leakage: every column must be a point-in-time feature column
         # or a known label/metadata column (a renamed duplicate such as `x_1` would fail).
@@ -147,19 +122,50 @@ def load_frame(
     return frame
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema = find_relation(con, table).split(".")[0].strip('"')
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [r[0] for r in rows]
+_NUMERIC_TYPES = frozenset(
+    [
+        "double",
+        "double precision",
+        "float",
+        "float4",
+        "float8",
+        "real",
+        "integer",
+        "int",
+        "int2",
+        "int4",
+        "int8",
+        "bigint",
+        "smallint",
+        "hugeint",
+        "tinyint",
+        "ubigint",
+        "uinteger",
+        "usmallint",
+        "utinyint",
+    ]
+)
 
 
-def cutoffs_in(con: duckdb.DuckDBPyConnection, features_table: str) -> list[pd.Timestamp]:
-    rel = find_relation(con, features_table)
-    rows = con.execute(f"select distinct cutoff_date from {rel} order by 1").fetchall()
+def _is_boolean(dtype: str) -> bool:
+    return dtype.lower() in ("boolean", "bool")
+
+
+def _is_numeric(dtype: str) -> bool:
+    """Numeric or boolean, in the type names of DuckDB, PostgreSQL (int8, float8, numeric)
+    and Spark (double, decimal(p,s))."""
+    t = dtype.lower()
+    return _is_boolean(t) or t in _NUMERIC_TYPES or t.startswith(("decimal", "numeric"))
+
+
+def table_columns(con: Connection, table: str) -> list[str]:
+    return list(con.columns(table))
+
+
+def cutoffs_in(con: Connection, features_table: str) -> list[pd.Timestamp]:
+    rows = con.fetch_all(
+        f"select distinct cutoff_date from {con.relation(features_table)} order by 1"
+    )
     return [pd.Timestamp(r[0]) for r in rows]
 
 

@@ -211,11 +211,10 @@ class Registry:
                 )
         return pd.DataFrame(rows)
 
-    def sync_to_warehouse(self, con, schema: str = "ml") -> int:
-        from ml.warehouse import replace_table
-
+    def sync_to_warehouse(self, con) -> int:
+        """Mirror the registry into `ml.model_registry` (a `warehouse.Connection`)."""
         frame = self.table()
         if frame.empty:
             return 0
-        replace_table(con, schema, "model_registry", frame)
+        con.write_table("model_registry", frame)
         return len(frame)

@@ -13,17 +13,18 @@ import json
 import logging
 import time
 import uuid
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from ml import drift
-from ml.config import MLSettings
 from ml.features import add_btyd, cutoffs_in, load_frame
 from ml.models import gbm
 from ml.registry import Registry
 from ml.tasks import TASKS
-from ml.warehouse import append_table, connect, replace_table
+from warehouse.connections import connect
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +37,26 @@ VERSION_COLUMNS = {
 }
 
 
-def score(settings: MLSettings, as_of: str | None = None) -> dict:
+def cutoff_for(as_of_date: str | date) -> pd.Timestamp:
+    """The feature cutoff of an (inclusive) as-of date: the next midnight, exclusive."""
+    return pd.Timestamp(as_of_date).normalize() + pd.Timedelta(days=1)
+
+
+def score(settings: Settings, as_of_date: str | date | None = None) -> dict:
+    """Score as of `as_of_date` (inclusive, like dbt's var as_of_date; default: the latest
+    cutoff the features were built for)."""
     registry = Registry(settings.artifacts_dir)
     started = time.perf_counter()
-    with connect(settings.duckdb_path, read_only=True) as con:
-        cutoffs = cutoffs_in(con, settings.features_table)
-        cutoff = pd.Timestamp(as_of) if as_of else cutoffs[-1]
+    with connect(settings, read_only=True) as con:
+        cutoffs = cutoffs_in(con, settings.ml.features_table)
+        cutoff = cutoff_for(as_of_date) if as_of_date else cutoffs[-1]
         if cutoff not in cutoffs:
-            raise ValueError(f"no features at {cutoff.date()}; available: {cutoffs[-3:]}")
-        frame = load_frame(con, settings.features_table, None, cutoffs=[cutoff])
+            built = [str((c - pd.Timedelta(days=1)).date()) for c in cutoffs[-3:]]
+            raise ValueError(
+                f"no features as of {(cutoff - pd.Timedelta(days=1)).date()}: build dbt with "
+                f"--vars '{{as_of_date: ...}}' first (latest as-of dates built: {built})"
+            )
+        frame = load_frame(con, settings.ml.features_table, None, cutoffs=[cutoff])
     frame, _ = add_btyd(frame)
     loaded = time.perf_counter() - started
 
@@ -52,7 +64,8 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
     run_id = scored_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     buyers = frame["orders_count"].fillna(0).to_numpy() > 0
     out = pd.DataFrame({"person_id": frame["person_id"].to_numpy()})
-    out["as_of_date"] = cutoff  # cast to date when written
+    as_of = cutoff - pd.Timedelta(days=1)  # the inclusive as-of date of the cutoff
+    out["as_of_date"] = as_of  # cast to date when written
     drift_rows: list[dict] = []
     versions: dict[str, str] = {}
     matrices: dict[tuple, np.ndarray] = {}  # one input matrix per distinct feature list
@@ -81,7 +94,7 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
             mask = _population(frame, task, settings)
             ref = json.loads(ref_path.read_text())
             sub = frame[drift_frame_columns][mask]
-            for row in drift.report(ref, sub, values[mask], settings.ml_psi_alert):
+            for row in drift.report(ref, sub, values[mask], settings.ml.psi_alert):
                 drift_rows.append({"model_name": name, "model_version": version, **row})
     if not versions:
         raise LookupError("no champion models: run `rw-ml train` first")
@@ -121,7 +134,7 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
             {
                 "score_run_id": run_id,
                 "scored_at": scored_at,
-                "as_of_date": cutoff.date(),
+                "as_of_date": as_of.date(),
                 "persons_scored": len(out),
                 "model_versions": json.dumps(versions),
                 "drift_alerts": int((drift_frame["status"] == "alert").sum())
@@ -131,17 +144,13 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
             }
         ]
     )
-    with connect(settings.duckdb_path) as con:
-        replace_table(
-            con,
-            settings.scores_schema,
-            "customer_scores",
-            out,
-            casts={"as_of_date": "date", "expected_next_order_date": "date"},
-        )
+    with connect(settings) as con:
+        # The table is dbt's (created empty by its on-run-start hook): its rows are replaced,
+        # cast to its column types; a later `dbt build` never clears them.
+        con.replace_rows("customer_scores", out)
         if not drift_frame.empty:
-            append_table(con, settings.scores_schema, "drift_reports", drift_frame)
-        append_table(con, settings.scores_schema, "score_runs", run)
+            con.write_table("drift_reports", drift_frame, mode="append")
+        con.write_table("score_runs", run, mode="append")
     run_dir = settings.artifacts_dir / "score_runs" / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "drift.json").write_text(drift_frame.to_json(orient="records", indent=1))
@@ -149,7 +158,7 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
     log.info("scored %d persons as of %s in %.1fs", len(out), cutoff.date(), total)
     return {
         "run_id": run_id,
-        "as_of_date": str(cutoff.date()),
+        "as_of_date": str(as_of.date()),
         "persons_scored": int(len(out)),
         "versions": versions,
         "drift": drift_frame,
@@ -157,7 +166,7 @@ def score(settings: MLSettings, as_of: str | None = None) -> dict:
     }
 
 
-def _population(frame: pd.DataFrame, task, settings: MLSettings) -> np.ndarray:
+def _population(frame: pd.DataFrame, task, settings: Settings) -> np.ndarray:
     from ml.tasks import population_mask
 
-    return population_mask(frame, task, settings.ml_churn_active_days)
+    return population_mask(frame, task, settings.ml.churn_active_days)

@@ -7,10 +7,11 @@ training, the registry and scoring all read from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # numpy/pandas load on first use: `rw-ml --help` must not wait for them
+    import numpy as np
+    import pandas as pd
 
 Kind = Literal["classifier", "regressor"]
 Population = Literal["active_buyers", "buyers", "all"]
@@ -93,6 +94,8 @@ TASKS: dict[str, Task] = {
 
 def population_mask(frame: pd.DataFrame, task: Task, churn_active_days: int) -> np.ndarray:
     """Rows of `frame` that belong to the task's population."""
+    import numpy as np
+
     orders = frame["orders_count"].fillna(0).to_numpy()
     if task.population == "all":
         return np.ones(len(frame), dtype=bool)

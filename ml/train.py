@@ -17,20 +17,20 @@ import sklearn
 
 from ml import drift
 from ml.backtest import TaskBacktest, run_backtest, task_rows
-from ml.config import MLSettings
 from ml.features import add_btyd, feature_columns, load_frame, sample_rows
 from ml.model_card import write_model_card
 from ml.models import gbm
 from ml.registry import PromotionRefusedError, Registry, new_version
-from ml.warehouse import connect
+from warehouse.connections import connect
+from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def prepare(con, settings: MLSettings) -> tuple[pd.DataFrame, dict]:
+def prepare(con, settings: Settings) -> tuple[pd.DataFrame, dict]:
     """Features joined with labels for every cutoff, plus per-cutoff BTYD predictions."""
     started = time.perf_counter()
-    frame = load_frame(con, settings.training_table, None, max_rows=settings.ml_max_load_rows)
+    frame = load_frame(con, settings.ml.training_table, None, max_rows=settings.ml.max_load_rows)
     loaded = time.perf_counter()
     frame, btyd_params = add_btyd(frame)
     log.info(
@@ -58,7 +58,7 @@ def _data_end(frame: pd.DataFrame) -> str:
 def train_task(
     frame: pd.DataFrame,
     backtest: TaskBacktest,
-    settings: MLSettings,
+    settings: Settings,
     registry: Registry,
     btyd_params: dict,
 ) -> str | None:
@@ -68,11 +68,11 @@ def train_task(
         log.warning("%s: no rows with a complete label window; not trained", task.name)
         return None
     features = feature_columns(frame)
-    train = sample_rows(rows, settings.ml_max_train_rows, settings.seed)
+    train = sample_rows(rows, settings.ml.max_train_rows, settings.ml.seed)
     y = train[task.label].to_numpy(dtype="float64")
     started = time.perf_counter()
     pipeline = gbm.fit_model(
-        task, train, y, features, settings.seed, settings.ml_max_iter, settings.ml_learning_rate
+        task, train, y, features, settings.ml.seed, settings.ml.max_iter, settings.ml.learning_rate
     )
     fit_seconds = time.perf_counter() - started
     latest = train["cutoff_date"].max()
@@ -86,9 +86,9 @@ def train_task(
         "label": task.label,
         "population": task.population,
         "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
-        "seed": settings.seed,
+        "seed": settings.ml.seed,
         "estimator": type(pipeline.named_steps["model"]).__name__,
-        "params": {"max_iter": settings.ml_max_iter, "learning_rate": settings.ml_learning_rate},
+        "params": {"max_iter": settings.ml.max_iter, "learning_rate": settings.ml.learning_rate},
         "features": features,
         "train_cutoffs": [str(pd.Timestamp(c).date()) for c in cutoffs],
         "n_train": int(len(train)),
@@ -114,7 +114,7 @@ def _json(obj) -> str:
 
 
 def train_all(
-    settings: MLSettings,
+    settings: Settings,
     tasks: list[str] | None = None,
     promote: bool = True,
 ) -> dict:
@@ -122,7 +122,7 @@ def train_all(
     registry = Registry(settings.artifacts_dir)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with connect(settings.duckdb_path, read_only=True) as con:
+    with connect(settings, read_only=True) as con:
         frame, btyd_params = prepare(con, settings)
     timings["load_and_btyd"] = time.perf_counter() - started
 
@@ -140,14 +140,14 @@ def train_all(
         out["versions"][name] = version
         if promote:
             try:
-                registry.promote(name, version, settings.ml_promotion_tolerance)
+                registry.promote(name, version, settings.ml.promotion_tolerance)
                 out["promoted"][name] = version
             except PromotionRefusedError as exc:
                 out["refused"][name] = str(exc)
                 log.warning("%s", exc)
     timings["final_fit"] = time.perf_counter() - t0
-    with connect(settings.duckdb_path) as con:
-        registry.sync_to_warehouse(con, settings.scores_schema)
+    with connect(settings) as con:
+        registry.sync_to_warehouse(con)
     out["timings"] = timings
     out["results"] = results
     return out

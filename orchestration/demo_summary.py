@@ -9,7 +9,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from ingest.settings import paths
+from warehouse.settings import get_settings
 
 MART_TABLES = [
     ("staging", "stg_shop__orders"),
@@ -24,7 +24,7 @@ MART_TABLES = [
 
 
 def main() -> None:
-    settings = paths()
+    settings = get_settings()
     console = Console()
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         counts = Table(title="Warehouse tables", show_edge=False)

@@ -2,20 +2,20 @@
 
 A field is bound to `dg.EnvVar(NAME)` when NAME is set, so the UI shows where the value comes
 from and a run picks up the variable at launch; when it is unset the project default applies
-(the same defaults as `ingest.settings` and `ml.config`), so a fresh clone runs with no setup.
+(the defaults of `warehouse.settings`), so a fresh clone runs with no setup.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from pydantic import Field
 
-from ingest.settings import PROJECT_ROOT, paths
+from warehouse.connections import connect_duckdb
+from warehouse.settings import PROJECT_ROOT, get_settings
 
 
 def env_or_default(name: str, default: str | None) -> str | dg.EnvVar | None:
@@ -47,40 +47,20 @@ class WarehouseResource(dg.ConfigurableResource):
     def truth(self) -> Path:
         return _absolute(self.truth_dir)
 
-    def connect(self, read_only: bool = True, retries: int = 50) -> duckdb.DuckDBPyConnection:
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """Open the warehouse; waits while another process holds the write lock."""
         self.database.parent.mkdir(parents=True, exist_ok=True)
-        for attempt in range(retries):
-            try:
-                return duckdb.connect(str(self.database), read_only=read_only)
-            except duckdb.IOException as exc:  # "Could not set lock on file"
-                if "lock" not in str(exc).lower() or attempt == retries - 1:
-                    raise
-                time.sleep(0.2)
-        raise AssertionError("unreachable")
-
-    def exists(self, schema: str, table: str) -> bool:
-        if not self.database.exists():
-            return False
-        with self.connect() as con:
-            (n,) = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = ?",
-                [schema, table],
-            ).fetchone()
-        return n > 0
+        return connect_duckdb(self.database, read_only=read_only)
 
 
 class MLResource(dg.ConfigurableResource):
     """Where model artifacts and the registry live (RW_ARTIFACTS_DIR); other knobs come from
-    `ml.config` (RW_ML_* variables)."""
+    the settings' `ml` section (RW_ML_* variables)."""
 
     artifacts_dir: str = Field(description="Model registry and artifacts (RW_ARTIFACTS_DIR).")
 
     def settings(self, duckdb_path: Path):
-        from ml.config import settings
-
-        return settings(duckdb_path=duckdb_path, artifacts_dir=_absolute(self.artifacts_dir))
+        return get_settings(duckdb_path=duckdb_path, artifacts_dir=_absolute(self.artifacts_dir))
 
 
 class ReverseEtlResource(dg.ConfigurableResource):
@@ -96,9 +76,7 @@ class ReverseEtlResource(dg.ConfigurableResource):
     )
 
     def engine_settings(self, duckdb_path: Path):
-        from reverse_etl.config import ReverseEtlSettings
-
-        return ReverseEtlSettings(
+        return get_settings(
             duckdb_path=duckdb_path,
             syncs_dir=_absolute(self.syncs_dir),
             outbox_dir=_absolute(self.outbox_dir),
@@ -115,12 +93,6 @@ class ReportsResource(dg.ConfigurableResource):
         return _absolute(self.output_dir)
 
 
-def default_syncs_dir() -> str:
-    from reverse_etl.config import DEFAULT_SYNCS_DIR
-
-    return str(DEFAULT_SYNCS_DIR)
-
-
 def build_resources() -> dict[str, object]:
     """Every resource the definitions use, bound to environment variables where set."""
     from dagster_dbt import DbtCliResource
@@ -128,7 +100,7 @@ def build_resources() -> dict[str, object]:
     from orchestration.dbt_cli import dbt_executable
     from orchestration.defs.dbt.project import dbt_project
 
-    defaults = paths()
+    defaults = get_settings()
     return {
         "warehouse": WarehouseResource(
             duckdb_path=env_or_default("RW_DUCKDB_PATH", str(defaults.duckdb_path)),
@@ -141,14 +113,14 @@ def build_resources() -> dict[str, object]:
             target=env_or_default("RW_DBT_TARGET", None),
         ),
         "ml": MLResource(
-            artifacts_dir=env_or_default("RW_ARTIFACTS_DIR", str(defaults.data_dir / "ml")),
+            artifacts_dir=env_or_default("RW_ARTIFACTS_DIR", str(defaults.artifacts_dir)),
         ),
         "reverse_etl": ReverseEtlResource(
-            syncs_dir=env_or_default("RW_SYNCS_DIR", default_syncs_dir()),
-            outbox_dir=env_or_default("RW_OUTBOX_DIR", str(defaults.data_dir / "outbox")),
+            syncs_dir=env_or_default("RW_SYNCS_DIR", str(defaults.syncs_dir)),
+            outbox_dir=env_or_default("RW_OUTBOX_DIR", str(defaults.outbox_dir)),
             map_base_url=env_or_default("RW_MAP_BASE_URL", None),
         ),
         "reports": ReportsResource(
-            output_dir=env_or_default("RW_REPORTS_DIR", str(defaults.data_dir / "reports")),
+            output_dir=env_or_default("RW_REPORTS_DIR", str(defaults.reports_dir)),
         ),
     }

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.settings import PROJECT_ROOT
+from warehouse.settings import PROJECT_ROOT
 
 DEFAULT_HOME = PROJECT_ROOT / "dagster_home"
 
@@ -106,9 +106,9 @@ def bootstrap(env: dict[str, str]) -> bool:
     os.environ.update(env)
     import dagster as dg
 
-    from ingest.settings import paths
     from orchestration.definitions import defs
     from orchestration.defs.dbt.project import dbt_project, manifest_is_fresh, prepare_manifest
+    from warehouse.settings import get_settings
 
     instance = dg.DagsterInstance.get()
     if instance.get_runs_count() > 0:
@@ -119,7 +119,7 @@ def bootstrap(env: dict[str, str]) -> bool:
     definitions = defs()
     graph = definitions.get_repository_def().asset_graph
     selection = dg.AssetSelection.all()
-    raw_dir = Path(os.environ.get("RW_RAW_DIR") or paths().raw_dir)
+    raw_dir = Path(os.environ.get("RW_RAW_DIR") or get_settings().raw_dir)
     if (raw_dir / "orders.parquet").exists():
         selection = selection - dg.AssetSelection.groups("raw")
     print("bootstrap: materializing the asset graph once (this takes a few minutes)", flush=True)

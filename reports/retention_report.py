@@ -465,7 +465,7 @@ def write_report(duckdb_path: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ingest.settings import paths
+    from warehouse.settings import get_settings
 
     parser = argparse.ArgumentParser(description="Render the retention report (static HTML).")
     parser.add_argument("--out", type=Path, default=Path("data/reports/retention.html"))
@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    out = write_report(args.duckdb or paths().duckdb_path, args.out)
+    out = write_report(args.duckdb or get_settings().duckdb_path, args.out)
     print(out)
 
 

@@ -17,17 +17,20 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from reverse_etl.config import ReverseEtlSettings, SyncConfig, SyncConfigError, load_syncs
-from reverse_etl.destinations import DeliveryContext
-from reverse_etl.engine import Plan, RunResult, SyncEngine, status
-from reverse_etl.state import SyncLockedError
+from reverse_etl.config import SyncConfig, SyncConfigError, load_syncs
+from warehouse.settings import Settings, get_settings
+
+# The engine and destinations (DuckDB, pyarrow, httpx) load inside the commands, so
+# `rw-sync --help` answers at once.
+if TYPE_CHECKING:
+    from reverse_etl.engine import Plan, RunResult
 
 app = typer.Typer(
     help="Reverse ETL: sync warehouse models to marketing platforms.",
@@ -45,26 +48,24 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")
 
 def _settings(
     syncs_dir: Path | None, duckdb_path: Path | None, outbox_dir: Path | None
-) -> ReverseEtlSettings:
-    from ingest.settings import paths  # the project's single source of data locations
-
-    base = ReverseEtlSettings()
-    data = paths()
-    default_outbox = (
-        base.outbox_dir if base.outbox_dir.is_absolute() else (data.data_dir / "outbox")
-    )
-    return ReverseEtlSettings(
-        duckdb_path=duckdb_path or data.duckdb_path,
-        syncs_dir=syncs_dir or base.syncs_dir,
-        outbox_dir=outbox_dir or default_outbox,
-    )
+) -> Settings:
+    """The project settings, with the command line's options winning."""
+    options = {"syncs_dir": syncs_dir, "duckdb_path": duckdb_path, "outbox_dir": outbox_dir}
+    return get_settings(**{k: v for k, v in options.items() if v is not None})
 
 
-def _select(settings: ReverseEtlSettings, names: list[str] | None) -> list[SyncConfig]:
+def _error(title: str, text: str) -> None:
+    """Print an error whose text names files and fields: never folded (a path broken across
+    lines cannot be copied, and tests look for it) and never read as rich markup."""
+    console.print(f"[red]{title}[/red]")
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _select(settings: Settings, names: list[str] | None) -> list[SyncConfig]:
     try:
         syncs = load_syncs(settings.syncs_dir)
     except SyncConfigError as exc:
-        console.print(f"[red]invalid sync configuration[/red]\n{exc}")
+        _error("invalid sync configuration", str(exc))
         raise typer.Exit(2) from None
     if not names:
         return [s for s in syncs.values() if s.enabled]
@@ -154,6 +155,26 @@ def validate(syncs_dir: SyncsOpt = None) -> None:
 
 
 @app.command()
+def exposures(
+    syncs_dir: SyncsOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Fail if the file is stale")] = False,
+) -> None:
+    """Write the dbt exposures (one per sync) generated from the sync files."""
+    from reverse_etl import exposures as gen
+
+    directory = syncs_dir or get_settings().syncs_dir
+    if check:
+        current = gen.EXPOSURES_PATH.read_text() if gen.EXPOSURES_PATH.exists() else ""
+        if current != gen.render(directory):
+            _error("stale exposures", f"{gen.EXPOSURES_PATH}: run `rw-sync exposures`")
+            raise typer.Exit(1)
+        console.print(f"{gen.EXPOSURES_PATH} is up to date")
+        return
+    changed = gen.write(directory)
+    console.print(f"{gen.EXPOSURES_PATH} {'written' if changed else 'unchanged'}")
+
+
+@app.command()
 def plan(
     names: NamesArg = None,
     syncs_dir: SyncsOpt = None,
@@ -162,13 +183,15 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Dry run: creates, updates, removals, invalid rows, a sample, API calls. Sends nothing."""
+    from reverse_etl.engine import SyncEngine
+
     settings = _settings(syncs_dir, duckdb_path, None)
     out = []
     for sync in _select(settings, names):
         try:
             p = SyncEngine(sync, settings=settings).plan(full_resync=full_resync)
         except SyncConfigError as exc:
-            console.print(f"[red]{sync.name}: {exc}[/red]")
+            _error(f"{sync.name}: invalid", str(exc))
             raise typer.Exit(2) from None
         out.append(p.to_dict())
         if not as_json:
@@ -184,6 +207,10 @@ def _sigterm(signum, frame) -> None:
 
 
 def _run(names, syncs_dir, duckdb_path, outbox_dir, base_url, full_resync, verbose) -> None:
+    from reverse_etl.destinations import DeliveryContext
+    from reverse_etl.engine import SyncEngine
+    from reverse_etl.state import SyncLockedError
+
     _setup_logging(verbose)
     signal.signal(signal.SIGTERM, _sigterm)
     settings = _settings(syncs_dir, duckdb_path, outbox_dir)
@@ -243,6 +270,8 @@ def status_cmd(
     limit: Annotated[int, typer.Option(help="Runs per sync")] = 5,
 ) -> None:
     """Recent runs, state size, locks and the last run's rejections."""
+    from reverse_etl.engine import status
+
     settings = _settings(None, duckdb_path, None)
     info = status(settings.duckdb_path, names, limit=limit)
     if as_json:

@@ -9,138 +9,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_SYNCS_DIR = PACKAGE_DIR / "syncs"
+from reverse_etl.destinations import destination_class, destination_configs
+from reverse_etl.destinations.base import MODE_OPS, SyncConfigError
+from warehouse.settings import get_settings
 
 Mode = Literal["upsert", "update", "mirror", "list", "gdpr_delete"]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RELATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
-_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-
-class SyncConfigError(ValueError):
-    """A sync file failed validation. The message names the file and the field."""
-
-
-class ReverseEtlSettings(BaseSettings):
-    """Process-wide settings (env prefix ``RW_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="RW_", env_file=".env", extra="ignore")
-
-    duckdb_path: Path = Path("data/warehouse.duckdb")
-    syncs_dir: Path = DEFAULT_SYNCS_DIR
-    outbox_dir: Path = Path("data/outbox")
-    state_schema: str = "reverse_etl"
-
-
-def secret_from_env(env_name: str) -> SecretStr:
-    """Read a secret from the environment. The error names the variable, never a value."""
-    value = os.environ.get(env_name)
-    if not value:
-        raise SyncConfigError(f"environment variable {env_name} is not set (secret)")
-    return SecretStr(value)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _DestinationBase(_Strict):
-    base_url: str | None = None
-    batch_size: int | None = Field(default=None, ge=1)
-    timeout_s: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=8, ge=1, le=50)
-    requests_per_second: float | None = Field(default=None, gt=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://", v):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/") if v else v
-
-
-class _SecretEnvMixin(BaseModel):
-    @field_validator("*", mode="after")
-    @classmethod
-    def _env_names(cls, v: Any, info: Any) -> Any:
-        if info.field_name.endswith("_env") and isinstance(v, str) and not _ENV.match(v):
-            raise ValueError("must be the NAME of an environment variable (A-Z, 0-9, _)")
-        return v
-
-
-class FileDestination(_DestinationBase):
-    type: Literal["file"]
-    directory: str | None = None  # default: settings.outbox_dir
-    object: str = "records"
-
-
-class WebhookDestination(_DestinationBase, _SecretEnvMixin):
-    type: Literal["webhook"]
-    url: str
-    secret_env: str = "WEBHOOK_SECRET"
-    object: str = "records"
-
-
-class KlaviyoDestination(_DestinationBase, _SecretEnvMixin):
-    type: Literal["klaviyo"]
-    object: Literal["profiles", "list"] = "profiles"
-    list_id: str | None = None
-    api_key_env: str = "KLAVIYO_API_KEY"
-    revision: str = "2026-07-15"
-    poll_interval_s: float = Field(default=1.0, ge=0)
-    poll_timeout_s: float = Field(default=600.0, gt=0)
-
-
-class HubSpotDestination(_DestinationBase, _SecretEnvMixin):
-    type: Literal["hubspot"]
-    object: Literal["contacts", "list"] = "contacts"
-    list_id: str | None = None
-    token_env: str = "HUBSPOT_ACCESS_TOKEN"
-
-
-class SalesManagoDestination(_DestinationBase, _SecretEnvMixin):
-    type: Literal["salesmanago"]
-    object: Literal["contacts", "tag"] = "contacts"
-    tag: str | None = None
-    client_id: str
-    owner: str
-    api_key_env: str = "SALESMANAGO_API_KEY"
-    api_secret_env: str = "SALESMANAGO_API_SECRET"
-
-
-class BrazeDestination(_DestinationBase, _SecretEnvMixin):
-    type: Literal["braze"]
-    object: Literal["users"] = "users"
-    api_key_env: str = "BRAZE_API_KEY"
-
-
-Destination = Annotated[
-    FileDestination
-    | WebhookDestination
-    | KlaviyoDestination
-    | HubSpotDestination
-    | SalesManagoDestination
-    | BrazeDestination,
-    Field(discriminator="type"),
-]
+# One discriminated union over every registered destination's config model (each
+# destination module declares its own; see reverse_etl/destinations/__init__.py).
+Destination = Annotated[Union[destination_configs()], Field(discriminator="type")]  # noqa: UP007
 
 
 class ConsentRule(_Strict):
@@ -158,9 +56,18 @@ class HoldoutRule(_Strict):
     attribute: str = "is_holdout"
 
 
+class Owner(_Strict):
+    """Who answers for a sync (the dbt exposure's owner)."""
+
+    name: str = "Data team"
+    email: str = "data@example.com"
+
+
 class SyncConfig(_Strict):
     name: str
+    label: str = ""  # short title (dbt exposure label); defaults to the name
     description: str = ""
+    owner: Owner = Field(default_factory=Owner)
     source: str
     primary_key: str
     destination: Destination
@@ -207,26 +114,14 @@ class SyncConfig(_Strict):
     @model_validator(mode="after")
     def _coherent(self) -> SyncConfig:
         d = self.destination
-        obj = getattr(d, "object", None)
-        listish = obj in ("list", "tag")
-        if self.mode == "list" and not listish and d.type not in ("file", "webhook"):
-            raise ValueError(f"mode 'list' needs destination.object list/tag (got {obj!r})")
-        if listish and self.mode not in ("list", "gdpr_delete"):
-            raise ValueError("a list/tag destination object needs mode 'list'")
-        if d.type in ("klaviyo", "hubspot") and obj == "list" and not d.list_id:
-            raise ValueError("destination.list_id is required for object 'list'")
-        if d.type == "salesmanago" and obj == "tag" and not d.tag:
-            raise ValueError("destination.tag is required for object 'tag'")
+        d.check_mode(self.mode)
+        missing = MODE_OPS[self.mode] - destination_class(d.type).ops
+        if missing:
+            raise ValueError(f"destination {d.type} does not support mode {self.mode!r}")
         if self.mode == "list" and self.consent is None:
             raise ValueError(
                 "mode 'list' sends people to a marketing list: 'consent' (column) is required"
             )
-        unsupported = {
-            ("klaviyo", "update"),
-            ("klaviyo", "mirror"),
-        }
-        if (d.type, self.mode) in unsupported:
-            raise ValueError(f"destination {d.type} does not support mode {self.mode!r}")
         for col in self.required:
             if col not in self.fields.values() and col != self.primary_key:
                 raise ValueError(f"required column {col!r} is not mapped in fields")
@@ -284,7 +179,7 @@ def load_sync_file(path: Path) -> list[SyncConfig]:
 
 
 def load_syncs(directory: Path | None = None) -> dict[str, SyncConfig]:
-    directory = Path(directory or ReverseEtlSettings().syncs_dir)
+    directory = Path(directory or get_settings().syncs_dir)
     syncs: dict[str, SyncConfig] = {}
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
     for path in files:

@@ -16,10 +16,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from reverse_etl.config import ReverseEtlSettings, load_syncs
+from reverse_etl.config import load_syncs
 from reverse_etl.destinations import DeliveryContext
 from reverse_etl.emulator import DEFAULT_CREDENTIALS, EmulatorConfig, RunningEmulator
 from reverse_etl.engine import SyncEngine
+from warehouse.settings import get_settings
 
 DEMO_SYNCS = ("klaviyo_profiles", "klaviyo_winback_list", "hubspot_contacts", "file_customers")
 DEMO_ENV = {
@@ -31,16 +32,11 @@ DEMO_ENV = {
 
 
 def main() -> None:
-    from ingest.settings import paths
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duckdb-path", type=Path, default=None)
     parser.add_argument("--syncs", default=",".join(DEMO_SYNCS))
     args = parser.parse_args()
-    data = paths()
-    settings = ReverseEtlSettings(
-        duckdb_path=args.duckdb_path or data.duckdb_path, outbox_dir=data.data_dir / "outbox"
-    )
+    settings = get_settings(**({"duckdb_path": args.duckdb_path} if args.duckdb_path else {}))
     for key, value in DEMO_ENV.items():
         os.environ.setdefault(key, value)
     console = Console()

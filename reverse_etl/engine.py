@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from reverse_etl.config import ReverseEtlSettings, SyncConfig, SyncConfigError
+from reverse_etl.config import SyncConfig, SyncConfigError
 from reverse_etl.destinations import DeliveryContext, build_destination, destination_class
 from reverse_etl.destinations.base import (
     DELETE,
@@ -49,7 +49,12 @@ from reverse_etl.destinations.base import (
     Row,
     RowResult,
 )
-from reverse_etl.state import DEFAULT_SCHEMA, Lock, connect, ensure_schema, now_utc
+from reverse_etl.state import DEFAULT_SCHEMA, Lock, ensure_schema, now_utc
+from warehouse.connections import connect_duckdb, stage_in_duckdb
+from warehouse.relations import RelationNotFoundError
+from warehouse.relations import literal as _lit
+from warehouse.relations import quote as _q
+from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +109,6 @@ class RunResult:
     destination_stats: dict[str, Any] = field(default_factory=dict)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 class SyncEngine:
     """Plans and runs one sync against one warehouse."""
 
@@ -120,7 +117,7 @@ class SyncEngine:
         sync: SyncConfig,
         duckdb_path: str | Path | None = None,
         *,
-        settings: ReverseEtlSettings | None = None,
+        settings: Settings | None = None,
         schema: str = DEFAULT_SCHEMA,
         context: DeliveryContext | None = None,
         memory_limit: str | None = "1GB",
@@ -128,7 +125,7 @@ class SyncEngine:
         max_in_flight: int = 2,
     ) -> None:
         self.sync = sync
-        self.settings = settings or ReverseEtlSettings()
+        self.settings = settings or get_settings()
         self.path = str(duckdb_path or self.settings.duckdb_path)
         self.schema = schema
         self.context = context
@@ -152,7 +149,7 @@ class SyncEngine:
         return text
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        con = connect(self.path)
+        con = connect_duckdb(self.path)
         con.execute("set TimeZone = 'UTC'")
         if self.memory_limit:
             con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
@@ -160,19 +157,17 @@ class SyncEngine:
         return con
 
     def _resolve_source(self, con: duckdb.DuckDBPyConnection) -> str:
-        src = self.sync.source
-        parts = src.split(".")
-        if len(parts) > 1:
-            return ".".join(_q(p) for p in parts)
-        rows = con.execute(
-            "select table_schema from information_schema.tables where table_name = ? "
-            "and table_catalog = current_database() order by table_schema = current_schema() desc,"
-            " table_schema",
-            [src],
-        ).fetchall()
-        if not rows:
-            raise SyncConfigError(f"sync {self.sync.name}: source: relation {src!r} not found")
-        return f"{_q(rows[0][0])}.{_q(src)}"
+        """The source relation as the DuckDB connection reads it. The diff and the sync state
+        stay in DuckDB (the file at RW_DUCKDB_PATH); on a PostgreSQL or Spark warehouse the
+        source is read once per run into Arrow (warehouse.stage_in_duckdb)."""
+        try:
+            return stage_in_duckdb(
+                con, self.sync.source, self.settings, alias=f"__source__{self.sync.name}"
+            )
+        except RelationNotFoundError:
+            raise SyncConfigError(
+                f"sync {self.sync.name}: source: relation {self.sync.source!r} not found"
+            ) from None
 
     def _targets(self) -> list[tuple[str, str | None]]:
         """(destination field, source column) in a stable order; holdout attribute last."""
@@ -759,7 +754,7 @@ def status(
     schema: str = DEFAULT_SCHEMA,
     limit: int = 5,
 ) -> dict[str, Any]:
-    con = connect(str(duckdb_path))
+    con = connect_duckdb(duckdb_path)
     try:
         ensure_schema(con, schema)
         where = ""

@@ -100,18 +100,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def connect(path: str, retries: int = 50, wait_s: float = 0.2) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting while another process holds DuckDB's file lock."""
-    last: Exception | None = None
-    for _ in range(retries):
-        try:
-            return duckdb.connect(str(path))
-        except duckdb.IOException as exc:  # "Could not set lock on file"
-            last = exc
-            time.sleep(wait_s)
-    raise RuntimeError(f"warehouse {path} is locked by another process") from last
-
-
 class SyncLockedError(RuntimeError):
     """Another live run holds this sync's lock."""
 

@@ -255,9 +255,9 @@ def import_csv_orders(
     """Import a generic orders CSV into the raw contract under `raw_dir`."""
     options = options or CsvImportOptions()
     if raw_dir is None:
-        from ingest.settings import paths
+        from warehouse.settings import get_settings
 
-        raw_dir = paths().raw_dir
+        raw_dir = get_settings().raw_dir
     with ImportSession(
         path,
         raw_dir,

@@ -109,9 +109,9 @@ def import_shopify_orders(
 ) -> ImportReport:
     """Import a Shopify orders export into the raw contract under `raw_dir`."""
     if raw_dir is None:
-        from ingest.settings import paths
+        from warehouse.settings import get_settings
 
-        raw_dir = paths().raw_dir
+        raw_dir = get_settings().raw_dir
     with ImportSession(
         path, raw_dir, importer="shopify", owned_tables=OWNED_TABLES, append=append
     ) as session:

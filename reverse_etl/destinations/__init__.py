@@ -1,17 +1,30 @@
-"""Destination registry: ``build_destination(sync, ctx)`` returns a ready destination."""
+"""Destinations. Each module in this package declares its config model (a
+``DestinationConfig`` subclass) and registers its class with ``@register``; importing the
+package loads every module, so adding a destination is adding one file here.
+
+``build_destination(sync, ctx)`` returns a ready destination for a sync.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
-from reverse_etl.config import SyncConfig
-from reverse_etl.destinations.base import Destination
+from reverse_etl.destinations.base import REGISTRY, Destination, DestinationConfig
 from reverse_etl.ratelimit import Backoff, Clock
+
+if TYPE_CHECKING:
+    from reverse_etl.config import SyncConfig
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "base":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 
 @dataclass
@@ -30,22 +43,16 @@ class DeliveryContext:
         return Backoff(base=self.backoff_base, cap=30.0, rng=random.Random(self.seed))
 
 
-_CLASSES = {
-    "file": ("reverse_etl.destinations.file", "FileOutbox"),
-    "webhook": ("reverse_etl.destinations.webhook", "SignedWebhook"),
-    "klaviyo": ("reverse_etl.destinations.klaviyo", "Klaviyo"),
-    "hubspot": ("reverse_etl.destinations.hubspot", "HubSpot"),
-    "salesmanago": ("reverse_etl.destinations.salesmanago", "SalesManago"),
-    "braze": ("reverse_etl.destinations.braze", "Braze"),
-}
+def destination_configs() -> tuple[type[DestinationConfig], ...]:
+    """Every registered destination's config model, in type-name order."""
+    return tuple(REGISTRY[kind].config for kind in sorted(REGISTRY))
 
 
 def destination_class(kind: str) -> type[Destination]:
     try:
-        module, name = _CLASSES[kind]
+        return REGISTRY[kind]
     except KeyError:
         raise ValueError(f"unknown destination type {kind!r}") from None
-    return getattr(importlib.import_module(module), name)
 
 
 def build_destination(sync: SyncConfig, ctx: DeliveryContext) -> Destination:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from reverse_etl.ratelimit import Backoff, Clock, RateLimiter, parse_retry_after
 
@@ -25,6 +28,75 @@ UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE = (
     "list_remove",
 )
 GDPR_DELETE = "gdpr_delete"
+
+# The operations each sync mode needs from its destination.
+MODE_OPS: dict[str, frozenset[str]] = {
+    "upsert": frozenset({UPSERT}),
+    "update": frozenset({UPDATE}),
+    "mirror": frozenset({UPSERT, DELETE}),
+    "list": frozenset({LIST_ADD, LIST_REMOVE}),
+    "gdpr_delete": frozenset({GDPR_DELETE}),
+}
+_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class SyncConfigError(ValueError):
+    """A sync file failed validation. The message names the file and the field."""
+
+
+def secret_from_env(env_name: str) -> SecretStr:
+    """Read a secret from the environment. The error names the variable, never a value."""
+    value = os.environ.get(env_name)
+    if not value:
+        raise SyncConfigError(f"environment variable {env_name} is not set (secret)")
+    return SecretStr(value)
+
+
+class DestinationConfig(BaseModel):
+    """The ``destination:`` block of a sync. Each destination module subclasses it with a
+    ``type: Literal[...]`` discriminator and its own fields (``*_env`` = secret variable
+    names), and registers it together with its class (``@register``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # object values that hold memberships (a list/tag), which only mode 'list' may use
+    membership_objects: ClassVar[frozenset[str]] = frozenset()
+
+    base_url: str | None = None
+    batch_size: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    requests_per_second: float | None = Field(default=None, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://", v):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _env_names(cls, v: Any, info: Any) -> Any:
+        if info.field_name.endswith("_env") and isinstance(v, str) and not _ENV.match(v):
+            raise ValueError("must be the NAME of an environment variable (A-Z, 0-9, _)")
+        return v
+
+    def check_mode(self, mode: str) -> None:
+        """Raise ValueError when this destination block cannot serve ``mode``."""
+        obj = getattr(self, "object", None)
+        if obj in self.membership_objects and mode not in ("list", "gdpr_delete"):
+            raise ValueError(f"destination object {obj!r} holds memberships: it needs mode 'list'")
+        if mode == "list" and self.membership_objects and obj not in self.membership_objects:
+            raise ValueError(
+                f"mode 'list' needs destination.object in {sorted(self.membership_objects)}"
+                f" (got {obj!r})"
+            )
+
+    def secret_env_names(self) -> list[str]:
+        return [
+            v for k, v in self.model_dump().items() if k.endswith("_env") and isinstance(v, str)
+        ]
 
 
 @dataclass(slots=True)
@@ -219,6 +291,7 @@ class Destination:
     or raises BatchRejectedError (whole batch refused) / TransientError / FatalError."""
 
     name = "base"
+    config: ClassVar[type[DestinationConfig]] = DestinationConfig
     max_batch = 1000
     default_rps = 10.0
     ops: frozenset[str] = frozenset()
@@ -308,3 +381,17 @@ def struct_sql(tree: dict[str, Any]) -> str:
         value = struct_sql(node) if isinstance(node, dict) else node
         parts.append('"' + name.replace('"', '""') + '" := ' + value)
     return "struct_pack(" + ", ".join(parts) + ")"
+
+
+# -- registry: each destination module registers its class (and, through it, its config) --
+REGISTRY: dict[str, type[Destination]] = {}
+
+
+def register(cls: type[Destination]) -> type[Destination]:
+    """Class decorator: make ``cls`` the destination for ``cls.config.type``."""
+    kind = cls.config.model_fields["type"].annotation.__args__[0]  # Literal["name"]
+    if kind in REGISTRY and REGISTRY[kind] is not cls:
+        raise ValueError(f"destination type {kind!r} registered twice")
+    cls.name = kind
+    REGISTRY[kind] = cls
+    return cls

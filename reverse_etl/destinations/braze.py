@@ -10,23 +10,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from reverse_etl.config import secret_from_env
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
     UPDATE,
     UPSERT,
     BatchRejectedError,
+    DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    register,
+    secret_from_env,
 )
 
 
+class BrazeConfig(DestinationConfig):
+    type: Literal["braze"]
+    object: Literal["users"] = "users"
+    api_key_env: str = "BRAZE_API_KEY"
+
+
+@register
 class Braze(HttpDestination):
-    name = "braze"
+    config = BrazeConfig
     max_batch = 75
     default_rps = 50.0  # /users/track: 3,000 requests per 3 s
     default_base_url = "https://rest.iad-01.braze.com"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reverse_etl.destinations.base import (
     DELETE,
@@ -15,14 +15,23 @@ from reverse_etl.destinations.base import (
     UPDATE,
     UPSERT,
     Destination,
+    DestinationConfig,
     Row,
     RowResult,
     nest,
+    register,
 )
 
 
+class FileConfig(DestinationConfig):
+    type: Literal["file"]
+    directory: str | None = None  # default: settings.outbox_dir
+    object: str = "records"
+
+
+@register
 class FileOutbox(Destination):
-    name = "file"
+    config = FileConfig
     max_batch = 5000
     ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})
 

@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from reverse_etl.config import secret_from_env
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
@@ -24,14 +23,32 @@ from reverse_etl.destinations.base import (
     UPDATE,
     UPSERT,
     BatchRejectedError,
+    DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    register,
+    secret_from_env,
 )
 
 
+class HubSpotConfig(DestinationConfig):
+    membership_objects: ClassVar[frozenset[str]] = frozenset({"list"})
+
+    type: Literal["hubspot"]
+    object: Literal["contacts", "list"] = "contacts"
+    list_id: str | None = None
+    token_env: str = "HUBSPOT_ACCESS_TOKEN"
+
+    def check_mode(self, mode: str) -> None:
+        super().check_mode(mode)
+        if self.object == "list" and not self.list_id:
+            raise ValueError("destination.list_id is required for object 'list'")
+
+
+@register
 class HubSpot(HttpDestination):
-    name = "hubspot"
+    config = HubSpotConfig
     max_batch = 100
     default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
     default_base_url = "https://api.hubapi.com"

@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from reverse_etl.config import secret_from_env
+from pydantic import Field
+
 from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
     UPSERT,
     BatchRejectedError,
+    DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
     TransientError,
     nest,
+    register,
+    secret_from_env,
     struct_sql,
 )
 
@@ -67,8 +71,26 @@ def _klaviyo_target(key: str) -> str:
     return key if key.split(".", 1)[0] in STANDARD else f"properties.{key}"
 
 
+class KlaviyoConfig(DestinationConfig):
+    membership_objects: ClassVar[frozenset[str]] = frozenset({"list"})
+
+    type: Literal["klaviyo"]
+    object: Literal["profiles", "list"] = "profiles"
+    list_id: str | None = None
+    api_key_env: str = "KLAVIYO_API_KEY"
+    revision: str = "2026-07-15"
+    poll_interval_s: float = Field(default=1.0, ge=0)
+    poll_timeout_s: float = Field(default=600.0, gt=0)
+
+    def check_mode(self, mode: str) -> None:
+        super().check_mode(mode)
+        if self.object == "list" and not self.list_id:
+            raise ValueError("destination.list_id is required for object 'list'")
+
+
+@register
 class Klaviyo(HttpDestination):
-    name = "klaviyo"
+    config = KlaviyoConfig
     max_batch = 10_000
     default_rps = 10.0  # bulk import burst 10/s, steady 150/m
     default_base_url = "https://a.klaviyo.com"

@@ -11,9 +11,8 @@ gdpr_delete / delete: ``POST /api/contact/delete`` with ``permanently: true``, p
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from reverse_etl.config import secret_from_env
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
@@ -22,16 +21,37 @@ from reverse_etl.destinations.base import (
     UPDATE,
     UPSERT,
     BatchRejectedError,
+    DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
+    register,
+    secret_from_env,
 )
 
 CONTACT_FIELDS = {"email", "name", "phone", "company", "city", "country", "birthday", "state"}
 
 
+class SalesManagoConfig(DestinationConfig):
+    membership_objects: ClassVar[frozenset[str]] = frozenset({"tag"})
+
+    type: Literal["salesmanago"]
+    object: Literal["contacts", "tag"] = "contacts"
+    tag: str | None = None
+    client_id: str
+    owner: str
+    api_key_env: str = "SALESMANAGO_API_KEY"
+    api_secret_env: str = "SALESMANAGO_API_SECRET"
+
+    def check_mode(self, mode: str) -> None:
+        super().check_mode(mode)
+        if self.object == "tag" and not self.tag:
+            raise ValueError("destination.tag is required for object 'tag'")
+
+
+@register
 class SalesManago(HttpDestination):
-    name = "salesmanago"
+    config = SalesManagoConfig
     max_batch = 100
     default_rps = 2.0  # 10,000 requests / hour on enterprise plans: be gentle
     default_base_url = "https://www.salesmanago.com"

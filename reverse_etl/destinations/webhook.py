@@ -13,10 +13,9 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from reverse_etl.config import secret_from_env
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
@@ -25,10 +24,13 @@ from reverse_etl.destinations.base import (
     UPDATE,
     UPSERT,
     BatchRejectedError,
+    DestinationConfig,
     HttpDestination,
     Row,
     RowResult,
     nest,
+    register,
+    secret_from_env,
 )
 from reverse_etl.ratelimit import utc_now_iso
 
@@ -71,8 +73,16 @@ def verify(
     return False
 
 
+class WebhookConfig(DestinationConfig):
+    type: Literal["webhook"]
+    url: str
+    secret_env: str = "WEBHOOK_SECRET"
+    object: str = "records"
+
+
+@register
 class SignedWebhook(HttpDestination):
-    name = "webhook"
+    config = WebhookConfig
     max_batch = 500
     default_rps = 50.0
     ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE})

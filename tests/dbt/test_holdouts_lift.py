@@ -66,7 +66,7 @@ def test_global_holdout_members_are_in_no_treatment_group(warehouse: Warehouse) 
         db,
         """
         select count(*)
-        from segmentation.int_workflow_entry_outcomes as o
+        from intermediate.int_workflow_entry_outcomes as o
         inner join segmentation.current_holdout_assignments as a
             on o.person_id = a.person_id and a.experiment = 'global' and a.is_holdout
         where o.experiment_group <> 'global_holdout'

@@ -132,27 +132,69 @@ def test_contact_policy_gives_at_most_one_flow_and_honours_consent(warehouse: Wa
 def test_audiences_carry_their_message_attributes(warehouse: Warehouse) -> None:
     (nurture_with_suggestion,) = query(
         warehouse,
-        "select avg((complementary_product_id is not null)::int)"
-        " from segmentation.audience_second_purchase_nurture",
+        "select avg((product_id is not null)::int) from segmentation.audience_candidates"
+        " where audience = 'second_purchase_nurture'",
     )[0]
     assert nurture_with_suggestion is None or nurture_with_suggestion > 0.5
     reasons = {
         r
         for (r,) in query(
-            warehouse, "select distinct winback_reason from segmentation.audience_winback"
+            warehouse,
+            "select distinct winback_reason from segmentation.audience_candidates"
+            " where audience = 'winback'",
         )
     }
     assert {"lapsed_regular", "lapsed_one_time"} <= reasons and len(reasons) >= 3
-    (bad_runout,) = query(
+    # days to the run-out counted from the as-of instant (the end of the as-of day)
+    (due, bad_runout) = query(
         warehouse,
-        "select count(*) from segmentation.audience_replenishment_due"
-        " where days_to_run_out not between 3 and 5",
+        """
+        select count(*), count(*) filter (
+            where datediff('day', a.as_of_at, c.expected_run_out_date) not between 3 and 5)
+        from segmentation.audience_candidates as c
+        cross join segmentation.segmentation_as_of as a
+        where c.audience = 'replenishment_due'
+        """,
     )[0]
-    assert bad_runout == 0
+    assert due > 0 and bad_runout == 0
     opportunities = query(
         warehouse, "select audience, impact_rank from segmentation.workflow_opportunities"
     )
     assert sorted(rank for _, rank in opportunities) == list(range(1, 7))
+
+
+def test_every_audience_has_one_shape_and_history_uses_the_same_rule(
+    warehouse: Warehouse,
+) -> None:
+    """Today's candidates are exactly the audience_entries rows active at the as-of point,
+    and every replayed workflow entry comes from an audience_entries row (one rule)."""
+    (active, candidates) = query(
+        warehouse,
+        """
+        select
+            (select count(distinct (person_id, audience)) from segmentation.audience_entries
+             where is_active),
+            (select count(*) from segmentation.audience_candidates)
+        """,
+    )[0]
+    assert active == candidates > 0
+    (orphans,) = query(
+        warehouse,
+        """
+        select count(*) from segmentation.fct_workflow_entries as w
+        where w.entry_source = 'reconstructed' and not exists (
+            select 1 from segmentation.audience_entries as e
+            where e.person_id = w.person_id and e.audience = w.workflow
+                and e.entered_at = w.entered_at)
+        """,
+    )[0]
+    assert orphans == 0
+    audiences = {a for (a,) in query(warehouse, "select audience from seeds.audience_settings")}
+    entered = {
+        a
+        for (a,) in query(warehouse, "select distinct audience from segmentation.audience_entries")
+    }
+    assert entered == audiences
 
 
 def test_report_renders_from_the_warehouse(warehouse: Warehouse, tmp_path: Path) -> None:

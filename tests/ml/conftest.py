@@ -95,3 +95,6 @@ def ml_env(shop, monkeypatch):
     monkeypatch.setenv("RW_DUCKDB_PATH", str(shop["duckdb"]))
     monkeypatch.setenv("RW_ARTIFACTS_DIR", str(shop["artifacts"]))
     return shop
+
+
+from tests.engines import postgres_server  # noqa: E402, F401  (pytest fixture)

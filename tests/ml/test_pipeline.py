@@ -17,26 +17,27 @@ from typer.testing import CliRunner
 
 from ml.backtest import MODEL
 from ml.cli import app
-from ml.config import settings
 from ml.features import feature_columns, load_frame
 from ml.models import gbm
 from ml.registry import Registry
 from ml.tasks import TASKS
 from ml.train import prepare, train_all
+from warehouse.connections import connect
+from warehouse.settings import get_settings
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def trained(shop):
-    cfg = settings(duckdb_path=shop["duckdb"], artifacts_dir=shop["artifacts"])
+    cfg = get_settings(duckdb_path=shop["duckdb"], artifacts_dir=shop["artifacts"])
     return cfg, train_all(cfg)
 
 
 def test_feature_table_shape(shop):
-    with duckdb.connect(str(shop["duckdb"]), read_only=True) as con:
+    with connect(get_settings(duckdb_path=shop["duckdb"]), read_only=True) as con:
         frame = load_frame(con, "ml_customer_features", None)
-        cutoffs = con.execute("select * from ml.ml_cutoffs order by cutoff_date").df()
+        cutoffs = con.fetch_df("select * from ml.ml_cutoffs order by cutoff_date")
     assert cutoffs["is_scoring_cutoff"].sum() == 1
     assert str(cutoffs["cutoff_date"].max().date()) == "2026-11-16"
     assert len(cutoffs) >= 8
@@ -170,7 +171,7 @@ def test_promote_and_rollback_from_the_cli(trained, ml_env):
 
 def test_same_data_gives_the_same_model(trained, shop):
     cfg, _ = trained
-    with duckdb.connect(str(shop["duckdb"]), read_only=True) as con:
+    with connect(cfg, read_only=True) as con:
         frame, _ = prepare(con, cfg)
     task = TASKS["churn"]
     rows = frame[frame[task.complete_flag].astype(bool) & (frame["orders_count"] > 0)]

@@ -33,7 +33,7 @@ FAST_ML = {
 TEST_FILE_SYNC = {
     "name": "test_file_profiles",
     "description": "Test: profiles to the file outbox.",
-    "source": "dim_customers",
+    "source": "core.dim_customers",  # not a sync_ model: qualified (warehouse/relations.py)
     "primary_key": "person_id",
     "mode": "mirror",
     "destination": {"type": "file"},
@@ -58,7 +58,8 @@ def _env_for(root: Path) -> dict[str, str]:
 
 def write_test_syncs(directory: Path, manifest: Path) -> None:
     """The repo's enabled file-destination syncs whose model exists, plus TEST_FILE_SYNC."""
-    from reverse_etl.config import DEFAULT_SYNCS_DIR, load_syncs
+    from reverse_etl.config import load_syncs
+    from warehouse.settings import SYNCS_DIR as DEFAULT_SYNCS_DIR
 
     models = {
         node["name"]

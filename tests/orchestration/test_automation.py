@@ -14,7 +14,7 @@ import pytest
 from orchestration.defs.automation.schedules import build_schedules
 from orchestration.defs.automation.sensors import failure_payload, report_run_failures
 from orchestration.resources import ReverseEtlResource, WarehouseResource
-from orchestration.settings import OrchestrationSettings
+from warehouse.settings import Settings
 
 
 @pytest.fixture
@@ -23,8 +23,12 @@ def instance():
         yield instance
 
 
+def _settings(shop_timezone: str = "Europe/Warsaw", **orchestration) -> Settings:
+    return Settings(shop_timezone=shop_timezone, orchestration=orchestration)
+
+
 def _schedules(**overrides) -> dict[str, dg.ScheduleDefinition]:
-    return {s.name: s for s in build_schedules(OrchestrationSettings(**overrides))}
+    return {s.name: s for s in build_schedules(_settings(**overrides))}
 
 
 def test_schedules_run_in_the_shop_time_zone():
@@ -49,7 +53,7 @@ def _ticks(schedule: dg.ScheduleDefinition, start: datetime):
 
 def test_unknown_time_zone_is_rejected():
     with pytest.raises(ValueError):
-        OrchestrationSettings(shop_timezone="Mars/Olympus")
+        Settings(shop_timezone="Mars/Olympus")
 
 
 def test_daily_schedule_requests_a_run(instance):
@@ -99,7 +103,7 @@ def webhook(monkeypatch):
     thread.start()
     _Receiver.received = []
     url = f"http://127.0.0.1:{server.server_port}/alerts"
-    monkeypatch.setenv("RW_ALERT_WEBHOOK_URL", url)
+    monkeypatch.setenv("RW_ORCHESTRATION_ALERT_WEBHOOK_URL", url)
     yield _Receiver.received
     server.shutdown()
 
@@ -136,7 +140,7 @@ def test_failure_sensor_posts_to_the_webhook(instance, webhook):
 
 
 def test_failure_sensor_without_webhook_only_logs(instance, monkeypatch):
-    monkeypatch.delenv("RW_ALERT_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("RW_ORCHESTRATION_ALERT_WEBHOOK_URL", raising=False)
     run, failure = _failed_run(instance)
     context = dg.build_run_status_sensor_context(
         sensor_name="report_run_failures",
@@ -215,7 +219,7 @@ def test_sync_with_a_schedule_gets_its_own_job_and_schedule(instance):
         }
     )
     unscheduled = sync.model_copy(update={"name": "manual_probe", "schedule": None})
-    job, schedule = build_sync_schedules([sync, unscheduled], OrchestrationSettings())
+    job, schedule = build_sync_schedules([sync, unscheduled], Settings())
     assert job.name == schedule.job_name == "sync_hourly_probe_job"
     assert schedule.cron_schedule == "@hourly"
     tick = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Warsaw"))

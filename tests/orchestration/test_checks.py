@@ -40,6 +40,24 @@ def test_age_hours():
     assert age_hours(None, now) is None
 
 
+def test_freshness_never_negative_when_data_runs_to_the_end_of_today(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from orchestration.defs.ingest.checks import newest_record
+
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    stamps = [now - timedelta(hours=h) for h in (30, 2)] + [
+        now + timedelta(hours=h) for h in (1, 11)
+    ]
+    path = tmp_path / "orders.parquet"
+    pq.write_table(pa.table({"ordered_at": pa.array(stamps, pa.timestamp("us", tz="UTC"))}), path)
+    newest, ahead = newest_record(path, "ordered_at", now)
+    assert ahead == 2
+    assert newest == now - timedelta(hours=2)
+    assert age_hours(newest, now) == pytest.approx(2)
+
+
 def _result(sent, rejected, creates=0, updates=0, removals=0, invalid=0, consent=0, holdout=0):
     plan = SimpleNamespace(
         creates=creates,

@@ -139,7 +139,7 @@ def test_group_for_path(folders, group):
 def test_build_args_plain():
     args = build_args()
     assert args[0] == "build"
-    assert json.loads(args[args.index("--vars") + 1]) == {"segmentation_use_ml_scores": True}
+    assert json.loads(args[args.index("--vars") + 1]) == {}
 
 
 def test_build_args_options():

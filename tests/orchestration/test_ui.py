@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import PROJECT_ROOT
+from warehouse.settings import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -8,11 +8,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from reverse_etl.config import ReverseEtlSettings, SyncConfig
+from reverse_etl.config import SyncConfig
 from reverse_etl.destinations import DeliveryContext
 from reverse_etl.emulator import DEFAULT_CREDENTIALS, EmulatorConfig, RunningEmulator
 from reverse_etl.engine import SyncEngine
 from reverse_etl.ratelimit import ScaledClock
+from warehouse.settings import Settings
 
 SECRET_ENV = {
     "KLAVIYO_API_KEY": DEFAULT_CREDENTIALS["klaviyo"],
@@ -134,7 +135,7 @@ def engine_for(
         backoff_base=0.2,
         max_attempts=kw.pop("max_attempts", 12),
     )
-    settings = ReverseEtlSettings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    settings = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
     return SyncEngine(sync, settings=settings, context=ctx, **kw)
 
 
@@ -158,3 +159,6 @@ def desired_people(db: Path, where: str = "true") -> dict[str, dict[str, Any]]:
         return {r[0]: dict(zip(names, r, strict=True)) for r in rel.fetchall()}
     finally:
         con.close()
+
+
+from tests.engines import postgres_server  # noqa: E402, F401  (pytest fixture)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reverse_etl.config import DEFAULT_SYNCS_DIR, SyncConfigError, load_sync_file, load_syncs
+from reverse_etl.config import SyncConfigError, load_sync_file, load_syncs
+from warehouse.settings import SYNCS_DIR as DEFAULT_SYNCS_DIR
 
 
 def _write(tmp_path, text, name="s.yml"):

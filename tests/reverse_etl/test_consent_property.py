@@ -12,8 +12,9 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reverse_etl.config import ReverseEtlSettings, SyncConfig
+from reverse_etl.config import SyncConfig
 from reverse_etl.engine import SyncEngine
+from warehouse.settings import Settings
 
 person = st.tuples(st.booleans(), st.booleans(), st.booleans())  # present, consented, holdout
 population = st.lists(person, min_size=1, max_size=25)
@@ -70,9 +71,7 @@ def _replay(outbox: Path, run_id: str, members: dict[str, dict]) -> list[dict]:
 def test_no_unconsented_or_excluded_holdout_person_on_treatment_list(history, policy):
     with tempfile.TemporaryDirectory() as tmp:
         db, outbox = Path(tmp) / "w.duckdb", Path(tmp) / "outbox"
-        engine = SyncEngine(
-            _sync(policy), settings=ReverseEtlSettings(duckdb_path=db, outbox_dir=outbox)
-        )
+        engine = SyncEngine(_sync(policy), settings=Settings(duckdb_path=db, outbox_dir=outbox))
         members: dict[str, dict] = {}
         for people in history:
             _load(db, people)

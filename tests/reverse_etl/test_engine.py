@@ -259,10 +259,10 @@ def test_full_resync_resends_everything(emulator, secrets_env, tmp_path):
 def test_mapping_change_triggers_resend(tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 10)
-    from reverse_etl.config import ReverseEtlSettings
     from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
 
-    st = ReverseEtlSettings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
     SyncEngine(_file_sync(), settings=st).run()
     assert SyncEngine(_file_sync(), settings=st).plan().total == 0
     changed = _file_sync(fields={"email": "email", "first_name": "first_name"})
@@ -272,10 +272,10 @@ def test_mapping_change_triggers_resend(tmp_path):
 def test_file_outbox_jsonl(tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 120)
-    from reverse_etl.config import ReverseEtlSettings
     from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
 
-    st = ReverseEtlSettings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
     r = SyncEngine(_file_sync(), settings=st).run()
     lines = _outbox_lines(tmp_path, "file_customers", r.run_id)
     assert len(lines) == 120 and r.api_calls == 0
@@ -286,11 +286,11 @@ def test_file_outbox_jsonl(tmp_path):
 def test_lock_blocks_second_run_and_stale_lock_is_taken_over(tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 5)
-    from reverse_etl.config import ReverseEtlSettings
     from reverse_etl.engine import SyncEngine
     from reverse_etl.state import ensure_schema, now_utc
+    from warehouse.settings import Settings
 
-    st = ReverseEtlSettings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
     con = duckdb.connect(str(db))
     ensure_schema(con)
     import socket
@@ -361,10 +361,11 @@ def test_update_mode_rejects_unknown_contacts_per_row(emulator, secrets_env, tmp
 
 
 def test_plan_names_a_missing_source(tmp_path):
-    from reverse_etl.config import ReverseEtlSettings, SyncConfigError
+    from reverse_etl.config import SyncConfigError
     from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
 
-    st = ReverseEtlSettings(duckdb_path=tmp_path / "empty.duckdb", outbox_dir=tmp_path)
+    st = Settings(duckdb_path=tmp_path / "empty.duckdb", outbox_dir=tmp_path)
     with pytest.raises(SyncConfigError, match="dim_customers"):
         SyncEngine(_file_sync(), settings=st).plan()
 
@@ -372,12 +373,12 @@ def test_plan_names_a_missing_source(tmp_path):
 def test_two_threads_cannot_run_the_same_sync(tmp_path):
     import threading
 
-    from reverse_etl.config import ReverseEtlSettings
     from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
 
     db = tmp_path / "w.duckdb"
     make_customers(db, 600)
-    st = ReverseEtlSettings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
     outcomes: list[str] = []
 
     def go():

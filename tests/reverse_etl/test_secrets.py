@@ -7,7 +7,8 @@ import logging
 import duckdb
 import httpx
 
-from reverse_etl.config import SyncConfigError, secret_from_env
+from reverse_etl.config import SyncConfigError
+from reverse_etl.destinations.base import secret_from_env
 
 from .conftest import engine_for, make_customers, sync_config
 

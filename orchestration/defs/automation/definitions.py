@@ -6,11 +6,11 @@ from orchestration.defs.automation.jobs import build_jobs
 from orchestration.defs.automation.schedules import build_schedules, build_sync_schedules
 from orchestration.defs.automation.sensors import activation_automation_sensor, report_run_failures
 from orchestration.defs.reverse_etl.assets import configured_syncs
-from orchestration.settings import settings
+from warehouse.settings import get_settings
 
 
 def defs(dbt_models: dg.AssetsDefinition) -> dg.Definitions:
-    config = settings()
+    config = get_settings()
     per_sync = build_sync_schedules(configured_syncs(), config)
     return dg.Definitions(
         jobs=[*build_jobs(dbt_models), *(j for j in per_sync if not _is_schedule(j))],

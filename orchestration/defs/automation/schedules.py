@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.automation.jobs import DAILY_BUILD, WEEKLY_RETRAIN
-from orchestration.settings import OrchestrationSettings
+from warehouse.settings import Settings
 
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -45,7 +45,7 @@ def sync_job_name(sync_name: str) -> str:
     return f"sync_{sync_name}_job"
 
 
-def build_sync_schedules(syncs, settings: OrchestrationSettings) -> list:
+def build_sync_schedules(syncs, settings: Settings) -> list:
     """A job and a schedule per sync that declares `schedule:` in its YAML. Besides the
     automation that follows every rebuild of the model, the schedule retries rows the
     destination rejected last time; it skips while the same sync is still running."""
@@ -73,21 +73,22 @@ def build_sync_schedules(syncs, settings: OrchestrationSettings) -> list:
     return out
 
 
-def build_schedules(settings: OrchestrationSettings) -> list[dg.ScheduleDefinition]:
+def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     tz = settings.shop_timezone
+    weekly = settings.orchestration.weekly_retrain_cron
     return [
         _schedule(
             "daily_build_schedule",
             DAILY_BUILD,
-            settings.daily_build_cron,
+            settings.orchestration.daily_build_cron,
             tz,
-            f"Daily warehouse build and scoring ({settings.daily_build_cron}, {tz}).",
+            f"Daily warehouse build and scoring ({settings.orchestration.daily_build_cron}, {tz}).",
         ),
         _schedule(
             "weekly_retrain_schedule",
             WEEKLY_RETRAIN,
-            settings.weekly_retrain_cron,
+            settings.orchestration.weekly_retrain_cron,
             tz,
-            f"Weekly retraining with promotion ({settings.weekly_retrain_cron}, {tz}).",
+            f"Weekly retraining with promotion ({weekly}, {tz}).",
         ),
     ]

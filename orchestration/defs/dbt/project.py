@@ -17,10 +17,6 @@ from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_executable
 # overwrite with their own vars.
 TARGET_PATH = Path("target") / "dagster"
 
-# Vars every Dagster-driven parse and build uses. Under Dagster the scoring asset runs before
-# the audiences, so they read the ML scores (and the manifest records that dependency).
-ORCHESTRATION_VARS: Mapping[str, object] = {"segmentation_use_ml_scores": True}
-
 # dbt vars that pin "today" of the models: RFM/lifecycle/audiences and the ML cutoffs.
 AS_OF_VARS = ("segmentation_as_of_date", "ml_as_of")
 
@@ -36,7 +32,7 @@ def resolve_as_of(configured: str | None, tags: Mapping[str, str]) -> str | None
 
 def dbt_vars(as_of_date: str | None = None, extra: Mapping[str, object] | None = None) -> dict:
     """The `--vars` of a Dagster dbt invocation."""
-    merged: dict[str, object] = dict(ORCHESTRATION_VARS)
+    merged: dict[str, object] = {}
     if as_of_date:
         day = date.fromisoformat(as_of_date).isoformat()  # raises on a malformed date
         merged.update(dict.fromkeys(AS_OF_VARS, day))

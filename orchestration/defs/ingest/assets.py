@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ingest.contract import TABLES
 from orchestration.resources import WarehouseResource
-from orchestration.settings import settings
+from warehouse.settings import get_settings
 
 RAW_GROUP = "raw"
 
@@ -66,7 +66,7 @@ RAW_SPECS = [
 
 
 def _today_in_shop() -> str:
-    return datetime.now(ZoneInfo(settings().shop_timezone)).date().isoformat()
+    return datetime.now(ZoneInfo(get_settings().shop_timezone)).date().isoformat()
 
 
 def _row_count(path: Path) -> int:

@@ -243,7 +243,7 @@ def build_ml_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "max_psi": max_psi,
-                "psi_alert": settings.ml_psi_alert,
+                "psi_alert": settings.ml.psi_alert,
                 "alerts": dg.MetadataValue.md(
                     markdown_table(alerts[["model_name", "variable", "psi"]].to_dict("records"))
                     if len(alerts)

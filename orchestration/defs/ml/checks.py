@@ -7,7 +7,7 @@ import dagster as dg
 from ml.tasks import TASKS
 from orchestration.defs.ml.assets import model_key
 from orchestration.resources import MLResource, WarehouseResource
-from orchestration.settings import settings
+from warehouse.settings import get_settings
 
 NAIVE_BASELINE = "historical_average"
 
@@ -45,7 +45,7 @@ def _floor_check(task: str) -> dg.AssetChecksDefinition:
         if champion is None:
             return dg.AssetCheckResult(passed=False, metadata={"reason": "no champion"})
         summary = registry.metrics(task, champion).get("summary", {})
-        passed, meta = quality_floor(task, summary, settings().ml_min_auc)
+        passed, meta = quality_floor(task, summary, get_settings().ml.min_auc)
         return dg.AssetCheckResult(passed=passed, metadata={"champion": champion, **meta})
 
     return check

@@ -15,8 +15,8 @@ from dagster_dbt import get_asset_key_for_model
 from pydantic import Field
 
 from orchestration.defs.dbt.assets import WAREHOUSE_POOL
-from orchestration.resources import ReverseEtlResource, WarehouseResource, default_syncs_dir
-from orchestration.settings import settings
+from orchestration.resources import ReverseEtlResource, WarehouseResource
+from warehouse.settings import get_settings
 
 ACTIVATION_GROUP = "activation"
 ERROR_RATE_CHECK = "sync_error_rate"
@@ -46,7 +46,7 @@ def configured_syncs(syncs_dir: str | Path | None = None) -> list:
     """Enabled syncs, in name order (an invalid sync file fails loudly here)."""
     from reverse_etl.config import load_syncs
 
-    directory = syncs_dir or os.environ.get("RW_SYNCS_DIR") or default_syncs_dir()
+    directory = syncs_dir or get_settings().syncs_dir  # RW_SYNCS_DIR
     return sorted(
         (s for s in load_syncs(Path(directory)).values() if s.enabled), key=lambda s: s.name
     )
@@ -205,7 +205,7 @@ def build_sync_asset(sync, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefiniti
                 "full_resync": config.full_resync,
             },
         )
-        limit = settings().sync_max_error_rate
+        limit = get_settings().sync.max_error_rate
         rate = error_rate(result)
         yield dg.AssetCheckResult(
             asset_key=key,

@@ -1,7 +1,8 @@
 -- Klaviyo profile attributes: one row per person with an email address. Only what the
--- destination needs: contact, purchase summary, RFM segment, lifecycle stage and, once the
--- ML step has scored (var segmentation_use_ml_scores), churn risk, 12-month LTV and the
--- expected next-order date. Consent travels along so the sync can enforce it again.
+-- destination needs: contact, purchase summary, RFM segment, lifecycle stage and the ML
+-- scores (ml.customer_scores: churn risk, 12-month LTV, expected next-order date; null
+-- before the first scoring run, never cleared by a rebuild). Consent travels along so the
+-- sync can enforce it again.
 
 with
 
@@ -23,9 +24,9 @@ lifecycle as (
 
 ),
 
-{% if var('segmentation_use_ml_scores') -%}
 scores as (
 
+    -- always present (dbt creates it empty); null scores only before the first scoring run
     select
         person_id,
         churn_probability,
@@ -35,20 +36,6 @@ scores as (
     from {{ source('ml', 'customer_scores') }}
 
 ),
-{%- else -%}
-scores as (
-
-    -- no scores yet: the columns exist (null) so the contract holds either way
-    select
-        cast(null as {{ dbt.type_string() }}) as person_id,
-        cast(null as {{ dbt.type_float() }}) as churn_probability,
-        cast(null as {{ dbt.type_string() }}) as churn_risk_band,
-        cast(null as {{ dbt.type_float() }}) as predicted_ltv_12m,
-        cast(null as date) as expected_next_order_date
-    where false
-
-),
-{%- endif %}
 
 final as (
 

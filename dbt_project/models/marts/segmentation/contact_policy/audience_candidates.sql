@@ -56,169 +56,42 @@ as_of as (
 
 ),
 
----------- every audience, as one shape (message attributes null where not applicable)
-at_risk_vips as (
+---------- today's qualifications: the audience rows that hold at the as-of point, one per
+---------- (person, audience) - the earliest entry (e.g. the product that runs out first)
+entries as (
 
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        last_order_category as category,
-        cast(days_silent as {{ dbt.type_int() }}) as days_silent,
-        cast(null as {{ dbt.type_string() }}) as product_id,
-        cast(null as {{ dbt.type_string() }}) as product_name,
-        cast(null as date) as expected_run_out_date,
-        cast(null as {{ dbt.type_numeric() }}) as cart_value,
-        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
-        cast(null as {{ dbt.type_int() }}) as cart_step,
-        cast(null as {{ dbt.type_string() }}) as winback_reason,
-        false as is_price_only_buyer
-    from {{ ref('audience_at_risk_vips') }}
-
-),
-
-nurture as (
-
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        first_order_category as category,
-        cast(days_since_first_order as {{ dbt.type_int() }}) as days_silent,
-        complementary_product_id as product_id,
-        complementary_product_name as product_name,
-        cast(null as date) as expected_run_out_date,
-        cast(null as {{ dbt.type_numeric() }}) as cart_value,
-        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
-        cast(null as {{ dbt.type_int() }}) as cart_step,
-        cast(null as {{ dbt.type_string() }}) as winback_reason,
-        false as is_price_only_buyer
-    from {{ ref('audience_second_purchase_nurture') }}
-
-),
-
-replenishment as (
-
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        category,
-        cast(null as {{ dbt.type_int() }}) as days_silent,
-        product_id,
-        product_name,
-        expected_run_out_date,
-        cast(null as {{ dbt.type_numeric() }}) as cart_value,
-        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
-        cast(null as {{ dbt.type_int() }}) as cart_step,
-        cast(null as {{ dbt.type_string() }}) as winback_reason,
-        false as is_price_only_buyer
-    from {{ ref('audience_replenishment_due') }}
-
-),
-
-carts as (
-
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        cast(null as {{ dbt.type_string() }}) as category,
-        cast(null as {{ dbt.type_int() }}) as days_silent,
-        cart_product_id as product_id,
-        cast(null as {{ dbt.type_string() }}) as product_name,
-        cast(null as date) as expected_run_out_date,
-        cart_value,
-        cart_value_tier,
-        cart_step,
-        cast(null as {{ dbt.type_string() }}) as winback_reason,
-        false as is_price_only_buyer
-    from {{ ref('audience_cart_abandonment') }}
-
-),
-
-winback as (
-
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        last_order_category as category,
-        cast(days_silent as {{ dbt.type_int() }}) as days_silent,
-        cast(null as {{ dbt.type_string() }}) as product_id,
-        cast(null as {{ dbt.type_string() }}) as product_name,
-        cast(null as date) as expected_run_out_date,
-        cast(null as {{ dbt.type_numeric() }}) as cart_value,
-        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
-        cast(null as {{ dbt.type_int() }}) as cart_step,
-        winback_reason,
-        is_price_only_buyer
-    from {{ ref('audience_winback') }}
-
-),
-
-unengaged as (
-
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        cast(null as {{ dbt.type_string() }}) as category,
-        cast(days_unengaged as {{ dbt.type_int() }}) as days_silent,
-        cast(null as {{ dbt.type_string() }}) as product_id,
-        cast(null as {{ dbt.type_string() }}) as product_name,
-        cast(null as date) as expected_run_out_date,
-        cast(null as {{ dbt.type_numeric() }}) as cart_value,
-        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
-        cast(null as {{ dbt.type_int() }}) as cart_step,
-        cast(null as {{ dbt.type_string() }}) as winback_reason,
-        false as is_price_only_buyer
-    from {{ ref('audience_unengaged_subscribers') }}
-
-),
-
-personal_outreach as (
-
-    select
-        person_id,
-        audience,
-        entered_at,
-        entry_reason,
-        last_order_category as category,
-        cast(days_since_last_order as {{ dbt.type_int() }}) as days_silent,
-        cast(null as {{ dbt.type_string() }}) as product_id,
-        cast(null as {{ dbt.type_string() }}) as product_name,
-        cast(null as date) as expected_run_out_date,
-        cast(null as {{ dbt.type_numeric() }}) as cart_value,
-        cast(null as {{ dbt.type_string() }}) as cart_value_tier,
-        cast(null as {{ dbt.type_int() }}) as cart_step,
-        cast(null as {{ dbt.type_string() }}) as winback_reason,
-        false as is_price_only_buyer
-    from {{ ref('audience_personal_outreach') }}
+    select * from {{ ref('audience_entries') }}
+    where is_active
 
 ),
 
 unioned as (
 
-    select * from at_risk_vips
-    union all
-    select * from nurture
-    union all
-    select * from replenishment
-    union all
-    select * from carts
-    union all
-    select * from winback
-    union all
-    select * from unengaged
-    union all
-    select * from personal_outreach
+    select
+        entries.person_id,
+        entries.audience,
+        entries.step,
+        entries.entered_at,
+        entries.step_at,
+        entries.entry_reason,
+        entries.rule_suppression_reason,
+        entries.category,
+        cast(
+            floor({{ days_between('entries.reference_at', 'as_of.as_of_at') }})
+            as {{ dbt.type_int() }}
+        ) as days_silent,
+        entries.product_id,
+        entries.product_name,
+        entries.expected_run_out_date,
+        entries.cart_value,
+        entries.cart_value_tier,
+        entries.winback_reason,
+        row_number() over (
+            partition by entries.person_id, entries.audience
+            order by entries.entered_at, entries.product_id
+        ) as entry_rank
+    from entries
+    cross join as_of
 
 ),
 
@@ -276,7 +149,8 @@ refund_disputes as (
 
 outreach_persons as (
 
-    select distinct person_id from personal_outreach
+    select distinct person_id from entries
+    where audience = 'personal_outreach'
 
 ),
 
@@ -299,7 +173,8 @@ decided as (
             when coalesce(map_signals.has_spam_complaint, false) then 'spam_complaint'
             when refund_disputes.person_id is not null then 'open_refund_dispute'
             when outreach_persons.person_id is not null then 'personal_outreach'
-            when unioned.is_price_only_buyer then 'price_only_buyer'
+            when unioned.rule_suppression_reason is not null
+                then unioned.rule_suppression_reason
         end as suppression_reason
     from unioned
     inner join settings
@@ -316,6 +191,7 @@ decided as (
         on unioned.person_id = refund_disputes.person_id
     left join outreach_persons
         on unioned.person_id = outreach_persons.person_id
+    where unioned.entry_rank = 1
 
 ),
 
@@ -338,7 +214,9 @@ final as (
     select
         person_id,
         audience,
+        step,
         entered_at,
+        step_at,
         entry_reason,
         cast(priority as {{ dbt.type_int() }}) as priority,
         channel,
@@ -363,9 +241,9 @@ final as (
         expected_run_out_date,
         cart_value,
         cart_value_tier,
-        cart_step,
+        case when audience = 'cart_abandonment' then step end as cart_step,
         winback_reason,
-        is_price_only_buyer
+        coalesce(rule_suppression_reason = 'price_only_buyer', false) as is_price_only_buyer
     from prioritised
 
 )

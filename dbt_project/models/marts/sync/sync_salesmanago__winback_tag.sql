@@ -1,5 +1,6 @@
--- Treatment list for the win-back flow: this audience's members with the holdout flag and
--- the email consent from dim_customers, so the sync enforces both again at the boundary.
+-- SALESmanago WINBACK tag (sync salesmanago_winback_tag): the win-back flow's members with
+-- the holdout flag and the email consent from dim_customers, so the sync enforces both again
+-- at the boundary.
 
 with
 
@@ -23,7 +24,6 @@ final as (
         memberships.email,
         memberships.first_name,
         memberships.winback_reason,
-        memberships.days_silent,
         memberships.is_holdout,
         coalesce(customers.is_email_consented, false) as is_email_consented
     from memberships

@@ -52,6 +52,8 @@ final as (
         candidates.audience,
         candidates.entered_at,
         candidates.entry_reason,
+        candidates.step,
+        candidates.step_at,
         candidates.priority,
         candidates.channel,
         candidates.is_automated,

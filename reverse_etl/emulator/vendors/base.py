@@ -1,0 +1,77 @@
+"""What every emulated vendor shares: the request it is handed and the registry.
+
+A vendor module subclasses ``Vendor``, keeps its own records (``reset``), answers the paths
+under its ``prefixes`` (``handle``) and says what it holds (``snapshot``); ``@register`` makes
+the server route to it. The shared server (``emulator/server.py``) does the rest: auth-free
+plumbing, fault injection, rate-limit windows, the request log and control endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reverse_etl.emulator.server import EmulatorState
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+Response = tuple[int, Any, "dict[str, str] | None"]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: bytes
+    headers: dict[str, str]  # as sent (case preserved)
+    fault: str | None
+    state: EmulatorState
+    items: int | None = None  # records in the request, for the request log
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else {}
+
+    def header(self, name: str, default: str = "") -> str:
+        lower = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lower), default)
+
+
+class Vendor:
+    name = "vendor"
+    prefixes: tuple[str, ...] = ()
+    content_type = "application/json"
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every record (called with the state lock held or before serving)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        return {}
+
+    def handle(self, req: Request) -> Response:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+VENDORS: dict[str, type[Vendor]] = {}
+
+
+def register(cls: type[Vendor]) -> type[Vendor]:
+    VENDORS[cls.name] = cls
+    return cls
+
+
+def vendor_name(path: str) -> str:
+    """The vendor whose longest prefix matches ``path`` (``unknown`` when none does)."""
+    best, best_len = "unknown", -1
+    for name, cls in VENDORS.items():
+        for prefix in cls.prefixes:
+            if path.startswith(prefix) and len(prefix) > best_len:
+                best, best_len = name, len(prefix)
+    return best

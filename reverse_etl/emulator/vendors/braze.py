@@ -1,0 +1,96 @@
+"""Braze REST: /users/track attributes (errors[].index per object) and /users/delete."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, register
+
+
+@register
+class Braze(Vendor):
+    name = "braze"
+    prefixes = ("/users/",)
+
+    def reset(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self.deleted: list[str] = []
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"users": dict(self.users), "deleted": list(self.deleted)}
+
+    def handle(self, req: Request) -> Response:
+        path, body, fault = req.path, req.body, req.fault
+        st = self.state
+        if req.header("Authorization") != f"Bearer {st.config.credentials['braze']}":
+            return 401, {"message": "Invalid API key"}, None
+        doc = json.loads(body) if body else {}
+        if path == "/users/track":
+            attrs = doc.get("attributes", [])
+            req.items = len(attrs)
+            if len(attrs) > 75:
+                return 400, {"message": "Too many attributes objects (max 75)"}, None
+            if fault == "reject_batch":
+                return 400, {"message": "injected bad request"}, None
+            errors = []
+            reject = {st.rng.randrange(len(attrs))} if fault == "reject_rows" and attrs else set()
+            with st.lock:
+                for i, obj in enumerate(attrs):
+                    ext = obj.get("external_id")
+                    if not ext:
+                        errors.append(
+                            {"type": "Missing external_id", "input_array": "attributes", "index": i}
+                        )
+                        continue
+                    email = obj.get("email")
+                    if email is not None and not EMAIL.match(str(email)):
+                        errors.append(
+                            {
+                                "type": "'email' is not a valid email address",
+                                "input_array": "attributes",
+                                "index": i,
+                            }
+                        )
+                        continue
+                    if i in reject:
+                        errors.append(
+                            {"type": "injected failure", "input_array": "attributes", "index": i}
+                        )
+                        continue
+                    if obj.get("_update_existing_only") and ext not in self.users:
+                        continue
+                    user = self.users.get(ext)
+                    if user is None:
+                        user = self.users[ext] = {}
+                        st.effect("braze.users_created")
+                    else:
+                        st.effect("braze.users_updated")
+                    for k, v in obj.items():
+                        if k in ("external_id", "_update_existing_only"):
+                            continue
+                        if v is None:
+                            user.pop(k, None)
+                        else:
+                            user[k] = v
+            out: dict[str, Any] = {
+                "message": "success",
+                "attributes_processed": len(attrs) - len(errors),
+            }
+            if errors:
+                out["errors"] = errors
+            return 201, out, None
+        if path == "/users/delete":
+            ids = doc.get("external_ids", [])
+            req.items = len(ids)
+            if len(ids) > 50:
+                return 400, {"message": "at most 50 external_ids"}, None
+            deleted = 0
+            with st.lock:
+                for ext in ids:
+                    if self.users.pop(ext, None) is not None:
+                        deleted += 1
+                        self.deleted.append(ext)
+                        st.effect("braze.users_deleted")
+            return 201, {"deleted": deleted, "message": "success"}, None
+        return 404, {"message": "not found"}, None

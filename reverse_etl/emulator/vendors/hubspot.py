@@ -1,0 +1,206 @@
+"""HubSpot CRM v3: contacts batch upsert/update/read/archive (207 multi-status per-record
+errors), list memberships add-and-remove and GDPR delete."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, register
+
+
+@register
+class HubSpot(Vendor):
+    name = "hubspot"
+    prefixes = ("/crm/",)
+
+    def reset(self) -> None:
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.by_email: dict[str, str] = {}
+        self.lists: dict[str, set[str]] = {}
+        self.gdpr_deleted: list[str] = []
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "contacts": {
+                (p.get("email") or cid): {"id": cid, **p} for cid, p in self.contacts.items()
+            },
+            "lists": {
+                lid: sorted(
+                    self.contacts[c].get("email") or c for c in members if c in self.contacts
+                )
+                for lid, members in self.lists.items()
+            },
+            "gdpr_deleted": list(self.gdpr_deleted),
+        }
+
+    def error(self, status: int, message: str, category: str = "VALIDATION_ERROR"):
+        return (
+            status,
+            {
+                "status": "error",
+                "message": message,
+                "category": category,
+                "correlationId": str(uuid.uuid4()),
+            },
+            None,
+        )
+
+    def handle(self, req: Request) -> Response:
+        method, path, body, fault = req.method, req.path, req.body, req.fault
+        st = self.state
+        if req.header("Authorization") != f"Bearer {st.config.credentials['hubspot']}":
+            return self.error(
+                401, "Authentication credentials not found.", "INVALID_AUTHENTICATION"
+            )
+        doc = json.loads(body) if body else {}
+        m = re.match(r"^/crm/v3/objects/contacts/batch/(upsert|update|read|archive)$", path)
+        if method == "POST" and m:
+            action = m.group(1)
+            inputs = doc.get("inputs", [])
+            req.items = len(inputs)
+            if len(inputs) > 100:
+                return self.error(400, "Batch size must be at most 100")
+            if fault == "reject_batch":
+                return self.error(400, "injected whole-batch rejection")
+            if action == "archive":
+                with st.lock:
+                    for inp in inputs:
+                        props = self.contacts.pop(str(inp["id"]), None)
+                        if props is not None:
+                            self.by_email.pop(props.get("email", ""), None)
+                            for members in self.lists.values():
+                                members.discard(str(inp["id"]))
+                            st.effect("hubspot.contacts_archived")
+                return 204, None, None
+            if action in ("upsert", "update"):
+                for inp in inputs:
+                    if inp.get("idProperty") != "email":
+                        return self.error(400, "idProperty must be a unique property (email)")
+                    email = str(inp.get("id", ""))
+                    if not EMAIL.match(email):
+                        return self.error(
+                            400, f"Property values were not valid: email {email!r} is invalid"
+                        )
+            results, errors = [], []
+            reject = {st.rng.randrange(len(inputs))} if fault == "reject_rows" and inputs else set()
+            now = datetime.now(UTC).isoformat()
+            with st.lock:
+                for i, inp in enumerate(inputs):
+                    email = str(inp.get("id", "")).lower()
+                    cid = self.by_email.get(email)
+                    if i in reject:
+                        errors.append(
+                            {
+                                "status": "error",
+                                "category": "RATE_LIMITS",
+                                "message": "injected per-record failure",
+                                "context": {"ids": [email]},
+                            }
+                        )
+                        continue
+                    if action == "read":
+                        if cid:
+                            results.append(
+                                {
+                                    "id": cid,
+                                    "properties": dict(self.contacts[cid]),
+                                    "createdAt": now,
+                                    "updatedAt": now,
+                                    "archived": False,
+                                }
+                            )
+                        continue
+                    if cid is None and action == "update":
+                        errors.append(
+                            {
+                                "status": "error",
+                                "category": "OBJECT_NOT_FOUND",
+                                "message": "Object not found.",
+                                "context": {"ids": [email]},
+                            }
+                        )
+                        continue
+                    is_new = cid is None
+                    if is_new:
+                        cid = str(next(st.ids) + 100000)
+                        self.contacts[cid] = {"email": email}
+                        self.by_email[email] = cid
+                        st.effect("hubspot.contacts_created")
+                    else:
+                        st.effect("hubspot.contacts_updated")
+                    props = self.contacts[cid]
+                    for k, v in (inp.get("properties") or {}).items():
+                        if v == "" or v is None:
+                            props.pop(k, None)  # empty string clears a property
+                        else:
+                            props[k] = str(v)
+                    props["email"] = email
+                    results.append(
+                        {
+                            "id": cid,
+                            "properties": dict(props),
+                            "createdAt": now,
+                            "updatedAt": now,
+                            "archived": False,
+                            "new": is_new,
+                        }
+                    )
+            out: dict[str, Any] = {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": now,
+                "completedAt": now,
+            }
+            if errors:
+                out["errors"] = errors
+                out["numErrors"] = len(errors)
+                return 207, out, None
+            return 200, out, None
+        m = re.match(r"^/crm/v3/lists/([^/]+)/memberships/add-and-remove$", path)
+        if method == "PUT" and m:
+            add = [str(x) for x in doc.get("recordIdsToAdd", [])]
+            remove = [str(x) for x in doc.get("recordIdsToRemove", [])]
+            req.items = len(add) + len(remove)
+            if fault == "reject_batch":
+                return self.error(400, "injected whole-batch rejection")
+            added, removed, missing = [], [], []
+            with st.lock:
+                members = self.lists.setdefault(m.group(1), set())
+                for rid in add:
+                    if rid not in self.contacts:
+                        missing.append(rid)
+                    elif rid not in members:
+                        members.add(rid)
+                        added.append(rid)
+                        st.effect("hubspot.list_added")
+                for rid in remove:
+                    if rid in members:
+                        members.discard(rid)
+                        removed.append(rid)
+                        st.effect("hubspot.list_removed")
+            return (
+                200,
+                {
+                    "recordIdsAdded": added,
+                    "recordIdsRemoved": removed,
+                    "recordsIdsMissing": missing,
+                },
+                None,
+            )
+        if method == "POST" and path == "/crm/v3/objects/contacts/gdpr-delete":
+            email = str(doc.get("objectId", "")).lower()
+            with st.lock:
+                cid = self.by_email.pop(email, None)
+                if cid is None:
+                    return self.error(404, "Object not found", "OBJECT_NOT_FOUND")
+                self.contacts.pop(cid, None)
+                for members in self.lists.values():
+                    members.discard(cid)
+                self.gdpr_deleted.append(email)
+                st.effect("hubspot.gdpr_deleted")
+            return 204, None, None
+        return self.error(404, f"{method} {path} is not emulated", "OBJECT_NOT_FOUND")
