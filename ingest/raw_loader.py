@@ -75,7 +75,7 @@ def postgres_conninfo(env: Mapping[str, str] | None = None) -> str:
         port=env.get("RW_PG_PORT", "5432"),
         user=env.get("RW_PG_USER", "postgres"),
         password=env.get("RW_PG_PASSWORD", "") or None,
-        dbname=env.get("RW_PG_DATABASE", "retention"),
+        dbname=env.get("RW_PG_DATABASE", "postgres"),
         sslmode=env.get("RW_PG_SSLMODE", "prefer"),
     )
 

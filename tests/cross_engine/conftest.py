@@ -88,7 +88,7 @@ def duckdb_build(shop: Path) -> EngineBuild:
             result = con.execute(f"select * from {relation}")
             return [d[0] for d in result.description], result.fetchall()
 
-    return EngineBuild("duckdb", read_table, seconds, output)
+    return _built(EngineBuild("duckdb", read_table, seconds, output))
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +107,7 @@ def postgres_build(shop: Path, postgres_server: PostgresServer) -> EngineBuild: 
             cur.execute(f"select * from {relation}")
             return [d.name for d in cur.description], cur.fetchall()
 
-    return EngineBuild("postgres", read_table, time.perf_counter() - started, output)
+    return _built(EngineBuild("postgres", read_table, time.perf_counter() - started, output))
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +130,13 @@ def spark_build(shop: Path) -> EngineBuild:
         data = ds.dataset(warehouse_dir / f"{schema}.db" / table, format="parquet").to_table()
         return data.column_names, list(zip(*(c.to_pylist() for c in data.columns), strict=True))
 
-    return EngineBuild("spark", read_table, time.perf_counter() - started, output)
+    return _built(EngineBuild("spark", read_table, time.perf_counter() - started, output))
+
+
+def _built(build: EngineBuild) -> EngineBuild:
+    # the time CI spends per engine (raw load + full dbt build), shown with `pytest -s`
+    print(f"\n[cross-engine] {build.engine}: raw load + dbt build {build.build_seconds:.0f} s")
+    return build
 
 
 def engine_build(request: pytest.FixtureRequest, engine: str) -> EngineBuild:

@@ -32,11 +32,14 @@ NOT_PORTABLE = {
     r"\bdate_diff\s*\(": "dbt.datediff()",
     r"\binterval\s+\d+\s+days?\b": "dbt.dateadd() / add_days()",
 }
-# where engine-specific SQL belongs: the dispatch macros themselves
-ALLOWED_DIRS = ("macros",)
+# engine-specific SQL belongs in the engines' own dispatch forms: left out of the scan
+ENGINE_FORMS = re.compile(
+    r"\{%-?\s*macro\s+(duckdb|postgres|spark)__.*?\{%-?\s*endmacro\s*-?%\}", flags=re.S
+)
 
 
 def sql_without_jinja_and_comments(text: str) -> str:
+    text = ENGINE_FORMS.sub("", text)
     text = re.sub(r"\{#.*?#\}", "", text, flags=re.S)
     text = re.sub(r"\{\{.*?\}\}", "''", text, flags=re.S)
     text = re.sub(r"\{%.*?%\}", "", text, flags=re.S)
@@ -47,7 +50,7 @@ def sql_without_jinja_and_comments(text: str) -> str:
 def sql_files() -> list[Path]:
     return sorted(
         p
-        for folder in ("models", "snapshots", "tests")
+        for folder in ("models", "snapshots", "tests", "macros")
         for p in (DBT_PROJECT / folder).rglob("*.sql")
     )
 
