@@ -12,11 +12,14 @@ runs it, *after* the warehouse has decided:
    the deterministic hash (``segmentation.holdout_assignments``, persisted).
 2. ``plant_campaign_effects()`` plays the marketing platform and the customers: it reads the
    entries and holdout flags exactly as reverse ETL would deliver them (person, workflow,
-   entered_at, is_holdout, email), sends each treated entry its flow (``email_events``:
-   sent, delivered, open, click) and nothing to held-out persons, and for workflows with a
-   planted effect makes a share of the treated entries that would not have bought in the
-   lift window place an extra order (``orders``/``order_items``) after a click. Held-out and
-   global-holdout persons are never touched.
+   entered_at, is_holdout, email), sends each treated entry made on or after the flow's
+   launch date (``audience_settings.launch_date``; nothing before, like a real platform)
+   its flow (``email_events``: sent, delivered, open, click) and nothing to held-out
+   persons, and for workflows with a planted effect makes a share of the treated entries
+   that would not have bought in the lift window place an extra order
+   (``orders``/``order_items``) after a click, inside the entry's window (which ends at the
+   person's next entry of the same flow). Held-out and global-holdout persons are never
+   touched.
 3. ``dbt build`` again: the persisted assignments are unchanged, and the lift model measures
    treatment vs holdout from raw data alone. The truth (``campaign_effects.json``,
    ``campaign_orders.parquet`` in the truth directory) says what was planted; no model
@@ -40,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest._generator_util import US_PER_DAY, money, padded_ids
-from ingest.contract import TABLES
+from ingest.contract import TABLES, conform
 
 log = logging.getLogger(__name__)
 
@@ -88,43 +91,68 @@ class CampaignReport:
 
 
 _ENTRIES_SQL = """
+with entries as (
+    select
+        person_id,
+        workflow,
+        entered_at,
+        is_reachable,
+        lead(entered_at) over (partition by person_id, workflow order by entered_at)
+            as next_entered_at
+    from segmentation.fct_workflow_entries
+),
+
+windows as (
+    -- the customer's reaction window: until the flow's window ends or the person enters
+    -- the same flow again (a new entry starts a new message)
+    select
+        entries.*,
+        settings.launch_date,
+        least(
+            entries.entered_at
+                + to_days(cast(coalesce(settings.lift_window_days, 30) as integer)),
+            coalesce(entries.next_entered_at, 'infinity'::timestamptz)
+        ) as window_end_at
+    from entries
+    inner join seeds.audience_settings as settings
+        on entries.workflow = settings.audience
+)
+
 select
-    entries.person_id,
-    entries.workflow,
-    entries.entered_at,
-    epoch_us(entries.entered_at) / 86400e6 as entered_day,
+    windows.person_id,
+    windows.workflow,
+    windows.entered_at,
+    epoch_us(windows.entered_at) / 86400e6 as entered_day,
+    epoch_us(windows.window_end_at) / 86400e6 as window_end_day,
     customers.email,
     coalesce(global_holdout.is_holdout, false) as is_global_holdout,
     coalesce(audience_holdout.is_holdout, false) as is_audience_holdout,
-    coalesce(settings.lift_window_days, 30) as window_days,
-    as_of.as_of_at,
     exists (
         select 1
         from core.fct_orders as orders
-        where orders.person_id = entries.person_id
+        where orders.person_id = windows.person_id
             and orders.is_paid
-            and orders.ordered_at > entries.entered_at
-            and orders.ordered_at <= entries.entered_at
-                + to_days(cast(coalesce(settings.lift_window_days, 30) as integer))
+            and orders.ordered_at > windows.entered_at
+            and orders.ordered_at <= windows.window_end_at
     ) as bought_anyway
-from segmentation.fct_workflow_entries as entries
+from windows
 cross join segmentation.segmentation_as_of as as_of
 inner join core.dim_customers as customers
-    on entries.person_id = customers.person_id
-inner join seeds.audience_settings as settings
-    on entries.workflow = settings.audience
+    on windows.person_id = customers.person_id
 left join segmentation.current_holdout_assignments as global_holdout
-    on entries.person_id = global_holdout.person_id
+    on windows.person_id = global_holdout.person_id
     and global_holdout.experiment = 'global'
 left join segmentation.current_holdout_assignments as audience_holdout
-    on entries.person_id = audience_holdout.person_id
-    and entries.workflow = audience_holdout.experiment
-where entries.is_reachable
+    on windows.person_id = audience_holdout.person_id
+    and windows.workflow = audience_holdout.experiment
+where windows.is_reachable
     and customers.email is not null
-    and entries.entered_at + to_days(cast(coalesce(settings.lift_window_days, 30) as integer))
-        <= as_of.as_of_at
-    and entries.workflow in ({workflows})
-order by entries.workflow, entries.person_id, entries.entered_at
+    -- a real platform sends nothing before the flow's launch (none: before the data)
+    and (windows.launch_date is null
+        or windows.entered_at >= cast(windows.launch_date as timestamptz))
+    and windows.window_end_at <= as_of.as_of_at
+    and windows.workflow in ({workflows})
+order by windows.workflow, windows.person_id, windows.entered_at
 """
 
 
@@ -136,10 +164,47 @@ def _append(path: Path, table: pa.Table, name: str) -> None:
     """Append rows to a raw Parquet file (rewritten atomically in the contract schema)."""
     schema = TABLES[name].schema
     old = pq.read_table(path).cast(schema)
-    merged = pa.concat_tables([old, table.select(schema.names).cast(schema)])
+    merged = pa.concat_tables([old, conform(table, name)])
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(merged, tmp)
     tmp.replace(path)
+
+
+def _decisive(
+    converts: np.ndarray,
+    person: np.ndarray,
+    entered: np.ndarray,
+    window_end: np.ndarray,
+    order_at: np.ndarray,
+) -> np.ndarray:
+    """Planted conversions that decide the entry's conversion: no other order in its window.
+
+    Without the flow the entry would still have converted if another flow's planted order
+    fell in its window (its own orders are already excluded by `bought_anyway`).
+    """
+    import pandas as pd
+
+    decisive = converts.copy()
+    planted = np.flatnonzero(converts)
+    if planted.size == 0:
+        return decisive
+    entries = pd.DataFrame(
+        {
+            "entry": planted,
+            "person": person[planted],
+            "start": entered[planted],
+            "end": window_end[planted],
+        }
+    )
+    orders = pd.DataFrame({"source": planted, "person": person[planted], "at": order_at[planted]})
+    pairs = entries.merge(orders, on="person")
+    other = pairs[
+        (pairs["source"] != pairs["entry"])
+        & (pairs["at"] > pairs["start"])
+        & (pairs["at"] <= pairs["end"])
+    ]
+    decisive[other["entry"].unique()] = False
+    return decisive
 
 
 def plant_campaign_effects(
@@ -183,7 +248,7 @@ def plant_campaign_effects(
     person = np.asarray(entries["person_id"], dtype=object)
     workflow = np.asarray(entries["workflow"], dtype=object)
     entered = np.asarray(entries["entered_day"], dtype=float)
-    window = np.asarray(entries["window_days"], dtype=float)
+    window_end = np.asarray(entries["window_end_day"], dtype=float)
     emails = np.asarray(entries["email"], dtype=object)
     held_out = np.asarray(entries["is_global_holdout"]) | np.asarray(entries["is_audience_holdout"])
     treated = ~held_out
@@ -192,14 +257,16 @@ def plant_campaign_effects(
 
     uplift = np.array([config.effects[w] for w in workflow], dtype=float)
     u = rng.random((4, n))
-    converts = treated & ~bought_anyway & (u[0] < uplift)
+    # a window cut short by the next entry (within a few hours) leaves no time to react
+    can_react = window_end - entered > 0.1
+    converts = treated & ~bought_anyway & can_react & (u[0] < uplift)
     # the flow: every treated entry is sent one message; converters open and click
     sent_at = entered + 0.02 + 0.01 * u[1]
     opened = treated & (converts | (u[2] < config.open_rate))
     clicked = opened & (converts | (u[3] < config.click_rate_of_opens))
     open_at = sent_at + rng.exponential(0.3, n)
     click_at = open_at + rng.exponential(0.01, n)
-    limit = entered + window - 0.01
+    limit = np.maximum(window_end - 0.01, sent_at + 0.03)
     open_at = np.minimum(open_at, limit - 0.02)
     click_at = np.minimum(click_at, limit - 0.01)
     order_at = np.minimum(click_at + rng.uniform(0.005, 2.0, n), limit)
@@ -274,9 +341,10 @@ def plant_campaign_effects(
     _append(raw_dir / "orders.parquet", orders_table, "orders")
     _append(raw_dir / "order_items.parquet", items_table, "order_items")
 
-    # ---- truth: what was planted, per workflow (treated entries = complete windows)
+    # ---- truth: what was planted, per workflow (launched entries with complete windows)
     revenue = np.zeros(n)
     revenue[c_idx] = (total - 0) / 100.0  # net revenue of a paid order = total
+    decisive = _decisive(converts, person, entered, window_end, order_at)
     per_workflow: dict[str, dict] = {}
     for w in workflows:
         m = workflow == w
@@ -289,16 +357,18 @@ def plant_campaign_effects(
             "treated_bought_anyway": int((t & bought_anyway).sum()),
             "planted_orders": int((m & converts).sum()),
             # realised effect on the treated: entries converted only because of the flow
-            "true_conversion_lift": float(converts[t].mean()) if t.any() else 0.0,
+            "true_conversion_lift": float(decisive[t].mean()) if t.any() else 0.0,
             "true_revenue_lift_per_entry": float(revenue[t].mean()) if t.any() else 0.0,
         }
     truth = {
         "description": (
             "Effects planted by ingest/_generator_campaigns.py on the warehouse's workflow "
-            "entries with a complete lift window. true_conversion_lift is the share of "
-            "treated entries that converted only because of the flow (an extra order in the "
-            "window, none of their own); true_revenue_lift_per_entry its net revenue per "
-            "treated entry. Never read by dbt."
+            "entries made on or after the flow's launch date with a complete lift window "
+            "(cut at the person's next entry of the same flow). true_conversion_lift is the "
+            "share of treated entries that converted only because of the flow (its extra "
+            "order is the only order in the window: none of their own, none another flow "
+            "planted); true_revenue_lift_per_entry the planted net revenue per treated "
+            "entry. Never read by dbt."
         ),
         "config": asdict(config),
         "workflows": per_workflow,
@@ -312,6 +382,7 @@ def plant_campaign_effects(
                 "workflow": pa.array(workflow[c_idx], pa.string()),
                 "entered_at": _ts(entered[c_idx]),
                 "ordered_at": _ts(order_at[c_idx]),
+                "changes_conversion": pa.array(decisive[c_idx], pa.bool_()),
             }
         ),
         truth_dir / "campaign_orders.parquet",

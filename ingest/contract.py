@@ -71,6 +71,10 @@ TABLES: dict[str, Table] = {
                 ("tax", MONEY),
                 ("total", MONEY),
                 ("discount_code", pa.string()),
+                # the buyer as written on the order (billing); guests have no account row
+                ("first_name", pa.string()),
+                ("last_name", pa.string()),
+                ("country", pa.string()),
             ),
             ("order_id",),
             "Orders, including guest checkouts (customer_id null).",
@@ -160,7 +164,19 @@ TABLES: dict[str, Table] = {
     ]
 }
 
-ORDER_STATUSES = ("paid", "cancelled", "refunded", "partially_refunded")
+
+def conform(table: pa.Table, name: str) -> pa.Table:
+    """`table` in the contract schema of raw table `name`; contract columns it lacks (e.g.
+    the buyer's name on an order, which the generator does not model) are null."""
+    schema = TABLES[name].schema
+    for f in schema:
+        if f.name not in table.column_names:
+            table = table.append_column(f.name, pa.nulls(table.num_rows, f.type))
+    return table.select(schema.names).cast(schema)
+
+
+# `pending`: ordered, not (yet) paid (pending, authorized, awaiting payment); never revenue
+ORDER_STATUSES = ("paid", "pending", "cancelled", "refunded", "partially_refunded")
 EVENT_TYPES = (
     "page_view",
     "view_item",

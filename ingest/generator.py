@@ -141,7 +141,7 @@ from ingest._generator_util import (
     s,
     timestamps,
 )
-from ingest.contract import TABLES
+from ingest.contract import TABLES, conform
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class _Sink:
                 path = self.truth_dir / f"{name}.parquet"
                 self.writers[name] = pq.ParquetWriter(path, table.schema)
         else:
-            table = table.select(TABLES[name].columns).cast(TABLES[name].schema)
+            table = conform(table, name)
         self.writers[name].write_table(table)
         self.counts[name] = self.counts.get(name, 0) + table.num_rows
 

@@ -235,7 +235,8 @@ def btyd(
     if transactions.suffix == ".parquet":
         frame = pd.read_parquet(transactions)
     else:
-        frame = pd.read_csv(transactions)
+        # ids are text: `00017` must come out as `00017`, the shop's id, not 17
+        frame = pd.read_csv(transactions, dtype={customer_col: str})
     dates = pd.to_datetime(frame[date_col], utc=True, format="mixed")
     frame[date_col] = dates
     last_day = dates.max().tz_localize(None).normalize()

@@ -1,14 +1,17 @@
 {#- Treatment-vs-holdout statistics of int_workflow_entry_outcomes grouped by
-    `group_by` (a list of columns), for entries whose lift window has ended. Conversion:
-    difference of proportions with Newcombe's hybrid score (Wilson) 95% interval, which
-    stays honest for small groups and rates near zero; revenue per entry: difference of
-    means with a normal 95% interval (the holdout's variance floored at the treatment's). Holdouts are drawn per person and a
-    person may enter a workflow several times, so variances are cluster-robust by person
-    (linearised ratio estimator). Minimum detectable conversion lift at 80% power = 2.8
-    pooled standard errors (inflated by entries per person). Global-holdout entrants are counted but not
-    compared (they received no flow of any kind). -#}
+    `group_by` (a list of columns), over the measured entries (after launch and after the
+    person's assignment) whose clean window has ended. Conversion: difference of
+    proportions with Newcombe's hybrid score (Wilson) interval at var lift_confidence,
+    which stays honest for small groups and rates near zero; revenue per entry: difference
+    of means with a normal interval (the holdout's variance floored at the treatment's).
+    Holdouts are drawn per person and a person may enter a flow several times, so
+    variances are cluster-robust by person (linearised ratio estimator); the design effect
+    is that variance over the one an independent sample of entries would have, and the
+    minimum detectable conversion lift at var lift_power uses it. Global-holdout entrants
+    are counted but not compared (they received no flow of any kind). -#}
 {% macro workflow_lift(outcomes, group_by) -%}
-{%- set z = 1.959964 -%}
+{%- set z = lift_z() -%}
+{%- set detectable = lift_z() + lift_power_z() -%}
 {%- set min_n = var('lift_min_group_size') -%}
 {%- set groups = group_by | join(', ') -%}
 
@@ -25,7 +28,7 @@ per_person as (
         sum(last_touch_orders) as last_touch_orders,
         sum(last_touch_revenue) as last_touch_revenue
     from {{ outcomes }}
-    where is_window_complete
+    where is_window_complete and is_measured
     group by {{ groups }}, experiment_group, person_id
 
 ),
@@ -92,15 +95,6 @@ errors as (
             as treatment_conversion_variance,
         {{ lift_ratio_variance('holdout', 'conversions', 'holdout_conversion_rate') }}
             as holdout_conversion_variance,
-        -- under no effect (both groups at the pooled rate), for the detectable lift
-        sqrt(
-            pooled_conversion_rate * (1 - pooled_conversion_rate)
-            * (1.0 / nullif(treatment_entries, 0) + 1.0 / nullif(holdout_entries, 0))
-            * greatest(
-                1.0,
-                cast(treatment_entries + holdout_entries as {{ type_double() }})
-                    / nullif(treatment_persons + holdout_persons, 0))
-        ) as pooled_standard_error,
         treatment_revenue_per_entry - holdout_revenue_per_entry as revenue_lift_per_entry,
         {{ lift_ratio_variance('treatment', 'revenue', 'treatment_revenue_per_entry') }}
             as treatment_revenue_variance,
@@ -121,6 +115,13 @@ effective as (
         holdout_entries / greatest(1.0, holdout_conversion_variance
             / nullif(holdout_conversion_rate * (1 - holdout_conversion_rate)
                 / nullif(holdout_entries, 0), 0)) as holdout_effective_n,
+        -- design effect: the clustered variance of the conversion lift over the variance
+        -- the same number of independent entries would give
+        greatest(1.0, (treatment_conversion_variance + holdout_conversion_variance)
+            / nullif(treatment_conversion_rate * (1 - treatment_conversion_rate)
+                / nullif(treatment_entries, 0)
+                + holdout_conversion_rate * (1 - holdout_conversion_rate)
+                / nullif(holdout_entries, 0), 0)) as conversion_design_effect,
         -- the holdout's variance of the mean is at least what the treatment's spread
         -- implies at the holdout's size (a small holdout with no buyer has no spread)
         sqrt(
@@ -151,6 +152,20 @@ wilson as (
 
 ),
 
+detectable as (
+
+    -- under no effect (both groups at the pooled rate), inflated by the design effect
+    select
+        *,
+        sqrt(
+            pooled_conversion_rate * (1 - pooled_conversion_rate)
+            * (1.0 / nullif(treatment_entries, 0) + 1.0 / nullif(holdout_entries, 0))
+            * coalesce(conversion_design_effect, 1.0)
+        ) as pooled_standard_error
+    from wilson
+
+),
+
 intervals as (
 
     -- Newcombe's hybrid score interval for the difference of two proportions
@@ -164,7 +179,7 @@ intervals as (
             power(treatment_rate_high - treatment_conversion_rate, 2)
             + power(holdout_conversion_rate - holdout_rate_low, 2)
         ) as conversion_lift_ci_high
-    from wilson
+    from detectable
 
 ),
 
@@ -209,8 +224,9 @@ final as (
             as {{ type_double() }}) as incremental_revenue_ci_high,
 
         ---------- can this sample tell?
-        cast(2.8 * pooled_standard_error as {{ type_double() }})
+        cast({{ detectable }} * pooled_standard_error as {{ type_double() }})
             as minimum_detectable_conversion_lift,
+        cast(conversion_design_effect as {{ type_double() }}) as conversion_design_effect,
         coalesce(treatment_persons >= {{ min_n }} and holdout_persons >= {{ min_n }}, false)
             as is_sample_sufficient,
         case
@@ -218,11 +234,11 @@ final as (
                 or coalesce(holdout_persons, 0) < {{ min_n }}
                 then 'sample too small: fewer than {{ min_n }} persons in a group'
             when conversion_lift_ci_low > 0
-                then 'conversion lift detected (95% interval above zero)'
+                then 'conversion lift detected ({{ lift_confidence_label() }} interval above zero)'
             when conversion_lift_ci_high < 0
-                then 'negative conversion lift (95% interval below zero)'
+                then 'negative conversion lift ({{ lift_confidence_label() }} interval below zero)'
             else 'no detectable lift: this sample can detect a conversion lift of about '
-                || cast(round(cast(280 * pooled_standard_error as numeric), 1)
+                || cast(round(cast({{ 100 * detectable }} * pooled_standard_error as numeric), 1)
                     as {{ dbt.type_string() }})
                 || ' percentage points or more'
         end as lift_note,

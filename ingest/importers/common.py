@@ -72,6 +72,14 @@ class ImportFileError(Exception):
     """The file cannot be imported at all (missing, unreadable, not a CSV, lacks columns)."""
 
 
+class TooManyRejectedError(ImportFileError):
+    """More than the allowed share of rows was rejected; nothing was written."""
+
+    def __init__(self, message: str, rejected_by_reason: dict[str, int]):
+        super().__init__(message)
+        self.rejected_by_reason = rejected_by_reason
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -92,6 +100,8 @@ class ImportReport:
     rejected_path: Path | None
     elapsed_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # figures about the loaded orders, e.g. unidentified_orders, zero_value_orders
+    facts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [
@@ -105,6 +115,7 @@ class ImportReport:
             lines.append(f"  rejected {reason:<24} {n:>8}")
         if self.rejected_path is not None and self.rejected_rows:
             lines.append(f"  quarantine: {self.rejected_path}")
+        lines.extend(f"  {name.replace('_', ' '):<26} {n:>8}" for name, n in self.facts.items())
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -128,6 +139,13 @@ class ImportReport:
         for reason, n in sorted(self.rejected_by_reason.items()):
             rows.add_row(f"rejected: {reason}", f"{n:,}", style="yellow")
         parts: list = [head, rows]
+        if self.facts:
+            facts = Table(title="loaded orders")
+            facts.add_column("figure")
+            facts.add_column("count", justify="right")
+            for name, n in self.facts.items():
+                facts.add_row(name.replace("_", " "), f"{n:,}")
+            parts.append(facts)
         if self.rejected_path is not None and self.rejected_rows:
             parts.append(f"Quarantined rows: {self.rejected_path}")
         parts.extend(f"Note: {n}" for n in self.notes)
@@ -145,11 +163,78 @@ def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def money_sql(raw: str) -> str:
-    """A plain decimal string -> DECIMAL(18,2); null when not a plain decimal."""
+# A currency written next to an amount (`€12.50`, `12,50 zł`, `45.00 EUR`): stripped before
+# parsing; `currency_from_amount_sql` reads it as the order's currency when no column has one.
+_SYMBOL_CURRENCIES = (("€", "EUR"), ("zł", "PLN"), ("£", "GBP"), ("kč", "CZK"), ("$", "USD"))
+_CURRENCY_AFFIX = r"^([A-Z]{3}|€|\$|£|zł|Kč)[ ]*|[ ]*([A-Z]{3}|€|\$|£|zł|Kč)$"
+_SPACES = r"[ \x{00A0}\x{202F}']"  # thousands separators: space, (narrow) no-break space, '
+_SPACE_GROUPED = r"[+-]?[0-9]{1,3}([ \x{00A0}\x{202F}'][0-9]{3})+([.,][0-9]*)?"
+
+
+def money_sql(raw: str, decimal_comma: bool = False) -> str:
+    """A money string -> DECIMAL(18,2); null when it is not a number.
+
+    Accepts a currency symbol or ISO code before or after the number and spaces between
+    groups of three digits (`1 234,50`). With `decimal_comma` the decimal separator is `,`
+    and `.` may separate thousands (`1.234,50`); without it `,` may only separate thousands
+    (`1,234.50`), so `12,50` is not a number.
+    """
+    no_currency = f"regexp_replace(trim({raw}), {lit(_CURRENCY_AFFIX)}, '', 'g')"
+    bare = (
+        f"case when regexp_full_match({no_currency}, {lit(_SPACE_GROUPED)}) "
+        f"then regexp_replace({no_currency}, {lit(_SPACES)}, '', 'g') else {no_currency} end"
+    )
+    if decimal_comma:
+        plain = (
+            f"case when regexp_full_match({bare}, '[+-]?[0-9]{{1,3}}([.][0-9]{{3}})+(,[0-9]*)?') "
+            f"then replace(replace({bare}, '.', ''), ',', '.') "
+            f"when regexp_full_match({bare}, '[+-]?[0-9]*(,[0-9]*)?') "
+            f"then replace({bare}, ',', '.') else {bare} end"
+        )
+    else:
+        plain = (
+            f"case when regexp_full_match({bare}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+([.][0-9]*)?') "
+            f"then replace({bare}, ',', '') else {bare} end"
+        )
     return (
-        f"case when regexp_full_match({raw}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)') "
-        f"then try_cast({raw} as {_DECIMAL}) end"
+        f"case when regexp_full_match({plain}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)') "
+        f"then try_cast({plain} as {_DECIMAL}) end"
+    )
+
+
+def currency_from_amount_sql(raw: str) -> str:
+    """The currency written next to an amount (`€`, `zł`, `EUR`, ...), else null."""
+    whens = " ".join(
+        f"when contains(lower({raw}), {lit(sym.lower())}) then {lit(code)}"
+        for sym, code in _SYMBOL_CURRENCIES
+    )
+    iso = f"nullif(regexp_extract({raw}, '([A-Z]{{3}})', 1), '')"
+    return f"case {whens} else {iso} end"
+
+
+def first_name_sql(full_name: str) -> str:
+    """First word of a full name (`Ewa Maria Lis` -> `Ewa`); null for a null name."""
+    return f"nullif(split_part(trim({full_name}), ' ', 1), '')"
+
+
+def last_name_sql(full_name: str) -> str:
+    """The rest of a full name after its first word (`Ewa Maria Lis` -> `Maria Lis`)."""
+    return (
+        f"nullif(trim(substr(trim({full_name}), "
+        f"length(split_part(trim({full_name}), ' ', 1)) + 1)), '')"
+    )
+
+
+UNNAMED_PRODUCT_ID = "unnamed-product"  # the product of a line that names none
+
+
+def product_key_sql(product_id: str, sku: str, name: str) -> str:
+    """The product of an order line: its id, else its sku, else `name-` + 16 hex digits of
+    md5(name), else the one unnamed product (a quantity with nothing naming the product)."""
+    return (
+        f"coalesce({product_id}, {sku}, "
+        f"case when {name} is not null then 'name-' || substr(md5({name}), 1, 16) end, "
+        f"{lit(UNNAMED_PRODUCT_ID)})"
     )
 
 
@@ -200,6 +285,7 @@ class Field:
     required: bool | str = False
     non_negative: bool = True
     applies: str | None = None
+    null_values: tuple[str, ...] = ()  # values meaning "empty", e.g. WooCommerce's guest id 0
 
 
 class FieldSet:
@@ -210,18 +296,21 @@ class FieldSet:
         fields: list[Field],
         col_ids: dict[str, str],
         timestamp_formats: list[str] | None = None,
+        decimal_comma: bool = False,
     ):
         self.fields = fields
         self.col_ids = col_ids
         self.timestamp_formats = timestamp_formats
+        self.decimal_comma = decimal_comma
 
     def raw(self, f: Field) -> str:
         if f.column is None:
             return "NULL::VARCHAR"
         c = ident(self.col_ids[f.column])
+        empty = ", ".join(lit(v) for v in ("", *f.null_values))
         if f.kind == "text":  # identity/free text: keep as written, empty -> null
-            return f"case when trim({c}) = '' then NULL else {c} end"
-        return f"nullif(trim({c}), '')"
+            return f"case when trim({c}) in ({empty}) then NULL else {c} end"
+        return f"case when trim({c}) in ({empty}) then NULL else trim({c}) end"
 
     def raw_projection(self) -> str:
         return ",\n    ".join(f"{self.raw(f)} as {ident(f.name + '__raw')}" for f in self.fields)
@@ -233,7 +322,7 @@ class FieldSet:
             if f.kind == "timestamp":
                 expr = timestamp_sql(r, self.timestamp_formats)
             elif f.kind == "money":
-                expr = money_sql(r)
+                expr = money_sql(r, self.decimal_comma)
             elif f.kind == "integer":
                 expr = integer_sql(r)
             else:
@@ -304,6 +393,11 @@ class SourceColumns:
         return name is not None and name in self.col_ids
 
 
+def _is_utf8(encoding: str) -> bool:
+    """utf-8, UTF8, utf-8-sig (the header read strips a byte-order mark either way)."""
+    return encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
 def _unique_names(header: list[str]) -> list[str]:
     seen: Counter[str] = Counter()
     out = []
@@ -326,8 +420,11 @@ class ImportSession:
         owned_tables: tuple[str, ...],
         append: bool = False,
         timezone: str = "UTC",
+        max_rejected_share: float | None = None,
     ):
         self.source_file = Path(source_file)
+        self.max_rejected_share = max_rejected_share
+        self.facts: dict[str, int] = {}
         self.raw_dir = Path(raw_dir)
         self.importer = importer
         self.owned_tables = owned_tables
@@ -408,7 +505,7 @@ class ImportSession:
                     block_size=_BLOCK_SIZE,
                     skip_rows=1,
                     column_names=internal,
-                    encoding="utf8" if encoding.lower().replace("-", "") == "utf8" else encoding,
+                    encoding="utf8" if _is_utf8(encoding) else encoding,
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter,
@@ -479,7 +576,7 @@ class ImportSession:
 
     @staticmethod
     def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
-        enc = "utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding
+        enc = "utf-8-sig" if _is_utf8(encoding) else encoding
         try:
             with path.open(newline="", encoding=enc) as fh:
                 header = next(csv.reader(fh, delimiter=delimiter), None)
@@ -558,6 +655,7 @@ class ImportSession:
             by_reason[RejectReason.MALFORMED_ROW.value] = (
                 by_reason.get(RejectReason.MALFORMED_ROW.value, 0) + n_malformed
             )
+        self._check_rejected_share(n_rejected, input_rows, by_reason)
         for table in self.owned_tables:
             query = outputs.get(table)
             spec = TABLES[table]
@@ -574,6 +672,7 @@ class ImportSession:
             order = ", ".join(ident(c) for c in (spec.primary_key or spec.columns[:1]))
             total = self._write(f"select {cols} from {source} order by {order}", spec.schema, tmp)
             tables[table], totals[table], paths[table] = n_new, total, dest
+        self._count_facts()
         # quarantine
         rej_dir.mkdir(parents=True, exist_ok=True)
         old_rej = rej_path if (self.append and rej_path.is_file()) else None
@@ -607,7 +706,66 @@ class ImportSession:
             rejected_path=rej_path if rej_path.is_file() else None,
             elapsed_seconds=time.monotonic() - self.started,
             notes=self.notes,
+            facts=self.facts,
         )
+
+    def _count_facts(self) -> None:
+        """Figures about this import's orders the user should see (nothing is dropped for
+        them): guests, orders with no identifier at all, zero-value and unpaid orders."""
+        if "orders" not in self.owned_tables:
+            return
+        row = self.con.execute(
+            """
+            select count(*),
+                count(*) filter (where customer_id is null),
+                count(*) filter (where customer_id is null and email is null
+                    and phone is null and anonymous_id is null),
+                count(*) filter (where total = 0),
+                count(*) filter (where status = 'pending')
+            from _new_orders
+            """
+        ).fetchall()[0]
+        names = (
+            "orders",
+            "guest_orders",
+            "unidentified_orders",
+            "zero_value_orders",
+            "pending_orders",
+        )
+        self.facts.update(dict(zip(names, row, strict=True)))
+        if "order_items" in self.owned_tables:
+            (lines,) = self.con.execute("select count(*) from _new_order_items").fetchall()[0]
+            self.facts["order_lines"] = lines
+        if self.facts["unidentified_orders"]:
+            self.notes.append(
+                f"{self.facts['unidentified_orders']} order(s) carry no customer id, email, "
+                "phone or device id: loaded as unidentified orders (one person each)"
+            )
+        if self.facts["zero_value_orders"]:
+            self.notes.append(f"{self.facts['zero_value_orders']} order(s) have a total of 0")
+
+    def _check_rejected_share(
+        self, n_rejected: int, input_rows: int, by_reason: dict[str, int]
+    ) -> None:
+        """Refuse to write anything when too many rows were rejected (a wrong mapping or
+        format option usually rejects most rows; better to stop than to load a fraction)."""
+        limit = self.max_rejected_share
+        # re-importing rows already in raw (--append) is expected, not a sign of a bad file
+        n_rejected -= by_reason.get(RejectReason.ALREADY_IMPORTED.value, 0)
+        if limit is None or not input_rows or n_rejected / input_rows <= limit:
+            return
+        examples = self.con.execute(
+            "select source_row, reason from row_status where reason is not null "
+            "order by source_row limit 5"
+        ).fetchall()
+        lines = [
+            f"{self.source_file}: {n_rejected} of {input_rows} rows rejected "
+            f"({n_rejected / input_rows:.1%}), more than the allowed {limit:.1%} "
+            "(--max-rejected-share); nothing was written.",
+            *(f"  {reason:<24} {n:>8}" for reason, n in sorted(by_reason.items())),
+            *(f"  row {row}: {reason}" for row, reason in examples),
+        ]
+        raise TooManyRejectedError("\n".join(lines), by_reason)
 
     def _merge_sql(self, table: str, existing: Path) -> str:
         """Existing raw rows + this import's rows, deduplicated on the primary key."""

@@ -14,18 +14,22 @@ Mapping decisions:
 - order_id = the numeric `Id` when present, else `Name` (`#1001`).
 - customer_id: Shopify's export has no customer id, so it stays null (identity comes from
   email/phone) unless the file has a `Customer ID` column; only then are customers written.
+  The buyer's `Billing Name` (split at the first space) and `Billing Country` go on the
+  order either way, so guests have names and countries too.
 - email = `Email`; phone = `Phone`, else `Billing Phone`, else `Shipping Phone`.
-- status from `Financial Status`: `Cancelled at` set or `voided` -> cancelled; `refunded`,
-  `partially_refunded` as is; `paid`, `pending`, `authorized`, `partially_paid` (and empty)
-  -> paid. The contract has no unpaid state and a pending/authorized order is still a
-  purchase (manual payment methods sit in pending until settled); when it is later voided
-  or refunded a fresh export says so and a replace import corrects it.
+- status from `Financial Status`: `Cancelled at` set or `voided` -> cancelled; `pending`
+  (empty `Paid at`) and `authorized` (not captured) -> pending, kept but never revenue;
+  `partially_paid` -> paid with total = `Total` - `Outstanding Balance`, what was paid
+  (pending when the export lacks that column); `refunded`, `partially_refunded` as is;
+  `paid` (and empty) -> paid. When a pending order is later paid, voided or refunded a
+  fresh export says so and a replace import corrects it.
 - refunds: `Refunded Amount` > 0 -> one row, reason `shopify_refund`; the export has no
   refund timestamp, so refunded_at = `Cancelled at`, else `Created at` (exports without the
   column: a `refunded` order gets one refund of its Total).
-- consents: `Accepts Marketing` yes/no -> channel email, status opt_in/opt_out, source
-  `shopify_export`, legal_basis `consent`, recorded_at = `Created at` (also `Accepts SMS
-  Marketing` -> channel sms in newer exports); only for orders with an email or phone.
+- consents: `Accepts Marketing` yes/no -> status opt_in/opt_out for the order's contact:
+  channel email, or sms on a phone-only order; source `shopify_export`, legal_basis
+  `consent`, recorded_at = `Created at` (also `Accepts SMS Marketing` -> channel sms in
+  newer exports); only for orders with an email or phone.
 - products: product_id = `Lineitem sku`, or `name-` + md5 of `Lineitem name` (16 hex) when
   the sku is empty; category = `Product Type` if present, else `Vendor`; price = the last
   `Lineitem price` seen in the file. unit_cost/is_consumable/replenishment_days are unknown.
@@ -48,7 +52,10 @@ from ingest.importers.common import (
     ImportReport,
     ImportSession,
     RejectReason,
+    first_name_sql,
+    last_name_sql,
     lit,
+    product_key_sql,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,6 +97,7 @@ _FIELDS: list[tuple[str, str, str, bool | str, bool]] = [
     ("shipping_phone", "Shipping Phone", "text", False, True),
     ("billing_name", "Billing Name", "text", False, True),
     ("billing_country", "Billing Country", "key", False, True),
+    ("outstanding_balance", "Outstanding Balance", "money", False, True),
     ("lineitem_quantity", "Lineitem quantity", "integer", False, False),
     ("lineitem_name", "Lineitem name", "key", False, False),
     ("lineitem_price", "Lineitem price", "money", False, False),
@@ -106,6 +114,7 @@ def import_shopify_orders(
     *,
     append: bool = False,
     encoding: str = "utf-8",
+    max_rejected_share: float | None = None,
 ) -> ImportReport:
     """Import a Shopify orders export into the raw contract under `raw_dir`."""
     if raw_dir is None:
@@ -113,7 +122,12 @@ def import_shopify_orders(
 
         raw_dir = get_settings().raw_dir
     with ImportSession(
-        path, raw_dir, importer="shopify", owned_tables=OWNED_TABLES, append=append
+        path,
+        raw_dir,
+        importer="shopify",
+        owned_tables=OWNED_TABLES,
+        append=append,
+        max_rejected_share=max_rejected_share,
     ) as session:
 
         def check_header(names: list[str]) -> None:
@@ -247,18 +261,34 @@ def import_shopify_orders(
             "row_status",
         )
         has_refund_col = src.has("Refunded Amount")
+        # partially_paid: only what was paid is revenue (Total - Outstanding Balance); an
+        # export without that column cannot say how much, so the order counts as unpaid
+        if src.has("Outstanding Balance"):
+            partially_paid_status = "'paid'"
+            partially_paid_total = "p.total - coalesce(p.outstanding_balance, 0)"
+        else:
+            partially_paid_status, partially_paid_total = "'pending'", "p.total"
         session.run(
-            """
+            f"""
             create table ok as
             select p.*, b.order_id,
                 case
                     when p.cancelled_at is not null or lower(p.financial_status) = 'voided'
                         then 'cancelled'
+                    when lower(p.financial_status) in ('pending', 'authorized') then 'pending'
+                    when lower(p.financial_status) = 'partially_paid'
+                        then {partially_paid_status}
                     when lower(p.financial_status) = 'refunded' then 'refunded'
                     when lower(p.financial_status) = 'partially_refunded'
                         then 'partially_refunded'
                     else 'paid'
                 end as status,
+                case
+                    when lower(p.financial_status) = 'partially_paid'
+                        then {partially_paid_total}
+                    else p.total
+                end as paid_total,
+                trim(p.billing_name) as buyer_name,
                 coalesce(p.phone, p.billing_phone, p.shipping_phone) as any_phone
             from p join row_status r using (source_row) join blocks b using (source_row)
             where r.reason is null
@@ -271,10 +301,16 @@ def import_shopify_orders(
             else "case when lower(financial_status) = 'refunded' then total end"
         )
         consent_rows = []
-        for field_name, channel in (("accepts_marketing", "email"), ("accepts_sms", "sms")):
+        # "Accepts Marketing" is consent for the contact the order has: email, or SMS when
+        # the order has only a phone
+        marketing_channel = "case when email is not null then 'email' else 'sms' end"
+        for field_name, channel in (
+            ("accepts_marketing", marketing_channel),
+            ("accepts_sms", "'sms'"),
+        ):
             consent_rows.append(
                 f"""
-                select email, any_phone as phone, customer_id, '{channel}' as channel,
+                select email, any_phone as phone, customer_id, {channel} as channel,
                     case when lower({field_name}) in ('yes', 'true', '1') then 'opt_in'
                         else 'opt_out' end as status,
                     'shopify_export' as source, 'consent' as legal_basis,
@@ -285,13 +321,16 @@ def import_shopify_orders(
                     and (email is not null or any_phone is not null)
                 """
             )
-        product_id = "coalesce(lineitem_sku, 'name-' || substr(md5(lineitem_name), 1, 16))"
+        product_id = product_key_sql("NULL", "lineitem_sku", "lineitem_name")
         outputs: dict[str, str | None] = {
-            "orders": """
+            "orders": f"""
                 select order_id, customer_id, email, any_phone as phone,
                     NULL as anonymous_id, created_at as ordered_at, status,
                     upper(currency) as currency, subtotal, discount_amount as discount,
-                    shipping, taxes as tax, total, discount_code
+                    shipping, taxes as tax, paid_total as total, discount_code,
+                    {first_name_sql("buyer_name")} as first_name,
+                    {last_name_sql("buyer_name")} as last_name,
+                    upper(billing_country) as country
                 from ok where is_header
             """,
             "order_items": f"""
@@ -326,15 +365,14 @@ def import_shopify_orders(
             "customers": None,
         }
         if src.has("Customer ID"):
-            outputs["customers"] = """
+            outputs["customers"] = f"""
                 select customer_id,
                     arg_max(email, source_row) filter (where email is not null) as email,
                     arg_max(any_phone, source_row) filter (where any_phone is not null)
                         as phone,
-                    arg_max(split_part(trim(billing_name), ' ', 1), source_row)
+                    arg_max({first_name_sql("billing_name")}, source_row)
                         filter (where billing_name is not null) as first_name,
-                    arg_max(nullif(trim(substr(trim(billing_name),
-                        length(split_part(trim(billing_name), ' ', 1)) + 1)), ''), source_row)
+                    arg_max({last_name_sql("billing_name")}, source_row)
                         filter (where billing_name is not null) as last_name,
                     arg_max(billing_country, source_row)
                         filter (where billing_country is not null) as country,

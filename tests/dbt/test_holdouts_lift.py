@@ -175,7 +175,8 @@ def planted(
     are one fixed draw: each interval covers its true value with 95 % probability, so
     some salt makes the null workflow's interval miss zero by chance (the first salt
     tried, 'lift-test', did: 9/175 vs 3/212 organic win-back conversions, no planted
-    order among them). The salt is fixed so the test is deterministic.
+    order among them). The salt is fixed so the test is deterministic; the coverage and
+    bias of the intervals over many experiments are tested in test_lift_statistics.py.
     """
     root = tmp_path_factory.mktemp("planted")
     copy = warehouse.copy(root)

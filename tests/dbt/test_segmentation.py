@@ -200,7 +200,7 @@ def test_every_audience_has_one_shape_and_history_uses_the_same_rule(
 def test_report_renders_from_the_warehouse(warehouse: Warehouse, tmp_path: Path) -> None:
     page = write_report(warehouse.duckdb_path, tmp_path / "retention.html")
     text = page.read_text()
-    assert text.count("data:image/png;base64,") == 5 and "Lift of the automated flows" in text
+    assert text.count("data:image/png;base64,") == 7 and "Lift of each automated flow" in text
     if chromium() is None:
         pytest.skip("chromium is not installed")
     png = tmp_path / "retention.png"

@@ -21,12 +21,78 @@ def invoke(*args: str, env: dict | None = None):
 
 def test_import_csv_prints_report_and_exits_zero_with_rejections(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
-    result = invoke("import-csv", FIXTURES / "orders_malformed.csv", "--raw-dir", raw)
+    result = invoke(
+        "import-csv",
+        FIXTURES / "orders_malformed.csv",
+        "--max-rejected-share",
+        "0.7",
+        "--raw-dir",
+        raw,
+    )
     assert result.exit_code == 0, result.output
     assert "rejected: duplicate_order_id" in result.output
     assert "orders" in result.output
-    assert pq.read_table(raw / "orders.parquet").num_rows == 4
-    assert pq.read_table(raw / "_rejected" / "orders.parquet").num_rows == 12
+    assert pq.read_table(raw / "orders.parquet").num_rows == 5
+    assert pq.read_table(raw / "_rejected" / "orders.parquet").num_rows == 11
+
+
+def test_import_csv_fails_over_the_rejected_share_and_writes_nothing(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    result = invoke("import-csv", FIXTURES / "orders_malformed.csv", "--raw-dir", raw)
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "11 of 17 rows rejected (64.7%), more than the allowed 5.0%" in output
+    assert "duplicate_order_id 2" in output  # per-reason counts
+    assert "negative_value 2" in output
+    assert "row 5: unparseable_timestamp: ordered_at='31/02/2026'" in output
+    assert not (raw / "orders.parquet").exists()
+    assert not (raw / "_rejected").exists()
+
+
+def test_clearing_a_required_column_is_a_clear_error(tmp_path: Path) -> None:
+    csv_file = FIXTURES / "orders_malformed.csv"
+    result = invoke("import-csv", csv_file, "-c", "order_id=", "--raw-dir", tmp_path)
+    assert result.exit_code == 1
+    assert "order_id is required and cannot be ignored" in result.output
+    assert "pydantic" not in result.output
+    # an optional identifier may be cleared: the orders become guest orders
+    raw = tmp_path / "raw"
+    result = invoke(
+        "import-csv", csv_file, "-c", "customer_id=", "--max-rejected-share", "1", "--raw-dir", raw
+    )
+    assert result.exit_code == 0, result.output
+    orders = pq.read_table(raw / "orders.parquet").to_pylist()
+    assert orders and all(o["customer_id"] is None for o in orders)
+    result = invoke("import-csv", csv_file, "--timezone", "", "-c", "nope=x", "--raw-dir", raw)
+    assert result.exit_code == 1
+    assert "unknown mapping field(s) ['nope']" in result.output
+
+
+def test_inspect_shows_detection_samples_and_rejects_writing_nothing(tmp_path: Path) -> None:
+    polish = Path(__file__).parents[1] / "fixtures" / "shop_exports" / "polish_orders_cp1250.csv"
+    result = runner.invoke(app, ["inspect", str(polish)], env={"RW_RAW_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "cp1250" in out
+    assert "comma (12,50)" in out
+    assert "%d.%m.%Y %H:%M" in out
+    for column in ("Nr zamówienia", "Data zamówienia", "Kwota", "ID klienta", "Ilość"):
+        assert column in out
+    assert "0001001" in out and "00017" in out  # ids keep their leading zeros
+    assert "unparseable_timestamp" in out and "31.04.2026 10:00" in out
+    assert "Nothing was written." in out
+    assert list(tmp_path.iterdir()) == []
+    # the printed mapping pins the same reading for later imports
+    printed = out[out.index("columns:") : out.index("Nothing was written.")]
+    pinned = tmp_path / "mapping.yaml"
+    pinned.write_text(printed, encoding="utf-8")
+    raw = tmp_path / "raw"
+    result = invoke(
+        "import-csv", polish, "--mapping", pinned, "--max-rejected-share", "0.2", "--raw-dir", raw
+    )
+    assert result.exit_code == 0, result.output
+    orders = pq.read_table(raw / "orders.parquet").to_pylist()
+    assert len(orders) == 5 and orders[0]["order_id"] == "0001001"
 
 
 def test_import_csv_column_options(tmp_path: Path) -> None:
@@ -52,6 +118,8 @@ def test_import_csv_column_options(tmp_path: Path) -> None:
         "%d.%m.%Y %H:%M",
         "--timezone",
         "Europe/Warsaw",
+        "--max-rejected-share",
+        "0.5",
         "--raw-dir",
         raw,
     )
@@ -70,6 +138,8 @@ def test_import_csv_mapping_file_with_cli_override(tmp_path: Path) -> None:
         FIXTURES / "orders_mapping.yaml",
         "--timezone",
         "UTC",
+        "--max-rejected-share",
+        "0.5",
         "--raw-dir",
         raw,
     )
@@ -148,3 +218,13 @@ def test_generate_small(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (raw / "orders.parquet").exists()
+
+
+def test_format_names_in_the_cli_are_the_importer_presets() -> None:
+    from ingest.cli import PLATFORM_NAMES
+    from ingest.importers import PLATFORMS
+
+    assert set(PLATFORM_NAMES) == set(PLATFORMS)
+    result = invoke("import-csv", "x.csv", "--format", "shopware")
+    assert result.exit_code == 1
+    assert "unknown --format 'shopware'; known: woocommerce, prestashop, magento" in result.output

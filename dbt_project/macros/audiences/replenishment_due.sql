@@ -1,18 +1,19 @@
 {% macro audience_rule__replenishment_due(as_of_at) %}
-{#- Replenishment due: each purchase of a consumable runs out on purchase date +
-    replenishment_days x quantity; the person is due from replenishment_days_before_max
-    until replenishment_days_before_min days before that date, unless they buy the
-    product again first. -#}
+{#- Replenishment due: each purchase of a product with a replenishment cycle
+    (int_product_replenishment_cycles: the catalog's, else observed) runs out on purchase
+    date + cycle x quantity; the person is due from replenishment_days_before_max until
+    replenishment_days_before_min days before that date, unless they buy the product
+    again first. -#}
 with
 
 cycles as (
 
-    -- each product's consumption cycle in days (the one place it is read)
+    -- each product's consumption cycle in days (the one place it is read): the catalog's,
+    -- else observed in the shop's own repeat purchases
     select
         product_id,
         replenishment_days
-    from {{ ref('stg_shop__products') }}
-    where is_consumable
+    from {{ ref('int_product_replenishment_cycles') }}
 
 ),
 

@@ -23,10 +23,11 @@ def raw_key(table: str) -> dg.AssetKey:
 class IngestConfig(dg.Config):
     """What to load into the raw contract (set it in the launchpad)."""
 
-    source: Literal["sample", "shopify", "csv"] = Field(
+    source: Literal["sample", "shopify", "csv", "woocommerce", "prestashop", "magento"] = Field(
         default="sample",
         description="sample: generate a synthetic shop; shopify: a Shopify orders export; "
-        "csv: a generic orders CSV (with `mapping`).",
+        "csv: any orders CSV (columns and format detected, or `mapping`); woocommerce, "
+        "prestashop, magento: that platform's order export.",
     )
     customers: int = Field(default=2000, ge=10, description="Sample shop scale (persons).")
     seed: int = Field(default=42, description="Sample shop random seed.")
@@ -41,6 +42,13 @@ class IngestConfig(dg.Config):
         default=None, description="YAML/JSON column mapping and options for `csv`."
     )
     append: bool = Field(default=False, description="Merge an import into the existing raw tables.")
+    max_rejected_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Fail the import (nothing written) when more than this share of rows "
+        "is rejected.",
+    )
 
 
 def _column_schema(table: str) -> dg.TableSchema:
@@ -100,22 +108,34 @@ def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str]
     if not config.file:
         raise dg.Failure(f"source={config.source!r} needs `file` (the export to import)")
     from ingest.importers import (
+        PLATFORMS,
         CsvImportOptions,
         ImportFileError,
         import_csv_orders,
         import_shopify_orders,
     )
 
+    limit = config.max_rejected_share
     try:
         if config.source == "shopify":
-            report = import_shopify_orders(config.file, warehouse.raw, append=config.append)
-        else:
-            options = (
-                CsvImportOptions.from_file(Path(config.mapping))
-                if config.mapping
-                else CsvImportOptions()
+            report = import_shopify_orders(
+                config.file, warehouse.raw, append=config.append, max_rejected_share=limit
             )
-            report = import_csv_orders(config.file, warehouse.raw, options, append=config.append)
+        else:
+            if config.source in PLATFORMS:
+                options = PLATFORMS[config.source]
+            elif config.mapping:
+                options = CsvImportOptions.from_file(Path(config.mapping))
+            else:
+                options = CsvImportOptions()
+            report = import_csv_orders(
+                config.file,
+                warehouse.raw,
+                options,
+                append=config.append,
+                max_rejected_share=limit,
+                importer=config.source,
+            )
     except ImportFileError as exc:
         raise dg.Failure(str(exc)) from exc
     meta = {
@@ -125,6 +145,7 @@ def _load(config: IngestConfig, warehouse: WarehouseResource) -> tuple[list[str]
         "loaded_rows": report.loaded_rows,
         "rejected_rows": report.rejected_rows,
         "rejected_by_reason": dg.MetadataValue.json(report.rejected_by_reason),
+        "orders": dg.MetadataValue.json(report.facts),
     }
     return [t for t in report.output_paths if t in TABLES], meta
 

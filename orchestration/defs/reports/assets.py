@@ -21,6 +21,8 @@ REPORT_MODELS = (
     "audience_memberships",
     "workflow_opportunities",
     "workflow_lift_summary",
+    "workflow_lift_planner",
+    "program_lift_monthly",
 )
 
 

@@ -46,6 +46,12 @@ orders as (
 
 ),
 
+order_buyers as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
 order_items as (
 
     select * from {{ ref('fct_order_items') }}
@@ -117,6 +123,28 @@ ranked_accounts as (
     inner join record_persons
         on record_persons.record_source = 'customer'
         and customers.customer_id = record_persons.record_id
+
+),
+
+---------- buyer as written on the person's latest order that names one (guests have no
+---------- account profile; an account's own profile wins field by field)
+ranked_order_buyers as (
+
+    select
+        orders.person_id,
+        order_buyers.first_name,
+        order_buyers.last_name,
+        order_buyers.country,
+        row_number() over (
+            partition by orders.person_id
+            order by orders.ordered_at desc, orders.order_id
+        ) as buyer_rank
+    from order_buyers
+    inner join orders
+        on order_buyers.order_id = orders.order_id
+    where order_buyers.first_name is not null
+        or order_buyers.last_name is not null
+        or order_buyers.country is not null
 
 ),
 
@@ -258,9 +286,9 @@ final as (
         ---------- contact (most recently seen usable identifier)
         best_email.identifier_value as email,
         best_phone.identifier_value as phone,
-        account_profile.first_name,
-        account_profile.last_name,
-        account_profile.country,
+        coalesce(account_profile.first_name, order_buyer.first_name) as first_name,
+        coalesce(account_profile.last_name, order_buyer.last_name) as last_name,
+        coalesce(account_profile.country, order_buyer.country) as country,
         identifier_lists.customer_ids,
         identifier_lists.emails,
         identifier_lists.phones,
@@ -318,6 +346,9 @@ final as (
     left join ranked_accounts as account_profile
         on persons.person_id = account_profile.person_id
         and account_profile.account_rank = 1
+    left join ranked_order_buyers as order_buyer
+        on persons.person_id = order_buyer.person_id
+        and order_buyer.buyer_rank = 1
     left join order_summary
         on persons.person_id = order_summary.person_id
     left join category_revenue as favourite

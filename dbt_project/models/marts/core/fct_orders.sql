@@ -60,7 +60,7 @@ joined as (
 
         ---------- status
         orders.status,
-        orders.status <> 'cancelled' as is_paid,
+        orders.status not in ('cancelled', 'pending') as is_paid,
         orders.is_guest_checkout,
         order_persons.person_id is null as is_unidentified,
         orders.discount_code is not null or orders.discount > 0 as has_discount,
@@ -75,7 +75,7 @@ joined as (
         orders.total as total_amount,
         coalesce(refunds_per_order.refunded_amount, 0) as refunded_amount,
         case
-            when orders.status = 'cancelled' then 0
+            when orders.status in ('cancelled', 'pending') then 0
             else orders.total - coalesce(refunds_per_order.refunded_amount, 0)
         end as net_revenue,
         coalesce(items_per_order.item_count, 0) as item_count,

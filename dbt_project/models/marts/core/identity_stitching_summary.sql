@@ -26,6 +26,18 @@ orders as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+invalid as (
+
+    select * from {{ ref('int_identifiers_invalid') }}
+
+),
+
 person_sizes as (
 
     select
@@ -59,10 +71,31 @@ edge_counts as (
 
 ),
 
+-- persons as dim_customers has them: stitched components plus one per unidentified order
+customer_counts as (
+
+    select count(*) as persons from customers
+
+),
+
+unidentified_counts as (
+
+    select count(distinct person_id) as unidentified_persons
+    from orders
+    where is_unidentified
+
+),
+
+invalid_counts as (
+
+    select count(*) as invalid_identifiers from invalid
+
+),
+
 person_counts as (
 
     select
-        count(*) as persons,
+        count(*) as identified_persons,
         sum(case when identifier_count > 1 then 1 else 0 end) as persons_with_several_identifiers,
         max(identifier_count) as largest_person_identifiers
     from person_sizes
@@ -87,7 +120,10 @@ final as (
         cast(record_counts.records as {{ dbt.type_bigint() }}) as records,
         cast(identifier_counts.identifiers as {{ dbt.type_bigint() }}) as identifiers,
         cast(edge_counts.edges as {{ dbt.type_bigint() }}) as edges,
-        cast(person_counts.persons as {{ dbt.type_bigint() }}) as persons,
+        cast(customer_counts.persons as {{ dbt.type_bigint() }}) as persons,
+        cast(person_counts.identified_persons as {{ dbt.type_bigint() }}) as identified_persons,
+        cast(unidentified_counts.unidentified_persons as {{ dbt.type_bigint() }})
+            as unidentified_persons,
         cast(person_counts.persons_with_several_identifiers as {{ dbt.type_bigint() }})
             as persons_with_several_identifiers,
         cast(person_counts.largest_person_identifiers as {{ dbt.type_bigint() }})
@@ -96,6 +132,8 @@ final as (
             as blocked_identifiers,
         cast(identifier_counts.capped_identifiers as {{ dbt.type_bigint() }})
             as capped_identifiers,
+        cast(invalid_counts.invalid_identifiers as {{ dbt.type_bigint() }})
+            as invalid_identifiers,
         cast(order_counts.orders as {{ dbt.type_bigint() }}) as orders,
         cast(order_counts.guest_orders as {{ dbt.type_bigint() }}) as guest_orders,
         cast(order_counts.guest_orders_stitched as {{ dbt.type_bigint() }})
@@ -105,6 +143,9 @@ final as (
     cross join identifier_counts
     cross join edge_counts
     cross join person_counts
+    cross join customer_counts
+    cross join unidentified_counts
+    cross join invalid_counts
     cross join order_counts
 
 )

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'consents') }}
+    select * from {{ shop_relation('consents') }}
 
 ),
 
@@ -13,6 +13,9 @@ renamed as (
         nullif(trim(customer_id), '') as customer_id,
         {{ normalize_email('email') }} as email,
         {{ normalize_phone('phone') }} as phone,
+        -- as written, for reporting values that normalisation nulled
+        nullif(trim(email), '') as email_as_written,
+        nullif(trim(phone), '') as phone_as_written,
 
         ---------- consent
         lower(channel) as channel,

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'customers') }}
+    select * from {{ shop_relation('customers') }}
 
 ),
 
@@ -15,6 +15,9 @@ renamed as (
         ---------- identifiers (normalised for stitching)
         {{ normalize_email('email') }} as email,
         {{ normalize_phone('phone') }} as phone,
+        -- as written, for reporting values that normalisation nulled
+        nullif(trim(email), '') as email_as_written,
+        nullif(trim(phone), '') as phone_as_written,
 
         ---------- profile
         nullif(trim(first_name), '') as first_name,

@@ -18,6 +18,7 @@ renamed as (
         nullif(anonymous_id, '') as anonymous_id,
         nullif(trim(customer_id), '') as customer_id,
         {{ normalize_email('email') }} as email,
+        nullif(trim(email), '') as email_as_written,
 
         ---------- event
         event_type,

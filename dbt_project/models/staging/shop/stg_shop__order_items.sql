@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'order_items') }}
+    select * from {{ shop_relation('order_items') }}
 
 ),
 

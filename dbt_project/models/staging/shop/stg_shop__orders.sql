@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'orders') }}
+    select * from {{ shop_relation('orders') }}
 
 ),
 
@@ -16,6 +16,9 @@ renamed as (
         ---------- identifiers (normalised for stitching)
         {{ normalize_email('email') }} as email,
         {{ normalize_phone('phone') }} as phone,
+        -- as written, for reporting values that normalisation nulled
+        nullif(trim(email), '') as email_as_written,
+        nullif(trim(phone), '') as phone_as_written,
         nullif(trim(anonymous_id), '') as anonymous_id,
 
         ---------- status
@@ -30,6 +33,11 @@ renamed as (
         coalesce(tax, 0) as tax,
         total,
         nullif(trim(discount_code), '') as discount_code,
+
+        ---------- buyer as written on the order (a guest has no account profile)
+        nullif(trim(first_name), '') as first_name,
+        nullif(trim(last_name), '') as last_name,
+        upper(nullif(trim(country), '')) as country,
 
         ---------- timestamps
         ordered_at

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'products') }}
+    select * from {{ shop_relation('products') }}
 
 ),
 
@@ -17,6 +17,8 @@ renamed as (
         name as product_name,
         coalesce(lower(nullif(trim(category), '')), 'uncategorised') as category,
         coalesce(is_consumable, false) as is_consumable,
+        -- null when the catalog does not say (imported catalogs): cycles are then inferred
+        is_consumable as catalog_is_consumable,
         replenishment_days,
 
         ---------- amounts

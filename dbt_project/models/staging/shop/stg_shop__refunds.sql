@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'refunds') }}
+    select * from {{ shop_relation('refunds') }}
 
 ),
 
