@@ -19,11 +19,12 @@ export RW_RAW_DIR ?= $(RW_DATA_DIR)/raw
 export RW_TRUTH_DIR ?= $(RW_DATA_DIR)/truth
 export RW_DUCKDB_PATH ?= $(RW_DATA_DIR)/warehouse.duckdb
 
-.PHONY: help setup demo generate build campaigns ml report sync docs test lint bench ui clean
+.PHONY: help setup demo generate build campaigns ml report sync docs test test-engines lint bench ui clean
 
 help:
 	@echo "make demo   - set up, generate a sample shop (SCALE=$(SCALE) customers), build the warehouse"
 	@echo "make test   - set up and run the tests"
+	@echo "make test-engines - the dbt build on PostgreSQL and Spark equals DuckDB's (RW_DBT_TARGET=postgres|spark for one)"
 	@echo "make bench  - benchmarks at 100k and 1M customers (writes bench/RESULTS.md)"
 	@echo "make ui     - the Dagster UI on http://127.0.0.1:3000"
 	@echo "make lint   - ruff + sqlfluff"
@@ -34,7 +35,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3" "uv==0.13.9"
 	# Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set, imports would
 	# otherwise recompile every module on every run.
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,postgres]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,postgres,spark]"
 	touch $@
 
 setup: $(BIN)/.installed
@@ -74,6 +75,11 @@ demo: generate build campaigns ml report sync docs
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The dbt build on PostgreSQL (throwaway local cluster) and Spark (local mode), marts
+# compared with DuckDB's. RW_DBT_TARGET=postgres or spark runs one engine (default: both).
+test-engines: setup
+	$(BIN)/python -m pytest tests/cross_engine
 
 # The Dagster UI on http://127.0.0.1:3000 over the demo warehouse (run `make demo` first).
 ui: setup

@@ -198,12 +198,12 @@ def bench_scale(customers: int, workdir: Path, repeats: int, portable: bool) -> 
     return figures
 
 
-def optional_benchmarks(workdir: Path, customers: int) -> dict:
+def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dict:
     """Benchmarks the other packages contribute (bench/<name>_bench.py: run_benchmarks).
 
     Segmentation reuses the foundation built at the same scale above when it is there.
     """
-    from bench import ml_bench, reverse_etl_bench, segmentation_bench
+    from bench import engines_bench, ml_bench, reverse_etl_bench, segmentation_bench
 
     built = workdir / f"{customers}"
     reuse = {}
@@ -215,6 +215,10 @@ def optional_benchmarks(workdir: Path, customers: int) -> dict:
         ),
         "ml": lambda: ml_bench.run_benchmarks(workdir / "ml", customers),
         "reverse_etl": lambda: reverse_etl_bench.run_benchmarks(workdir / "reverse_etl"),
+        # the growth curve of docs/scaling.md: every scale, DuckDB and Spark in local mode
+        "engines": lambda: engines_bench.run_benchmarks(
+            workdir / "engines", scales, ["duckdb", "spark"]
+        ),
     }
     extra = {}
     for name, run in runs.items():
@@ -347,7 +351,7 @@ def main() -> None:
         warehouse = {"command": command, "load": os.getloadavg(), "scales": scales}
         warehouse_json.write_text(json.dumps(warehouse, indent=2, default=str))
     if not args.skip_extra:
-        extra = optional_benchmarks(args.workdir, max(args.scales))
+        extra = optional_benchmarks(args.workdir, max(args.scales), args.scales)
         extra_json.write_text(
             json.dumps({"command": command, "extra": extra}, indent=2, default=str)
         )

@@ -478,5 +478,32 @@ def _root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+@app.command("load-raw")
+def load_raw(
+    target: Annotated[
+        str,
+        typer.Option(help="Engine: postgres or spark (default: RW_DBT_TARGET)."),
+    ] = "",
+    raw_dir: RawDir = None,
+) -> None:
+    """Load the raw Parquet tables into the `raw` schema of PostgreSQL or Spark."""
+    import os
+
+    from ingest.raw_loader import ENGINES
+    from ingest.raw_loader import load_raw as run_load
+
+    engine = target or os.environ.get("RW_DBT_TARGET", "duckdb")
+    if engine == "duckdb":
+        print("duckdb reads the raw Parquet files directly: nothing to load")
+        return
+    if engine not in ENGINES:
+        raise _fail(f"unknown target {engine!r}: one of duckdb, {', '.join(ENGINES)}")
+    try:
+        run_load(engine, _raw_dir(raw_dir))
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise _fail(str(exc)) from exc
+    print(f"raw tables loaded into {engine}")
+
+
 if __name__ == "__main__":
     app()

@@ -368,15 +368,13 @@ class SparkConnection(Connection):
         self.spark = (
             SparkSession.builder.master(settings.spark.master)
             .config("spark.sql.warehouse.dir", str(settings.spark.warehouse_dir))
+            # dbt_project/profiles.yml's spark output: the Derby metastore beside the
+            # tables (not in the working directory) and UTC sessions
             .config(
-                "javax.jdo.option.ConnectionURL",
-                f"jdbc:derby:;databaseName={settings.spark.metastore_dir};create=true",
+                "spark.hadoop.javax.jdo.option.ConnectionURL",
+                f"jdbc:derby:;databaseName={settings.spark.warehouse_dir}/metastore_db;create=true",
             )
-            # derby.log beside the metastore, not in the current directory
-            .config(
-                "spark.driver.extraJavaOptions",
-                f"-Dderby.system.home={settings.spark.metastore_dir.parent}",
-            )
+            .config("spark.sql.session.timeZone", "UTC")
             .enableHiveSupport()
             .getOrCreate()
         )

@@ -23,6 +23,11 @@
     regexp_replace({{ column }}, '[^0-9]', '')
 {%- endmacro %}
 
+{#- Spark's fourth argument is a start position, not flags: it replaces every match -#}
+{% macro spark__strip_non_digits(column) -%}
+    regexp_replace({{ column }}, '[^0-9]', '')
+{%- endmacro %}
+
 {% macro bigquery__strip_non_digits(column) -%}
     regexp_replace({{ column }}, r'[^0-9]', '')
 {%- endmacro %}

@@ -13,3 +13,8 @@
     nullif(array_to_string(list_sort(list(distinct {{ column }})
         filter (where {{ column }} is not null)), {{ delimiter }}), '')
 {%- endmacro %}
+
+{#- Spark's listagg has no ORDER BY: sort the distinct set (collect_set skips nulls) -#}
+{% macro spark__sorted_string_agg(column, delimiter) -%}
+    nullif(array_join(array_sort(collect_set({{ column }})), {{ delimiter }}), '')
+{%- endmacro %}

@@ -139,7 +139,7 @@ wilson as (
     -- Wilson score bounds of each rate at its effective sample size
     {%- for group in ['treatment', 'holdout'] %}
     {%- set p = group ~ '_conversion_rate' %}
-    {%- set n = group ~ '_effective_n' %}
+    {%- set n = 'nullif(' ~ group ~ '_effective_n, 0)' %}
     {{ 'select *,' if loop.first else ',' }}
         ({{ p }} + {{ z * z }} / (2 * {{ n }})
             - {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z }} / (4 * {{ n }} * {{ n }})))
@@ -238,8 +238,10 @@ final as (
             when conversion_lift_ci_high < 0
                 then 'negative conversion lift ({{ lift_confidence_label() }} interval below zero)'
             else 'no detectable lift: this sample can detect a conversion lift of about '
-                || cast(round(cast({{ 100 * detectable }} * pooled_standard_error as numeric), 1)
-                    as {{ dbt.type_string() }})
+                -- explicit decimals: a bare `numeric` has scale 0 on Spark (110.7 would
+                -- read 111), and PostgreSQL rounds only numerics to a number of places
+                || cast(cast(round(cast({{ 100 * detectable }} * pooled_standard_error
+                    as decimal(18, 6)), 1) as decimal(18, 1)) as {{ dbt.type_string() }})
                 || ' percentage points or more'
         end as lift_note,
 

@@ -113,7 +113,8 @@ def test_portable_connected_components_match_the_duckdb_fast_path(
     # the fast path cleans up its work tables
     assert not query(
         warehouse,
-        "select table_name from information_schema.tables where table_name like '__cc_%'",
+        "select table_name from information_schema.tables"
+        " where starts_with(table_name, 'cc_work_')",
     )
 
 

@@ -183,7 +183,7 @@ person_cutoffs as (
         cutoffs.cutoff_date,
         cutoffs.cutoff_at,
         cutoffs.cutoff_day_number,
-        (epoch(cutoffs.cutoff_at) - epoch(persons.first_seen_at)) / 86400.0
+        ({{ epoch_seconds('cutoffs.cutoff_at') }} - {{ epoch_seconds('persons.first_seen_at') }}) / 86400.0
             as days_since_first_seen
     from persons
     inner join cutoffs
@@ -198,10 +198,10 @@ paid_orders as (
         person_id,
         order_id,
         ordered_at,
-        cast(floor(epoch(ordered_at) / 86400) as bigint) as order_day_number,
-        cast(total_amount as double) as total_amount,
-        cast(subtotal as double) as subtotal,
-        cast(discount_amount as double) as discount_amount,
+        {{ epoch_day('ordered_at') }} as order_day_number,
+        cast(total_amount as {{ type_double() }}) as total_amount,
+        cast(subtotal as {{ type_double() }}) as subtotal,
+        cast(discount_amount as {{ type_double() }}) as discount_amount,
         has_discount,
         is_guest_checkout,
         item_count,
@@ -216,7 +216,7 @@ refunds_at_cutoff as (
     select
         cutoffs.cutoff_date,
         refunds.order_id,
-        sum(cast(refunds.amount as double)) as refunded_amount
+        sum(cast(refunds.amount as {{ type_double() }})) as refunded_amount
     from refunds
     inner join cutoffs
         on refunds.refunded_at < cutoffs.cutoff_at
@@ -231,7 +231,7 @@ orders_at_cutoff as (
         cutoffs.cutoff_date,
         cutoffs.cutoff_at,
         cutoffs.cutoff_day_number,
-        (epoch(cutoffs.cutoff_at) - epoch(paid_orders.ordered_at)) / 86400.0 as days_before,
+        ({{ epoch_seconds('cutoffs.cutoff_at') }} - {{ epoch_seconds('paid_orders.ordered_at') }}) / 86400.0 as days_before,
         coalesce(refunds_at_cutoff.refunded_amount, 0) as refunded_amount,
         refunds_at_cutoff.order_id is not null as has_refund,
         paid_orders.total_amount - coalesce(refunds_at_cutoff.refunded_amount, 0) as net_amount
@@ -275,9 +275,9 @@ order_summary as (
         avg(item_count) as items_per_order,
         -- gaps between consecutive paid orders (each gap ends at an order before the cutoff)
         avg(days_since_previous_order) as gap_mean_days,
-        median(days_since_previous_order) as gap_median_days,
+        {{ median('days_since_previous_order') }} as gap_median_days,
         stddev_samp(days_since_previous_order) as gap_stddev_days,
-        arg_max(days_since_previous_order, (ordered_at, order_id)) as last_gap_days
+        {{ arg_max('days_since_previous_order', ['ordered_at', 'order_id']) }} as last_gap_days
     from orders_at_cutoff
     group by person_id, cutoff_date
 
@@ -310,7 +310,7 @@ btyd_summary as (
         case
             when count(*) > 1
                 then
-                    (sum(day_net_amount) - arg_min(day_net_amount, order_day_number))
+                    (sum(day_net_amount) - {{ arg_min('day_net_amount', ['order_day_number']) }})
                     / (count(*) - 1)
         end as btyd_monetary_value
     from order_days
@@ -342,14 +342,15 @@ item_summary as (
         sum(case when order_items.is_consumable then order_items.quantity else 0 end)
         / nullif(sum(order_items.quantity), 0) as consumable_item_share,
         min(
-            (epoch(cutoffs.cutoff_at) - epoch(order_items.ordered_at)) / 86400.0
+            ({{ epoch_seconds('cutoffs.cutoff_at') }} - {{ epoch_seconds('order_items.ordered_at') }}) / 86400.0
         ) filter (where order_items.is_consumable) as days_since_last_consumable_order,
         -- supply bought with the last consumable order: its first item to run out
         -- (ordering by the value too makes ties deterministic)
-        arg_max(
-            order_items.replenishment_days * order_items.quantity,
-            (order_items.ordered_at, -order_items.replenishment_days * order_items.quantity)
-        ) filter (where order_items.is_consumable) as last_consumable_supply_days
+        {{ arg_max(
+            'order_items.replenishment_days * order_items.quantity',
+            ['order_items.ordered_at', '-order_items.replenishment_days * order_items.quantity'],
+            where='order_items.is_consumable'
+        ) }} as last_consumable_supply_days
     from order_items
     inner join cutoffs
         on order_items.ordered_at < cutoffs.cutoff_at
@@ -375,7 +376,7 @@ device_days as (
     -- one row per device and UTC day: the events are pre-aggregated once, not per cutoff
     select
         anonymous_id,
-        cast(floor(epoch(occurred_at) / 86400) as bigint) as event_day_number,
+        {{ epoch_day('occurred_at') }} as event_day_number,
         max(occurred_at) as last_event_at,
         max(occurred_at) filter (where event_type = 'add_to_cart') as last_cart_at,
         count(*) filter (where event_type = 'page_view') as page_views,
@@ -429,8 +430,8 @@ web_summary as (
         coalesce(sum(searches) filter (where days_before <= 30), 0) as searches_30d,
         coalesce(sum(out_of_stock_views) filter (where days_before <= 90), 0)
             as out_of_stock_views_90d,
-        min(epoch(cutoff_at) - epoch(last_event_at)) / 86400.0 as days_since_last_web_event,
-        min(epoch(cutoff_at) - epoch(last_cart_at)) / 86400.0 as days_since_last_cart
+        min({{ epoch_seconds('cutoff_at') }} - {{ epoch_seconds('last_event_at') }}) / 86400.0 as days_since_last_web_event,
+        min({{ epoch_seconds('cutoff_at') }} - {{ epoch_seconds('last_cart_at') }}) / 86400.0 as days_since_last_cart
     from web_days
     group by person_id, cutoff_date
 
@@ -452,7 +453,7 @@ email_days as (
 
     select
         email,
-        cast(floor(epoch(occurred_at) / 86400) as bigint) as event_day_number,
+        {{ epoch_day('occurred_at') }} as event_day_number,
         count(*) filter (where event_type = 'delivered') as delivered,
         count(*) filter (where event_type = 'open') as opens,
         count(*) filter (where event_type = 'click') as clicks,
@@ -493,8 +494,8 @@ email_summary as (
         coalesce(sum(opens) filter (where days_before <= 90), 0) as email_opens_90d,
         coalesce(sum(clicks) filter (where days_before <= 30), 0) as email_clicks_30d,
         coalesce(sum(clicks) filter (where days_before <= 90), 0) as email_clicks_90d,
-        min(epoch(cutoff_at) - epoch(last_open_at)) / 86400.0 as days_since_last_email_open,
-        min(epoch(cutoff_at) - epoch(last_click_at)) / 86400.0 as days_since_last_email_click
+        min({{ epoch_seconds('cutoff_at') }} - {{ epoch_seconds('last_open_at') }}) / 86400.0 as days_since_last_email_open,
+        min({{ epoch_seconds('cutoff_at') }} - {{ epoch_seconds('last_click_at') }}) / 86400.0 as days_since_last_email_click
     from person_email_days
     group by person_id, cutoff_date
 
@@ -643,7 +644,7 @@ final as (
         person_cutoffs.cutoff_date,
 
         ---------- tenure
-        cast(person_cutoffs.days_since_first_seen as double) as days_since_first_seen,
+        cast(person_cutoffs.days_since_first_seen as {{ type_double() }}) as days_since_first_seen,
 
         ---------- calendar and season (the same for everyone at a cutoff)
         cast(sin(calendar.year_angle) as {{ dbt.type_float() }}) as cutoff_day_of_year_sin,
@@ -654,54 +655,54 @@ final as (
 
         ---------- purchases (RFM and windows)
         cast(coalesce(order_summary.orders_count, 0) as integer) as orders_count,
-        cast(order_summary.days_since_last_order as double) as days_since_last_order,
-        cast(order_summary.days_since_first_order as double) as days_since_first_order,
-        cast(coalesce(order_summary.gross_revenue, 0) as double) as gross_revenue,
-        cast(coalesce(order_summary.net_revenue, 0) as double) as net_revenue,
-        cast(order_summary.average_order_value as double) as average_order_value,
-        cast(order_summary.max_order_value as double) as max_order_value,
+        cast(order_summary.days_since_last_order as {{ type_double() }}) as days_since_last_order,
+        cast(order_summary.days_since_first_order as {{ type_double() }}) as days_since_first_order,
+        cast(coalesce(order_summary.gross_revenue, 0) as {{ type_double() }}) as gross_revenue,
+        cast(coalesce(order_summary.net_revenue, 0) as {{ type_double() }}) as net_revenue,
+        cast(order_summary.average_order_value as {{ type_double() }}) as average_order_value,
+        cast(order_summary.max_order_value as {{ type_double() }}) as max_order_value,
         cast(coalesce(order_summary.orders_30d, 0) as integer) as orders_30d,
         cast(coalesce(order_summary.orders_90d, 0) as integer) as orders_90d,
         cast(coalesce(order_summary.orders_180d, 0) as integer) as orders_180d,
         cast(coalesce(order_summary.orders_365d, 0) as integer) as orders_365d,
         cast(coalesce(order_summary.orders_next_30d_last_year, 0) as integer)
             as orders_next_30d_last_year,
-        cast(coalesce(order_summary.net_revenue_30d, 0) as double) as net_revenue_30d,
-        cast(coalesce(order_summary.net_revenue_90d, 0) as double) as net_revenue_90d,
-        cast(coalesce(order_summary.net_revenue_180d, 0) as double) as net_revenue_180d,
-        cast(coalesce(order_summary.net_revenue_365d, 0) as double) as net_revenue_365d,
+        cast(coalesce(order_summary.net_revenue_30d, 0) as {{ type_double() }}) as net_revenue_30d,
+        cast(coalesce(order_summary.net_revenue_90d, 0) as {{ type_double() }}) as net_revenue_90d,
+        cast(coalesce(order_summary.net_revenue_180d, 0) as {{ type_double() }}) as net_revenue_180d,
+        cast(coalesce(order_summary.net_revenue_365d, 0) as {{ type_double() }}) as net_revenue_365d,
 
         ---------- cadence
-        cast(order_summary.gap_mean_days as double) as gap_mean_days,
-        cast(order_summary.gap_median_days as double) as gap_median_days,
-        cast(order_summary.gap_stddev_days as double) as gap_stddev_days,
-        cast(order_summary.last_gap_days as double) as last_gap_days,
-        cast(order_summary.last_gap_days - order_summary.gap_mean_days as double)
+        cast(order_summary.gap_mean_days as {{ type_double() }}) as gap_mean_days,
+        cast(order_summary.gap_median_days as {{ type_double() }}) as gap_median_days,
+        cast(order_summary.gap_stddev_days as {{ type_double() }}) as gap_stddev_days,
+        cast(order_summary.last_gap_days as {{ type_double() }}) as last_gap_days,
+        cast(order_summary.last_gap_days - order_summary.gap_mean_days as {{ type_double() }})
             as gap_trend_days,
         cast(
             order_summary.days_since_last_order / nullif(order_summary.gap_mean_days, 0)
-            as double
+            as {{ type_double() }}
         ) as cadence_position,
 
         ---------- discounts, refunds, cancellations
-        cast(order_summary.discount_order_share as double) as discount_order_share,
-        cast(order_summary.discount_amount_share as double) as discount_amount_share,
-        cast(order_summary.guest_checkout_share as double) as guest_checkout_share,
-        cast(coalesce(order_summary.refunded_amount, 0) as double) as refunded_amount,
+        cast(order_summary.discount_order_share as {{ type_double() }}) as discount_order_share,
+        cast(order_summary.discount_amount_share as {{ type_double() }}) as discount_amount_share,
+        cast(order_summary.guest_checkout_share as {{ type_double() }}) as guest_checkout_share,
+        cast(coalesce(order_summary.refunded_amount, 0) as {{ type_double() }}) as refunded_amount,
         cast(coalesce(order_summary.refunded_orders_count, 0) as integer)
             as refunded_orders_count,
         cast(coalesce(cancelled_orders.cancelled_orders_count, 0) as integer)
             as cancelled_orders_count,
 
         ---------- basket and categories
-        cast(order_summary.items_per_order as double) as items_per_order,
+        cast(order_summary.items_per_order as {{ type_double() }}) as items_per_order,
         cast(coalesce(item_summary.distinct_categories, 0) as integer) as distinct_categories,
-        cast(item_summary.consumable_item_share as double) as consumable_item_share,
-        cast(item_summary.days_since_last_consumable_order as double)
+        cast(item_summary.consumable_item_share as {{ type_double() }}) as consumable_item_share,
+        cast(item_summary.days_since_last_consumable_order as {{ type_double() }})
             as days_since_last_consumable_order,
         cast(
             item_summary.days_since_last_consumable_order
-            / nullif(item_summary.last_consumable_supply_days, 0) as double
+            / nullif(item_summary.last_consumable_supply_days, 0) as {{ type_double() }}
         ) as replenishment_cycle_position,
 
         ---------- web activity
@@ -719,7 +720,7 @@ final as (
         cast(coalesce(web_summary.searches_30d, 0) as integer) as searches_30d,
         cast(coalesce(web_summary.out_of_stock_views_90d, 0) as integer)
             as out_of_stock_views_90d,
-        cast(web_summary.days_since_last_web_event as double) as days_since_last_web_event,
+        cast(web_summary.days_since_last_web_event as {{ type_double() }}) as days_since_last_web_event,
         coalesce(
             web_summary.days_since_last_cart < 7
             and web_summary.days_since_last_cart
@@ -733,8 +734,8 @@ final as (
         cast(coalesce(email_summary.email_opens_90d, 0) as integer) as email_opens_90d,
         cast(coalesce(email_summary.email_clicks_30d, 0) as integer) as email_clicks_30d,
         cast(coalesce(email_summary.email_clicks_90d, 0) as integer) as email_clicks_90d,
-        cast(email_summary.days_since_last_email_open as double) as days_since_last_email_open,
-        cast(email_summary.days_since_last_email_click as double)
+        cast(email_summary.days_since_last_email_open as {{ type_double() }}) as days_since_last_email_open,
+        cast(email_summary.days_since_last_email_click as {{ type_double() }})
             as days_since_last_email_click,
         coalesce(email_suppressions.is_email_suppressed, false) as is_email_suppressed,
 
@@ -747,7 +748,7 @@ final as (
         cast(btyd_summary.btyd_frequency as integer) as btyd_frequency,
         cast(btyd_summary.btyd_recency_days as integer) as btyd_recency_days,
         cast(btyd_summary.btyd_tenure_days as integer) as btyd_tenure_days,
-        cast(btyd_summary.btyd_monetary_value as double) as btyd_monetary_value,
+        cast(btyd_summary.btyd_monetary_value as {{ type_double() }}) as btyd_monetary_value,
 
         ---------- bookkeeping: kept for training (a full rebuild) or a daily scoring cutoff
         calendar.is_training_cutoff

@@ -8,11 +8,9 @@
 {%- set explicit_cutoffs = var('ml_cutoffs', []) %}
 {%- set as_of = var('as_of_date', none) %}
 {%- set interval_days = var('ml_cutoff_interval_days', 92) %}
-{#- as_of_date is inclusive; the cutoff is the next midnight (exclusive) -#}
-{%- set as_of_sql = "cast('" ~ as_of ~ "' as date)" %}
-{%- set data_end_sql = "cast(" ~ dbt.dateadd('day', 1, as_of_sql) ~ " as date)" if as_of
-    else "cast(timezone('UTC', max(ordered_at)) as date) + 1" %}
-{%- set cutoff_list = "['" ~ (explicit_cutoffs | join("', '")) ~ "']" %}
+{#- as_of_date is inclusive; the data end (the scoring cutoff) is the next midnight -#}
+{%- set data_end_sql = add_days_to_date("cast('" ~ as_of ~ "' as date)", 1) if as_of
+    else add_days_to_date(utc_date('max(ordered_at)'), 1) %}
 
 with
 
@@ -25,7 +23,7 @@ orders as (
 bounds as (
 
     select
-        cast(timezone('UTC', min(ordered_at)) as date) as data_start_date,
+        {{ utc_date('min(ordered_at)') }} as data_start_date,
         {{ data_end_sql }} as data_end_date
     from orders
 
@@ -34,14 +32,13 @@ bounds as (
 scheduled as (
 
     {% if explicit_cutoffs | length > 0 %}
-        select unnest(cast({{ cutoff_list }} as date [])) as cutoff_date
+        select cutoff_date from {{ date_values(explicit_cutoffs, 'cutoff_date') }} as listed
     {% else %}
         select
-            cast(
-                bounds.data_end_date - cast(steps.step * {{ interval_days }} as integer) as date
-            ) as cutoff_date
+            {{ add_days_to_date('bounds.data_end_date', '-steps.step * ' ~ interval_days) }}
+                as cutoff_date
         from bounds
-        cross join range(0, {{ var('ml_cutoff_count', 11) }}) as steps (step)
+        cross join {{ integer_series(var('ml_cutoff_count', 11)) }} as steps
     {% endif %}
 
 ),
@@ -50,18 +47,18 @@ final as (
 
     select
         scheduled.cutoff_date,
-        timezone('UTC', cast(scheduled.cutoff_date as timestamp)) as cutoff_at,
-        cast(epoch(timezone('UTC', cast(scheduled.cutoff_date as timestamp))) / 86400 as bigint)
-            as cutoff_day_number,
+        {{ utc_midnight('scheduled.cutoff_date') }} as cutoff_at,
+        {{ epoch_day(utc_midnight('scheduled.cutoff_date')) }} as cutoff_day_number,
         bounds.data_start_date,
         bounds.data_end_date,
-        cast(bounds.data_end_date - scheduled.cutoff_date as integer) as days_observed_after,
+        cast({{ dbt.datediff('scheduled.cutoff_date', 'bounds.data_end_date', 'day') }}
+            as integer) as days_observed_after,
         scheduled.cutoff_date = max(scheduled.cutoff_date) over () as is_scoring_cutoff
     from scheduled
     cross join bounds
     where scheduled.cutoff_date <= bounds.data_end_date
         and scheduled.cutoff_date
-        >= bounds.data_start_date + {{ var('ml_min_history_days', 90) }}
+        >= {{ add_days_to_date('bounds.data_start_date', var('ml_min_history_days', 90)) }}
 
 )
 

@@ -56,12 +56,12 @@ future_orders as (
     select
         orders.person_id,
         cutoffs.cutoff_date,
-        cast(orders.net_revenue as double) as net_revenue,
-        (epoch(orders.ordered_at) - epoch(cutoffs.cutoff_at)) / 86400.0 as days_after
+        cast(orders.net_revenue as {{ type_double() }}) as net_revenue,
+        ({{ epoch_seconds('orders.ordered_at') }} - {{ epoch_seconds('cutoffs.cutoff_at') }}) / 86400.0 as days_after
     from orders
     inner join cutoffs
         on orders.ordered_at >= cutoffs.cutoff_at
-        and orders.ordered_at < cutoffs.cutoff_at + interval {{ ltv_days }} day
+        and orders.ordered_at < {{ add_days('cutoffs.cutoff_at', ltv_days) }}
 
 ),
 
@@ -91,11 +91,11 @@ final as (
         coalesce(outcomes.orders_churn_window, 0) = 0 as is_churned_next_90d,
         coalesce(outcomes.orders_7d, 0) > 0 as has_order_next_7d,
         coalesce(outcomes.orders_30d, 0) > 0 as has_order_next_30d,
-        cast(greatest(coalesce(outcomes.net_revenue_ltv_window, 0), 0) as double)
+        cast(greatest(coalesce(outcomes.net_revenue_ltv_window, 0), 0) as {{ type_double() }})
             as net_revenue_next_365d,
         cast(coalesce(outcomes.orders_ltv_window, 0) as integer) as orders_next_365d,
-        cast(outcomes.days_to_next_order as double) as days_to_next_order,
-        cast(coalesce(outcomes.days_to_next_order, {{ ltv_days }}) as double)
+        cast(outcomes.days_to_next_order as {{ type_double() }}) as days_to_next_order,
+        cast(coalesce(outcomes.days_to_next_order, {{ ltv_days }}) as {{ type_double() }})
             as days_to_next_order_capped,
 
         ---------- which windows have fully passed
