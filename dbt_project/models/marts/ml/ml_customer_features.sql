@@ -24,6 +24,13 @@
             or cutoff_date > (select max(cutoff_date) from {{ ref('ml_cutoffs') }})
         )
 {% endraw %}{%- endset %}
+{#- Persons merged away since a kept cutoff was computed no longer exist: drop their rows
+    (their labels would read as "no future orders"). The survivor's kept rows lack the
+    merged history until the next rebuild of the schedule (the weekly retraining). -#}
+{%- set prune_merged -%}{% raw %}
+    delete from {{ this }}
+    where person_id not in (select person_id from {{ ref('dim_customers') }})
+{% endraw %}{%- endset %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -35,10 +42,10 @@
 {%- if target.type == 'duckdb' %}
 {{ config(
     pre_hook="set memory_limit = '" ~ var('ml_duckdb_memory_limit', '6GB') ~ "'",
-    post_hook=[prune_stale, "reset memory_limit"],
+    post_hook=[prune_stale, prune_merged, "reset memory_limit"],
 ) }}
 {%- else %}
-{{ config(post_hook=[prune_stale]) }}
+{{ config(post_hook=[prune_stale, prune_merged]) }}
 {%- endif %}
 
 with
