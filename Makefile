@@ -73,13 +73,14 @@ docs: setup
 demo: generate build campaigns ml report sync docs
 	$(BIN)/python -m orchestration.demo_summary
 
+# Two workers: the suite is mostly dbt builds and servers waiting on I/O (about 11 min).
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # The dbt build on PostgreSQL (throwaway local cluster) and Spark (local mode), marts
 # compared with DuckDB's. RW_DBT_TARGET=postgres or spark runs one engine (default: both).
 test-engines: setup
-	$(BIN)/python -m pytest tests/cross_engine
+	RW_TEST_ENGINES=postgres,spark $(BIN)/python -m pytest tests/cross_engine
 
 # The Dagster UI on http://127.0.0.1:3000 over the demo warehouse (run `make demo` first).
 ui: setup

@@ -159,6 +159,10 @@ def engine_build(request: pytest.FixtureRequest, engine: str) -> EngineBuild:
 
 
 def selected_engines() -> list[str]:
-    """Engines compared with DuckDB: RW_DBT_TARGET picks one (make test-engines), else all."""
+    """Engines compared with DuckDB: RW_DBT_TARGET picks one, else RW_TEST_ENGINES (a comma
+    list; `make test` runs PostgreSQL, `make test-engines` PostgreSQL and Spark)."""
     target = os.environ.get("RW_DBT_TARGET", "")
-    return [target] if target in ("postgres", "spark") else ["postgres", "spark"]
+    if target in ("postgres", "spark"):
+        return [target]
+    listed = os.environ.get("RW_TEST_ENGINES", "postgres").split(",")
+    return [engine.strip() for engine in listed if engine.strip() in ("postgres", "spark")]

@@ -316,13 +316,15 @@ final as (
         coalesce(consent_flags.is_email_consented, false) as is_email_consented,
         coalesce(consent_flags.is_sms_consented, false) as is_sms_consented,
         coalesce(consent_flags.is_push_consented, false) as is_push_consented,
-        nullif(rtrim(
+        -- each channel with a leading comma, the first one cut off (two-argument rtrim
+        -- reads its arguments the other way round on Spark)
+        nullif(substr(
             {{ dbt.concat([
-                "case when consent_flags.is_email_consented then 'email,' else '' end",
-                "case when consent_flags.is_sms_consented then 'sms,' else '' end",
-                "case when consent_flags.is_push_consented then 'push,' else '' end",
+                "case when consent_flags.is_email_consented then ',email' else '' end",
+                "case when consent_flags.is_sms_consented then ',sms' else '' end",
+                "case when consent_flags.is_push_consented then ',push' else '' end",
             ]) }},
-            ','
+            2
         ), '') as consented_channels,
 
         ---------- engagement and activity
