@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
+from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 END_DATE = "2026-11-15"

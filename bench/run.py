@@ -29,7 +29,7 @@ import psutil
 
 from ingest.evaluation import stitching_quality
 from ingest.export import export_transactions_csv
-from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
+from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from bench.run import END_DATE, measured, node_seconds
-from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
+from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 from warehouse.settings import PROJECT_ROOT
 
 # the segmentation seeds (rule tables) are part of its build: a reused foundation may lack them

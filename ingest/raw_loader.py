@@ -120,7 +120,7 @@ def load_postgres(raw_dir: Path, conninfo: str | None = None) -> dict[str, int]:
 
 def load_spark(raw_dir: Path, env: Mapping[str, str] | None = None) -> None:
     """Replace raw.<table> on the dbt profile's `spark` target (any connection method)."""
-    from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args
+    from warehouse.dbt import DBT_PROJECT_DIR, dbt_args
 
     raw_files(raw_dir)
     run_env = dict(os.environ if env is None else env)

@@ -97,8 +97,8 @@ def build_resources() -> dict[str, object]:
     """Every resource the definitions use, bound to environment variables where set."""
     from dagster_dbt import DbtCliResource
 
-    from orchestration.dbt_cli import dbt_executable
     from orchestration.defs.dbt.project import dbt_project
+    from warehouse.dbt import dbt_executable
 
     defaults = get_settings()
     return {

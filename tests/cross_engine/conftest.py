@@ -21,8 +21,8 @@ import pytest
 
 from ingest.generator import GenerationConfig, generate
 from ingest.raw_loader import load_raw
-from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
 from tests.engines import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 
 # Relations compared across engines (the marts the issue names, plus the identity map).
 COMPARED = (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.generator import GenerationConfig, generate
-from orchestration.dbt_cli import run_dbt
+from warehouse.dbt import run_dbt
 
 CUSTOMERS = 3000
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from ingest.export import export_transactions_csv
 from ingest.importers import import_csv_orders
-from orchestration.dbt_cli import run_dbt
+from warehouse.dbt import run_dbt
 
 from .conftest import Warehouse
 

@@ -29,7 +29,7 @@ import pytest
 
 from ingest._generator_campaigns import CampaignConfig, plant_campaign_effects
 from ingest.generator import GenerationConfig, generate
-from orchestration.dbt_cli import run_dbt
+from warehouse.dbt import run_dbt
 
 CUSTOMERS = 20_000
 REPLICATES = 30

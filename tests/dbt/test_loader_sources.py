@@ -21,7 +21,7 @@ import pytest
 
 from ingest.contract import TABLES
 from ingest.importers import import_shopify_orders
-from orchestration.dbt_cli import run_dbt
+from warehouse.dbt import run_dbt
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shopify_loaders"
 MARTS = {

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_args, dbt_env
 from tests.dbt.conftest import Warehouse
+from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 
 RULE = """{% macro audience_rule__review_request(as_of_at) %}
 {#- Review request: from 2 until 14 days after any paid order. -#}

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from ingest.importers import PLATFORMS, ImportReport, import_csv_orders, import_shopify_orders
-from orchestration.dbt_cli import run_dbt
+from warehouse.dbt import run_dbt
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "shop_exports"
 

@@ -317,7 +317,7 @@ def test_klaviyo_pull_killed_mid_way_resumes_without_duplicates(tmp_path: Path) 
 
 
 def test_pulled_raw_tables_build_with_dbt_unchanged(tmp_path: Path) -> None:
-    from orchestration.dbt_cli import run_dbt
+    from warehouse.dbt import run_dbt
 
     raw = tmp_path / "raw"
     with ShopifyEmulator() as shopify, KlaviyoEmulator() as klaviyo:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.dbt_cli import run_dbt
 from orchestration.resources import ReverseEtlResource, WarehouseResource
+from warehouse.dbt import run_dbt
 
 HOURLY_CART = "hourly_cart"
 NOW_TAG = "rw/now"

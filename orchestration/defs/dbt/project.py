@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.dbt_cli import DBT_PROJECT_DIR, dbt_executable
+from warehouse.dbt import DBT_PROJECT_DIR, dbt_executable
 
 # Dagster keeps its manifest apart from `dbt_project/target/`, which analysts and `make build`
 # overwrite with their own vars.
