@@ -45,7 +45,8 @@ FIELDS = {
 }
 
 
-def _make_warehouse(db: Path, rows: int) -> None:
+def make_warehouse(db: Path, rows: int) -> None:
+    """A profile table of ``rows`` rows (``updated_at`` for cursor-based peers)."""
     import duckdb
 
     con = duckdb.connect(str(db))
@@ -62,7 +63,8 @@ def _make_warehouse(db: Path, rows: int) -> None:
             cast((i % 100000) * 0.37 as decimal(28, 6)) as net_revenue,
             timestamptz '2026-01-01 00:00:00+00' + to_minutes(i % 400000) as last_order_at,
             ['shoes', 'bags', 'coats', null][1 + i % 4] as favourite_category,
-            i % 5 <> 4 as is_email_consented
+            i % 5 <> 4 as is_email_consented,
+            timestamptz '2026-11-01 00:00:00+00' + to_minutes(i % 1000) as updated_at
         from range({rows}) as t(i)
         """
     )
@@ -175,7 +177,7 @@ def run_benchmarks(workdir: str | Path, rows: int = 1_000_000) -> dict[str, Any]
     db = workdir / "bench.duckdb"
     db.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    _make_warehouse(db, rows)
+    make_warehouse(db, rows)
     results: dict[str, Any] = {
         "rows": rows,
         "setup_s": round(time.perf_counter() - t0, 2),

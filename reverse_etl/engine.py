@@ -10,10 +10,12 @@ One run of a sync:
    updates and (mirror/list modes) removals. Nothing is loaded into Python here.
 3. **Deliver**: stream the plan with Arrow record batches sized to the destination's batch
    limit; a whole-batch rejection is bisected until the bad rows are isolated.
-4. **Confirm**: after each delivered batch, one small transaction advances the state for the
-   rows the destination confirmed, records the rejected rows with the API's reason, and bumps
-   the run's counters. A crash at any point loses nothing (unconfirmed rows are in the next
-   plan) and duplicates nothing (confirmed rows are not; event ids are stable per row version).
+4. **Journal**: before a window of batches (``JOURNAL_ROWS``) leaves, one transaction records
+   its pending operations and confirms the outcomes that came back since the previous
+   window: the state advances for confirmed rows, rejected rows are recorded with the API's
+   reason, the run's counters move. A crash at any point loses nothing (rows that may have
+   been sent are in ``pending``: re-sent with their event ids, or undone) and duplicates no
+   effect (confirmed rows are not re-sent; a re-sent event keeps its id).
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ log = logging.getLogger(__name__)
 
 IDENTITY_FIELDS = ("email", "phone_number", "phone", "external_id")
 SAMPLE_ROWS = 5
+# Most rows whose intent one transaction records, ahead of sending them (a window of
+# whole batches). Rows journaled but never sent are only re-sent by the next run if it
+# finds them (their first transmission), so a large window costs nothing after a crash.
+JOURNAL_ROWS = 10_000
 
 
 @dataclass
@@ -703,9 +709,9 @@ class SyncEngine:
                 )
             targets = self._targets()
             reader_con = con.cursor()
-            # One delivery in flight while this thread reads the next batch and commits the
-            # previous one: the network wait overlaps DuckDB work. At most two batches are
-            # unconfirmed at any moment; a crash re-sends them (same event ids), never loses.
+            # Deliveries run on a small pool (max_in_flight requests at once) while this
+            # thread reads the next window of batches and journals it: the network wait
+            # overlaps DuckDB work, and one transaction covers a whole window.
             depth = max(1, self.max_in_flight)
             with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="deliver") as pool:
                 for op, kinds in self.op_groups():
@@ -733,29 +739,22 @@ class SyncEngine:
                     reader = reader_con.sql(
                         f"select *{extra} from {plan_t} where __kind in ({kinds_sql}) order by __pk"
                     ).to_arrow_reader(max(size, 1024))
-                    pending: deque[Future] = deque()
-                    buf: list[Row] = []
+                    plan_rows = (
+                        "select __pk, __hash, __identity, __dest_id, __event_id "
+                        f"from {plan_t} where __kind in ({kinds_sql})"
+                    )
                     try:
-                        for rb in reader:
-                            for row in self._rows(rb, targets, removal):
-                                buf.append(row)
-                                if len(buf) >= size:
-                                    pending = self._pipeline(
-                                        pool, pending, con, dest, op, buf, lock, result
-                                    )
-                                    buf = []
-                        if buf:
-                            pending = self._pipeline(
-                                pool, pending, con, dest, op, buf, lock, result
-                            )
-                        while pending:
-                            self._settle(pending.popleft(), con, op, lock, result)
+                        self._deliver_op(
+                            pool,
+                            con,
+                            dest,
+                            op,
+                            plan_rows,
+                            self._batches(reader, targets, removal, size),
+                            result,
+                        )
                     finally:
-                        # Break the future -> exception -> traceback -> frame cycle and release
-                        # the Arrow stream now: it keeps the DuckDB file open otherwise.
-                        for fut in pending:
-                            fut.cancel()
-                        pending.clear()
+                        # Release the Arrow stream now: it keeps the DuckDB file open otherwise.
                         reader.close()
                         del reader
             result.status = "success" if result.rejected == 0 else "partial"
@@ -880,66 +879,221 @@ class SyncEngine:
                 dest, op, rows[mid:]
             )
 
-    def _pipeline(self, pool, pending: deque, con, dest, op, rows, lock, result) -> deque:
-        """Submit a batch; settle (commit) the oldest ones beyond the in-flight depth, in order."""
-        result.sent += len(rows)
-        self._record_intent(con, op, rows, result.run_id)
-        pending.append(pool.submit(self._deliver_leaves, dest, op, rows))
-        while len(pending) > max(1, self.max_in_flight):
-            self._settle(pending.popleft(), con, op, lock, result)
-        return pending
+    def _batches(self, reader, targets, removal: bool, size: int):
+        """The plan's rows for one operation, in batches of the destination's size."""
+        buf: list[Row] = []
+        for rb in reader:
+            for row in self._rows(rb, targets, removal):
+                buf.append(row)
+                if len(buf) >= size:
+                    yield buf
+                    buf = []
+        if buf:
+            yield buf
 
-    def _record_intent(self, con, op: str, rows: list[Row], run_id: str) -> None:
-        """Write the batch's operations to ``pending`` before it leaves (one transaction)."""
-        removal = op in REMOVAL_OPS
-        intent = pa.table(
-            {
-                "pk": [r.pk for r in rows],
-                "row_hash": [None if removal else r.row_hash for r in rows],
-                "identity": [r.identity for r in rows],
-                "dest_id": [r.dest_id for r in rows],
-                "event_id": [r.event_id for r in rows],
-                "position": list(range(len(rows))),
-            },
-            schema=pa.schema(
-                [
-                    ("pk", pa.string()),
-                    ("row_hash", pa.string()),
-                    ("identity", pa.string()),
-                    ("dest_id", pa.string()),
-                    ("event_id", pa.string()),
-                    ("position", pa.int32()),
-                ]
-            ),
-        )
-        s = self.schema
-        con.register("__intent", intent)
-        con.execute("begin transaction")
+    def _deliver_op(
+        self, pool, con, dest, op: str, plan_rows: str, batches, result: RunResult
+    ) -> None:
+        """Send one operation's batches: intent journaled a window at a time, outcomes
+        confirmed batch by batch, both written by DuckDB from the plan itself.
+
+        ``plan_rows`` is the SQL of this operation's plan rows; every batch is a contiguous
+        ``__pk`` range of it, so a journal write passes only a range and the few exceptions
+        (rejected rows, new destination ids) from Python. Before a window of batches leaves,
+        one transaction records their pending operations: a crash leaves every row that may
+        have been sent in ``pending`` (the next run re-sends it with its event id, or undoes
+        it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows. At most
+        ``max_in_flight`` batches are unanswered at any moment, and each answered batch is
+        confirmed at once (one small transaction), so a crash re-sends only those."""
+        depth = max(1, self.max_in_flight)
+        in_flight: deque[tuple[Future, list[Row]]] = deque()
+        ahead: deque[list[Row]] = deque()  # journaled, not yet sent
+        target = 0
+
+        def pk_range(batches: list[list[Row]]) -> tuple[str, list[Any]]:
+            return (
+                f"select * from ({plan_rows}) where __pk between ? and ?",
+                [batches[0][0].pk, batches[-1][-1].pk],
+            )
+
+        def settle() -> None:
+            fut, rows = in_flight.popleft()
+            results = [x for _rows, answers in fut.result() for x in answers]
+            self._confirm(con, op, pk_range([rows]), rows, results, result)
+            if self.on_batch:
+                self.on_batch(op, len(rows))
+
+        def send_window() -> None:
+            """Journal the batches read ahead, then send them."""
+            self._write_intent(con, op, pk_range(list(ahead)), len(ahead[0]), result.run_id)
+            while ahead:
+                rows = ahead.popleft()
+                result.sent += len(rows)
+                in_flight.append((pool.submit(self._deliver_leaves, dest, op, rows), rows))
+                while len(in_flight) > depth:
+                    settle()
+
         try:
+            for rows in batches:
+                ahead.append(rows)
+                target = target or len(rows)
+                if sum(len(b) for b in ahead) >= target:
+                    target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
+                    send_window()
+            if ahead:
+                send_window()
+            while in_flight:
+                settle()
+        finally:
+            # Break the future -> exception -> traceback -> frame cycle.
+            for fut, _rows in in_flight:
+                fut.cancel()
+            in_flight.clear()
+
+    def _transaction(self, con, work: Callable[[], None]) -> None:
+        con.execute("begin transaction")
+        committed = False
+        try:
+            work()
+            con.execute("commit")
+            committed = True
+        except BaseException:
+            # A signal (SIGTERM -> KeyboardInterrupt) can land right after COMMIT returned.
+            if not committed:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("rollback")
+            raise
+
+    def _write_intent(
+        self, con, op: str, source: tuple[str, list[Any]], batch_size: int, run_id: str
+    ) -> None:
+        """Record the pending operations of the rows of ``source`` (SQL, params: plan rows
+        in batches of ``batch_size``, in ``__pk`` order) in one transaction, before they
+        leave. ``position`` is each row's place in its batch (a job's rows in order)."""
+        sql, params = source
+        s = self.schema
+        removal = op in REMOVAL_OPS
+
+        def work() -> None:
             con.execute(
-                f"delete from {s}.pending where {self._mine()} and pk in (select pk from __intent)"
+                f"delete from {s}.pending where {self._mine()} "
+                f"and pk in (select __pk from ({sql}))",
+                params,
             )
             con.execute(
                 f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
                 dest_id, event_id, position, job_id, run_id, recorded_at, target)
-                select ?, pk, ?, ?, row_hash, identity, dest_id, event_id, position, null, ?, ?, ?
-                from __intent""",
+                select ?, __pk, ?, ?, {"null" if removal else "__hash"}, __identity, __dest_id,
+                    __event_id, cast((row_number() over (order by __pk) - 1) % ? as integer),
+                    null, ?, ?, ?
+                from ({sql})""",
                 [
                     self.sync.name,
                     op,
                     "remove" if removal else "write",
+                    batch_size,
                     run_id,
                     now_utc(),
                     self.target,
+                    *params,
                 ],
             )
-            con.execute("commit")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("rollback")
-            raise
-        finally:
-            con.unregister("__intent")
+
+        self._transaction(con, work)
+
+    def _confirm(
+        self,
+        con,
+        op: str,
+        source: tuple[str, list[Any]],
+        rows: list[Row],
+        results: list[RowResult],
+        result: RunResult,
+    ) -> None:
+        """One transaction for an answered batch (``rows``, read from ``source``: SQL with
+        columns __pk, __hash, __identity, __dest_id): the state advances for the confirmed
+        rows, rejected rows are recorded with the API's reason, answered rows leave
+        ``pending`` (a row without an answer stays: its outcome is unknown), and the run's
+        counters move."""
+        sql, params = source
+        s = self.schema
+        by_pk = {r.pk: r for r in rows}
+        answered = {r.pk for r in results if r.pk in by_pk}
+        ok = [r for r in results if r.ok and r.pk in by_pk]
+        bad = [
+            (r.pk, self.scrub(r.reason or "")[:1000]) for r in results if not r.ok and r.pk in by_pk
+        ]
+        unanswered = [pk for pk in by_pk if pk not in answered]
+        bad += [(pk, "no result from destination") for pk in unanswered]
+        new_ids = [r for r in ok if r.dest_id and r.dest_id != by_pk[r.pk].dest_id]
+        removal = op in REMOVAL_OPS
+        gdpr = op == GDPR_DELETE
+        ok_rows = f"select * from ({sql}) where __pk not in (select unnest(cast(? as varchar[])))"
+        ok_params = [*params, [pk for pk, _ in bad]]
+        ts = now_utc()
+
+        def work() -> None:
+            if ok and any(by_pk[r.pk].kind != "create" for r in ok):
+                con.execute(
+                    f"delete from {s}.sync_state where {self._mine()} "
+                    f"and pk in (select __pk from ({ok_rows}))",
+                    ok_params,
+                )
+            if ok and not removal:
+                con.execute(
+                    f"""insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,
+                    last_op, last_run_id, delivered_at, target)
+                    select ?, o.__pk, {"'deleted'" if gdpr else "o.__hash"},
+                        coalesce(ids.dest_id, o.__dest_id), {"null" if gdpr else "o.__identity"},
+                        ?, ?, ?, ?
+                    from ({ok_rows}) as o
+                    left join (select unnest(cast(? as varchar[])) as pk,
+                                      unnest(cast(? as varchar[])) as dest_id) as ids
+                        on ids.pk = o.__pk""",
+                    [
+                        self.sync.name,
+                        op,
+                        result.run_id,
+                        ts,
+                        self.target,
+                        *ok_params,
+                        [r.pk for r in new_ids],
+                        [r.dest_id for r in new_ids],
+                    ],
+                )
+            # the destination answered for these rows: they are no longer of unknown outcome
+            con.execute(
+                f"delete from {s}.pending where {self._mine()} "
+                f"and pk in (select __pk from ({sql})) "
+                "and pk not in (select unnest(cast(? as varchar[])))",
+                [*params, unanswered],
+            )
+            if bad:
+                con.execute(
+                    f"insert into {s}.rejections select ?, ?, unnest(cast(? as varchar[])), ?,"
+                    " 'rejected', unnest(cast(? as varchar[])), ?",
+                    [
+                        result.run_id,
+                        self.sync.name,
+                        [pk for pk, _ in bad],
+                        op,
+                        [reason for _, reason in bad],
+                        ts,
+                    ],
+                )
+            con.execute(
+                f"update {s}.runs set sent = ?, confirmed = ?, rejected = ? where run_id = ?",
+                [
+                    result.sent,
+                    result.confirmed + len(ok),
+                    result.rejected + len(bad),
+                    result.run_id,
+                ],
+            )
+
+        self._transaction(con, work)
+        result.confirmed += len(ok)
+        result.rejected += len(bad)
 
     def _resume(self, con, dest: Destination, lock: Lock, result: RunResult) -> None:
         """Settle the asynchronous jobs a crashed run left pending (e.g. Klaviyo bulk imports):
@@ -957,7 +1111,13 @@ class SyncEngine:
         for (job_id, op), rows in jobs.items():
             results = dest.resume(op, job_id, rows)
             if results is not None:  # unknown/expired job: the plan sends the rows again
-                self._commit(con, op, rows, results, lock, result)
+                source = (
+                    "select pk as __pk, row_hash as __hash, identity as __identity, "
+                    f"dest_id as __dest_id from {self.schema}.pending "
+                    f"where {self._mine()} and job_id = ? and op = ?",
+                    [job_id, op],
+                )
+                self._confirm(con, op, source, rows, results, result)
                 result.resumed += len(rows)
 
     def _record_job(self, job_id: str, pks: list[str]) -> None:
@@ -969,108 +1129,6 @@ class SyncEngine:
                 "and pk in (select unnest(?))",
                 [job_id, pks],
             )
-
-    def _settle(self, fut: Future, con, op: str, lock: Lock, result: RunResult) -> None:
-        n = 0
-        for rows, results in fut.result():
-            self._commit(con, op, rows, results, lock, result)
-            n += len(rows)
-        if self.on_batch:
-            self.on_batch(op, n)
-
-    def _commit(
-        self, con, op: str, rows: list[Row], results: list[RowResult], lock: Lock, result: RunResult
-    ) -> None:
-        s = self.schema
-        by_pk = {r.pk: r for r in rows}
-        ok = [r for r in results if r.ok and r.pk in by_pk]
-        bad = [r for r in results if not r.ok and r.pk in by_pk]
-        answered = {r.pk for r in results}
-        for row in rows:  # a row the destination did not answer for is not confirmed
-            if row.pk not in answered:
-                bad.append(RowResult(row.pk, False, reason="no result from destination"))
-        ts = now_utc()
-        removal = op in REMOVAL_OPS
-        committed = False
-        con.execute("begin transaction")
-        try:
-            if ok:
-                ok_table = pa.table(
-                    {
-                        "pk": [r.pk for r in ok],
-                        "row_hash": [
-                            "deleted" if op == GDPR_DELETE else by_pk[r.pk].row_hash for r in ok
-                        ],
-                        "dest_id": [r.dest_id or by_pk[r.pk].dest_id for r in ok],
-                        "identity": [
-                            None if op == GDPR_DELETE else by_pk[r.pk].identity for r in ok
-                        ],
-                    },
-                    schema=pa.schema(
-                        [
-                            ("pk", pa.string()),
-                            ("row_hash", pa.string()),
-                            ("dest_id", pa.string()),
-                            ("identity", pa.string()),
-                        ]
-                    ),
-                )
-                con.register("__ok_rows", ok_table)
-                if any(by_pk[r.pk].kind != "create" for r in ok):
-                    con.execute(
-                        f"delete from {s}.sync_state where {self._mine()} "
-                        "and pk in (select pk from __ok_rows)"
-                    )
-                if not removal:
-                    con.execute(
-                        f"insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,"
-                        " last_op, last_run_id, delivered_at, target)"
-                        " select ?, pk, row_hash, dest_id, identity, ?, ?, ?, ? from __ok_rows",
-                        [self.sync.name, op, result.run_id, ts, self.target],
-                    )
-                con.unregister("__ok_rows")
-            # the destination answered for these rows: they are no longer of unknown outcome
-            if answered:
-                con.execute(
-                    f"delete from {s}.pending where {self._mine()} and pk in (select unnest(?))",
-                    [sorted(answered & by_pk.keys())],
-                )
-            if bad:
-                con.executemany(
-                    f"insert into {s}.rejections values (?, ?, ?, ?, 'rejected', ?, ?)",
-                    [
-                        [
-                            result.run_id,
-                            self.sync.name,
-                            r.pk,
-                            op,
-                            self.scrub(r.reason or "")[:1000],
-                            ts,
-                        ]
-                        for r in bad
-                    ],
-                )
-            con.execute(
-                f"update {s}.runs set sent = ?, confirmed = ?, rejected = ? where run_id = ?",
-                [
-                    result.sent,
-                    result.confirmed + len(ok),
-                    result.rejected + len(bad),
-                    result.run_id,
-                ],
-            )
-            con.execute("commit")
-            committed = True
-        except BaseException:
-            # A signal (SIGTERM -> KeyboardInterrupt) can land right after COMMIT returned.
-            if not committed:
-                with contextlib.suppress(duckdb.Error):
-                    con.execute("rollback")
-            raise
-        finally:
-            if committed:
-                result.confirmed += len(ok)
-                result.rejected += len(bad)
 
 
 # -- status -------------------------------------------------------------------------------
