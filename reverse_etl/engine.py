@@ -70,6 +70,18 @@ SAMPLE_ROWS = 5
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
 JOURNAL_ROWS = 10_000
+# The plan columns the journal (pending, state) is written from.
+JOURNAL_COLUMNS = ("__pk", "__hash", "__identity", "__dest_id", "__event_id")
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table):
+    """An Arrow table visible to DuckDB as ``name`` for the duration of the block."""
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 @dataclass
@@ -739,17 +751,12 @@ class SyncEngine:
                     reader = reader_con.sql(
                         f"select *{extra} from {plan_t} where __kind in ({kinds_sql}) order by __pk"
                     ).to_arrow_reader(max(size, 1024))
-                    plan_rows = (
-                        "select __pk, __hash, __identity, __dest_id, __event_id "
-                        f"from {plan_t} where __kind in ({kinds_sql})"
-                    )
                     try:
                         self._deliver_op(
                             pool,
                             con,
                             dest,
                             op,
-                            plan_rows,
                             self._batches(reader, targets, removal, size),
                             result,
                         )
@@ -880,64 +887,68 @@ class SyncEngine:
             )
 
     def _batches(self, reader, targets, removal: bool, size: int):
-        """The plan's rows for one operation, in batches of the destination's size."""
+        """The plan's rows for one operation in batches of the destination's size: each as
+        (rows, journal) where ``journal`` holds the batch's plan columns the journal writes
+        (zero-copy slices of the Arrow stream, read by DuckDB without a Python round trip)."""
         buf: list[Row] = []
+        parts: list[pa.RecordBatch] = []
         for rb in reader:
-            for row in self._rows(rb, targets, removal):
-                buf.append(row)
+            rows = self._rows(rb, targets, removal)
+            journal = rb.select(list(JOURNAL_COLUMNS))
+            start = 0
+            while start < len(rows):
+                take = min(size - len(buf), len(rows) - start)
+                buf.extend(rows[start : start + take])
+                parts.append(journal.slice(start, take))
+                start += take
                 if len(buf) >= size:
-                    yield buf
-                    buf = []
+                    yield buf, pa.Table.from_batches(parts)
+                    buf, parts = [], []
         if buf:
-            yield buf
+            yield buf, pa.Table.from_batches(parts)
 
-    def _deliver_op(
-        self, pool, con, dest, op: str, plan_rows: str, batches, result: RunResult
-    ) -> None:
+    def _deliver_op(self, pool, con, dest, op: str, batches, result: RunResult) -> None:
         """Send one operation's batches: intent journaled a window at a time, outcomes
-        confirmed batch by batch, both written by DuckDB from the plan itself.
+        confirmed batch by batch.
 
-        ``plan_rows`` is the SQL of this operation's plan rows; every batch is a contiguous
-        ``__pk`` range of it, so a journal write passes only a range and the few exceptions
-        (rejected rows, new destination ids) from Python. Before a window of batches leaves,
-        one transaction records their pending operations: a crash leaves every row that may
-        have been sent in ``pending`` (the next run re-sends it with its event id, or undoes
-        it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows. At most
-        ``max_in_flight`` batches are unanswered at any moment, and each answered batch is
-        confirmed at once (one small transaction), so a crash re-sends only those."""
+        Before a window of batches leaves, one transaction records their pending operations:
+        a crash leaves every row that may have been sent in ``pending`` (the next run
+        re-sends it with its event id, or undoes it). Windows start at one batch and double
+        up to ``JOURNAL_ROWS`` rows. At most ``max_in_flight`` batches are unanswered at any
+        moment and each answered batch is confirmed at once (one small transaction), so a
+        crash re-sends only those. DuckDB reads the journal's rows from the batches' Arrow
+        columns; Python passes only the exceptions (rejected rows, new destination ids)."""
         depth = max(1, self.max_in_flight)
-        in_flight: deque[tuple[Future, list[Row]]] = deque()
-        ahead: deque[list[Row]] = deque()  # journaled, not yet sent
+        in_flight: deque[tuple[Future, list[Row], pa.Table]] = deque()
+        ahead: deque[tuple[list[Row], pa.Table]] = deque()  # read, not yet journaled
         target = 0
 
-        def pk_range(batches: list[list[Row]]) -> tuple[str, list[Any]]:
-            return (
-                f"select * from ({plan_rows}) where __pk between ? and ?",
-                [batches[0][0].pk, batches[-1][-1].pk],
-            )
-
         def settle() -> None:
-            fut, rows = in_flight.popleft()
+            fut, rows, journal = in_flight.popleft()
             results = [x for _rows, answers in fut.result() for x in answers]
-            self._confirm(con, op, pk_range([rows]), rows, results, result)
+            with _registered(con, "__journal", journal):
+                self._confirm(con, op, "select * from __journal", [], rows, results, result)
             if self.on_batch:
                 self.on_batch(op, len(rows))
 
         def send_window() -> None:
             """Journal the batches read ahead, then send them."""
-            self._write_intent(con, op, pk_range(list(ahead)), len(ahead[0]), result.run_id)
+            window = pa.concat_tables([journal for _rows, journal in ahead])
+            with _registered(con, "__journal", window):
+                self._write_intent(con, op, "__journal", len(ahead[0][0]), result.run_id)
             while ahead:
-                rows = ahead.popleft()
+                rows, journal = ahead.popleft()
                 result.sent += len(rows)
-                in_flight.append((pool.submit(self._deliver_leaves, dest, op, rows), rows))
+                fut = pool.submit(self._deliver_leaves, dest, op, rows)
+                in_flight.append((fut, rows, journal))
                 while len(in_flight) > depth:
                     settle()
 
         try:
-            for rows in batches:
-                ahead.append(rows)
+            for rows, journal in batches:
+                ahead.append((rows, journal))
                 target = target or len(rows)
-                if sum(len(b) for b in ahead) >= target:
+                if sum(len(r) for r, _j in ahead) >= target:
                     target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
                     send_window()
             if ahead:
@@ -946,7 +957,7 @@ class SyncEngine:
                 settle()
         finally:
             # Break the future -> exception -> traceback -> frame cycle.
-            for fut, _rows in in_flight:
+            for fut, _rows, _journal in in_flight:
                 fut.cancel()
             in_flight.clear()
 
@@ -964,21 +975,16 @@ class SyncEngine:
                     con.execute("rollback")
             raise
 
-    def _write_intent(
-        self, con, op: str, source: tuple[str, list[Any]], batch_size: int, run_id: str
-    ) -> None:
-        """Record the pending operations of the rows of ``source`` (SQL, params: plan rows
-        in batches of ``batch_size``, in ``__pk`` order) in one transaction, before they
-        leave. ``position`` is each row's place in its batch (a job's rows in order)."""
-        sql, params = source
+    def _write_intent(self, con, op: str, table: str, batch_size: int, run_id: str) -> None:
+        """Record the pending operations of the rows of ``table`` (plan columns, batches of
+        ``batch_size`` in ``__pk`` order) in one transaction, before they leave.
+        ``position`` is each row's place in its batch (a job's rows in their order)."""
         s = self.schema
         removal = op in REMOVAL_OPS
 
         def work() -> None:
             con.execute(
-                f"delete from {s}.pending where {self._mine()} "
-                f"and pk in (select __pk from ({sql}))",
-                params,
+                f"delete from {s}.pending where {self._mine()} and pk in (select __pk from {table})"
             )
             con.execute(
                 f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
@@ -986,7 +992,7 @@ class SyncEngine:
                 select ?, __pk, ?, ?, {"null" if removal else "__hash"}, __identity, __dest_id,
                     __event_id, cast((row_number() over (order by __pk) - 1) % ? as integer),
                     null, ?, ?, ?
-                from ({sql})""",
+                from {table}""",
                 [
                     self.sync.name,
                     op,
@@ -995,7 +1001,6 @@ class SyncEngine:
                     run_id,
                     now_utc(),
                     self.target,
-                    *params,
                 ],
             )
 
@@ -1005,17 +1010,17 @@ class SyncEngine:
         self,
         con,
         op: str,
-        source: tuple[str, list[Any]],
+        sql: str,
+        params: list[Any],
         rows: list[Row],
         results: list[RowResult],
         result: RunResult,
     ) -> None:
-        """One transaction for an answered batch (``rows``, read from ``source``: SQL with
-        columns __pk, __hash, __identity, __dest_id): the state advances for the confirmed
-        rows, rejected rows are recorded with the API's reason, answered rows leave
-        ``pending`` (a row without an answer stays: its outcome is unknown), and the run's
-        counters move."""
-        sql, params = source
+        """One transaction for an answered batch (``rows``, as DuckDB reads them: ``sql``
+        with ``params``, columns __pk, __hash, __identity, __dest_id): the state advances
+        for the confirmed rows, rejected rows are recorded with the API's reason, answered
+        rows leave ``pending`` (a row without an answer stays: its outcome is unknown), and
+        the run's counters move."""
         s = self.schema
         by_pk = {r.pk: r for r in rows}
         answered = {r.pk for r in results if r.pk in by_pk}
@@ -1114,10 +1119,9 @@ class SyncEngine:
                 source = (
                     "select pk as __pk, row_hash as __hash, identity as __identity, "
                     f"dest_id as __dest_id from {self.schema}.pending "
-                    f"where {self._mine()} and job_id = ? and op = ?",
-                    [job_id, op],
+                    f"where {self._mine()} and job_id = ? and op = ?"
                 )
-                self._confirm(con, op, source, rows, results, result)
+                self._confirm(con, op, source, [job_id, op], rows, results, result)
                 result.resumed += len(rows)
 
     def _record_job(self, job_id: str, pks: list[str]) -> None:
