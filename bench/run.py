@@ -203,7 +203,13 @@ def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dic
 
     Segmentation reuses the foundation built at the same scale above when it is there.
     """
-    from bench import engines_bench, ml_bench, reverse_etl_bench, segmentation_bench
+    from bench import (
+        drt_peer_bench,
+        engines_bench,
+        ml_bench,
+        reverse_etl_bench,
+        segmentation_bench,
+    )
 
     built = workdir / f"{customers}"
     reuse = {}
@@ -215,6 +221,8 @@ def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dic
         ),
         "ml": lambda: ml_bench.run_benchmarks(workdir / "ml", customers),
         "reverse_etl": lambda: reverse_etl_bench.run_benchmarks(workdir / "reverse_etl"),
+        # side by side with drt-core 1.2.1 (own venv) at 100k and 300k profiles
+        "reverse_etl_vs_drt_core": lambda: drt_peer_bench.run_benchmarks(workdir / "drt_peer"),
         # the growth curve of docs/scaling.md: every scale, DuckDB and Spark in local mode
         "engines": lambda: engines_bench.run_benchmarks(
             workdir / "engines", scales, ["duckdb", "spark"]

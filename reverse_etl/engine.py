@@ -935,7 +935,7 @@ class SyncEngine:
             """Journal the batches read ahead, then send them."""
             window = pa.concat_tables([journal for _rows, journal in ahead])
             with _registered(con, "__journal", window):
-                self._write_intent(con, op, "__journal", len(ahead[0][0]), result.run_id)
+                self._write_intent(con, op, "__journal", len(ahead[0][0]), result)
             while ahead:
                 rows, journal = ahead.popleft()
                 result.sent += len(rows)
@@ -975,10 +975,12 @@ class SyncEngine:
                     con.execute("rollback")
             raise
 
-    def _write_intent(self, con, op: str, table: str, batch_size: int, run_id: str) -> None:
+    def _write_intent(self, con, op: str, table: str, batch_size: int, result: RunResult) -> None:
         """Record the pending operations of the rows of ``table`` (plan columns, batches of
         ``batch_size`` in ``__pk`` order) in one transaction, before they leave.
-        ``position`` is each row's place in its batch (a job's rows in their order)."""
+        ``position`` is each row's place in its batch (a job's rows in their order). The
+        run's progress counters move here too (once a window, not once a batch)."""
+        run_id = result.run_id
         s = self.schema
         removal = op in REMOVAL_OPS
 
@@ -1003,6 +1005,10 @@ class SyncEngine:
                     self.target,
                 ],
             )
+            con.execute(
+                f"update {s}.runs set sent = ?, confirmed = ?, rejected = ? where run_id = ?",
+                [result.sent, result.confirmed, result.rejected, run_id],
+            )
 
         self._transaction(con, work)
 
@@ -1020,7 +1026,7 @@ class SyncEngine:
         with ``params``, columns __pk, __hash, __identity, __dest_id): the state advances
         for the confirmed rows, rejected rows are recorded with the API's reason, answered
         rows leave ``pending`` (a row without an answer stays: its outcome is unknown), and
-        the run's counters move."""
+        the run's counters move (in memory; written once a window and at the end)."""
         s = self.schema
         by_pk = {r.pk: r for r in rows}
         answered = {r.pk for r in results if r.pk in by_pk}
@@ -1086,15 +1092,6 @@ class SyncEngine:
                         ts,
                     ],
                 )
-            con.execute(
-                f"update {s}.runs set sent = ?, confirmed = ?, rejected = ? where run_id = ?",
-                [
-                    result.sent,
-                    result.confirmed + len(ok),
-                    result.rejected + len(bad),
-                    result.run_id,
-                ],
-            )
 
         self._transaction(con, work)
         result.confirmed += len(ok)
