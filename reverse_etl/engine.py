@@ -1039,8 +1039,25 @@ class SyncEngine:
         new_ids = [r for r in ok if r.dest_id and r.dest_id != by_pk[r.pk].dest_id]
         removal = op in REMOVAL_OPS
         gdpr = op == GDPR_DELETE
-        ok_rows = f"select * from ({sql}) where __pk not in (select unnest(cast(? as varchar[])))"
-        ok_params = [*params, [pk for pk, _ in bad]]
+        # The exception filters and joins only when there are exceptions: the common batch
+        # (all confirmed, no new ids) is a plain insert and a plain delete.
+        not_in = "__pk not in (select unnest(cast(? as varchar[])))"
+        ok_rows, ok_params = sql, list(params)
+        if bad:
+            ok_rows = f"select * from ({sql}) where {not_in}"
+            ok_params.append([pk for pk, _ in bad])
+        dest_id, ids_join, ids_params = "o.__dest_id", "", []
+        if new_ids:
+            dest_id = "coalesce(ids.dest_id, o.__dest_id)"
+            ids_join = (
+                "left join (select unnest(cast(? as varchar[])) as pk, "
+                "unnest(cast(? as varchar[])) as dest_id) as ids on ids.pk = o.__pk"
+            )
+            ids_params = [[r.pk for r in new_ids], [r.dest_id for r in new_ids]]
+        answered_rows, answered_params = sql, list(params)
+        if unanswered:
+            answered_rows = f"select * from ({sql}) where {not_in}"
+            answered_params.append(unanswered)
         ts = now_utc()
 
         def work() -> None:
@@ -1054,13 +1071,9 @@ class SyncEngine:
                 con.execute(
                     f"""insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,
                     last_op, last_run_id, delivered_at, target)
-                    select ?, o.__pk, {"'deleted'" if gdpr else "o.__hash"},
-                        coalesce(ids.dest_id, o.__dest_id), {"null" if gdpr else "o.__identity"},
-                        ?, ?, ?, ?
-                    from ({ok_rows}) as o
-                    left join (select unnest(cast(? as varchar[])) as pk,
-                                      unnest(cast(? as varchar[])) as dest_id) as ids
-                        on ids.pk = o.__pk""",
+                    select ?, o.__pk, {"'deleted'" if gdpr else "o.__hash"}, {dest_id},
+                        {"null" if gdpr else "o.__identity"}, ?, ?, ?, ?
+                    from ({ok_rows}) as o {ids_join}""",
                     [
                         self.sync.name,
                         op,
@@ -1068,16 +1081,14 @@ class SyncEngine:
                         ts,
                         self.target,
                         *ok_params,
-                        [r.pk for r in new_ids],
-                        [r.dest_id for r in new_ids],
+                        *ids_params,
                     ],
                 )
             # the destination answered for these rows: they are no longer of unknown outcome
             con.execute(
                 f"delete from {s}.pending where {self._mine()} "
-                f"and pk in (select __pk from ({sql})) "
-                "and pk not in (select unnest(cast(? as varchar[])))",
-                [*params, unanswered],
+                f"and pk in (select __pk from ({answered_rows}))",
+                answered_params,
             )
             if bad:
                 con.execute(
