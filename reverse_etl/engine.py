@@ -504,6 +504,8 @@ class SyncEngine:
             {removal_sql}
             {retire_sql}
             {revoke_sql}
+            -- stored in key order: delivery streams it without sorting again
+            order by __pk
             """
         )
         counts = con.execute(
@@ -749,7 +751,8 @@ class SyncEngine:
                     )
                     extra = f", {record} as __record" if record and not removal else ""
                     reader = reader_con.sql(
-                        f"select *{extra} from {plan_t} where __kind in ({kinds_sql}) order by __pk"
+                        # the plan is stored in key order (insertion order is kept): no sort
+                        f"select *{extra} from {plan_t} where __kind in ({kinds_sql})"
                     ).to_arrow_reader(max(size, 1024))
                     try:
                         self._deliver_op(
