@@ -145,3 +145,36 @@ def test_event_ids_are_new_for_every_lifecycle_event(emulator, secrets_env, tmp_
     assert snap["effects"].get("webhook.duplicate_events", 0) == 0
     # 7 first adds (2 without consent, 1 holdout member) + 2 unsubscribes + 2 re-adds
     assert snap["effects"]["webhook.events_applied"] == 7 + 4
+
+
+def test_every_row_is_pending_before_it_leaves_and_cleared_once_answered(
+    emulator, secrets_env, tmp_path, monkeypatch
+):
+    """The journal writes intent a window of batches at a time and confirms batch by batch:
+    whatever the window, a row handed to the destination is already in ``pending``, and
+    the journal holds only the rows not yet confirmed (a bounded window, not the whole run)."""
+    from reverse_etl.destinations.webhook import SignedWebhook
+
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 95)
+    sync = sync_config("webhook", destination={"batch_size": 10})
+    seen: list[tuple[int, bool]] = []
+    deliver = SignedWebhook.deliver
+
+    def checked(self, op, rows):
+        with duckdb.connect(str(db)) as con:  # the same file, another connection
+            pending = {
+                r[0]
+                for r in con.execute(
+                    "select pk from reverse_etl.pending where sync_name = ?", [sync.name]
+                ).fetchall()
+            }
+        seen.append((len(pending), {r.pk for r in rows} <= pending))
+        return deliver(self, op, rows)
+
+    monkeypatch.setattr(SignedWebhook, "deliver", checked)
+    r = engine_for(sync, db, emulator.url, tmp_path).run()
+    assert r.status == "success" and r.confirmed == 95
+    assert len(seen) == 10 and all(ok for _n, ok in seen)  # intent before every send
+    assert max(n for n, _ok in seen) < 95  # windows, not the whole run at once
+    assert _pending(db, sync.name) == []
