@@ -48,7 +48,16 @@ class BrazeConfig(DestinationConfig):
 class Braze(HttpDestination):
     config = BrazeConfig
     max_batch = 75
-    default_rps = 50.0  # /users/track: 3,000 requests per 3 s
+    default_rps = 50.0
+    # braze.com/docs/api/api_limits (defaults per workspace): /users/track 3,000 requests per
+    # 3 s; /users/export/ids 250 per minute (workspaces onboarded after 22 August 2024; 2,500
+    # before); /users/delete, /users/merge, /users/identify and /users/alias/* share 20,000
+    # per minute. A 429 carries X-RateLimit-Reset (epoch seconds), no Retry-After.
+    endpoint_limits = (
+        ("POST", r"^/users/track$", ((3000, 3),)),
+        ("POST", r"^/users/export/ids$", ((250, 60),)),
+        ("POST", r"^/users/(delete|merge|identify|alias/new|alias/update)$", ((20000, 60),)),
+    )
     default_base_url = "https://rest.iad-01.braze.com"
     ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE, UNSUBSCRIBE})
 

@@ -61,7 +61,12 @@ class HubSpot(HttpDestination):
     config = HubSpotConfig
     keyed_by_email = True
     max_batch = 100
-    default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
+    default_rps = 10.0
+    # One rolling window per account for every endpoint: 100 requests per 10 s for a private
+    # app on Free/Starter (190 on Professional/Enterprise, which a sync's requests_per_second
+    # may use): developers.hubspot.com/docs/api/usage-details and the changelog "Increasing
+    # our API limits". A 429 names the window in X-HubSpot-RateLimit-Interval-Milliseconds.
+    endpoint_limits = (("*", r"^/", ((100, 10),)),)
     default_base_url = "https://api.hubapi.com"
     ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 

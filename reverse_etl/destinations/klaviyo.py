@@ -99,17 +99,21 @@ class Klaviyo(HttpDestination):
     max_batch = 10_000
     default_rps = 10.0
     # x-klaviyo-ratelimit of each operation in Klaviyo's OpenAPI document (revision
-    # 2026-07-15; test_klaviyo_spec checks this table against the spec)
-    endpoint_limits = (
-        ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
-        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
-        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
-        ("GET", r"^/api/profiles$", 75, 750),
-        ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
-        ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
-        ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
-        ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
-        ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+    # 2026-07-15): burst per second and steady per minute; test_vendor_fidelity checks this
+    # table against the spec
+    endpoint_limits = tuple(
+        (method, pattern, ((burst, 1), (steady, 60)))
+        for method, pattern, burst, steady in (
+            ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
+            ("GET", r"^/api/profiles$", 75, 750),
+            ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
+            ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
+            ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+        )
     )
     default_base_url = "https://a.klaviyo.com"
     ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})

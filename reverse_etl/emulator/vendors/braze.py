@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 from reverse_etl.destinations.braze import STANDARD as BRAZE_STANDARD
@@ -13,6 +15,23 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 class Braze(Vendor):
     name = "braze"
     prefixes = ("/users/",)
+    # braze.com/docs/api/api_limits (workspace defaults)
+    limits = (
+        ("POST", r"^/users/track$", ((3000, 3),)),
+        ("POST", r"^/users/export/ids$", ((250, 60),)),
+        ("POST", r"^/users/(delete|merge|identify|alias/new|alias/update)$", ((20000, 60),)),
+    )
+
+    def throttled(self, wait_s: float, limit: float, window_s: float) -> Response:
+        """Braze's 429: X-RateLimit-Limit / -Remaining / -Reset (epoch seconds of the
+        window's reset), no Retry-After."""
+        reset = int(time.time()) + max(1, math.ceil(wait_s))
+        headers = {
+            "X-RateLimit-Limit": str(int(limit)),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+        }
+        return 429, {"message": "Rate limit exceeded", "errors": []}, headers
 
     def reset(self) -> None:
         self.users: dict[str, dict[str, Any]] = {}

@@ -16,6 +16,26 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 class HubSpot(Vendor):
     name = "hubspot"
     prefixes = ("/crm/", "/communication-preferences/")
+    # one rolling window per account for every endpoint: 100 requests per 10 s (private app,
+    # Free/Starter; developers.hubspot.com/docs/api/usage-details)
+    limits = (("*", r"^/", ((100, 10),)),)
+
+    def throttled(self, wait_s: float, limit: float, window_s: float) -> Response:
+        """HubSpot's 429: the policy in the body and X-HubSpot-RateLimit-* headers that name
+        the rolling window; no Retry-After."""
+        body = {
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": str(uuid.uuid4()),
+            "policyName": "TEN_SECONDLY_ROLLING",
+        }
+        headers = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(window_s * 1000)),
+            "X-HubSpot-RateLimit-Max": str(int(limit)),
+            "X-HubSpot-RateLimit-Remaining": "0",
+        }
+        return 429, body, headers
 
     def reset(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}

@@ -16,6 +16,22 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 class Klaviyo(Vendor):
     name = "klaviyo"
     prefixes = ("/api/",)
+    # x-klaviyo-ratelimit of the operations served here (OpenAPI document, 2026-07-15);
+    # Klaviyo answers a throttled request with 429 and Retry-After
+    limits = tuple(
+        (method, pattern, ((burst, 1), (steady, 60)))
+        for method, pattern, burst, steady in (
+            ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
+            ("GET", r"^/api/profiles$", 75, 750),
+            ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
+            ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
+            ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+        )
+    )
     content_type = "application/vnd.api+json"
 
     def reset(self) -> None:
