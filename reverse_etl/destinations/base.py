@@ -39,6 +39,8 @@ GDPR_DELETE = "gdpr_delete"
 # list/tag sync, removal from it)
 UNSUBSCRIBE = "unsubscribe"
 REMOVAL_OPS = frozenset({DELETE, LIST_REMOVE, UNSUBSCRIBE})
+# a person merged into another (dbt fct_person_merges) merged at the vendor (``merges.py``)
+MERGE = "merge"
 
 # The operations each sync mode needs from its destination.
 MODE_OPS: dict[str, frozenset[str]] = {
@@ -379,6 +381,12 @@ class Destination:
         """The outcome of an asynchronous job started by a run that died (rows in their
         original order), or None when the job is unknown and the rows must be sent again."""
         return None
+
+    def merge(self, pairs: list[Any]) -> list[RowResult]:
+        """Merge each ``merges.MergePair``'s previous record into its survivor's through the
+        vendor's merge endpoint (destinations with ``MERGE`` in ``ops``): one RowResult per
+        pair, keyed by the previous person's key; a pair already merged counts as done."""
+        raise NotImplementedError
 
     def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]] | None:
         """What the platform holds now, for ``rw-sync reconcile``, by record key (the

@@ -1,4 +1,6 @@
-"""Braze REST: /users/track attributes (errors[].index per object) and /users/delete."""
+"""Braze REST: /users/track attributes (errors[].index per object), /users/delete, /users/merge
+(the kept user takes what only the merged user had; the merged user is removed) and
+/users/export/ids."""
 
 from __future__ import annotations
 
@@ -123,6 +125,22 @@ class Braze(Vendor):
             if invalid:
                 out["invalid_user_ids"] = invalid
             return 201, out, None
+        if path == "/users/merge":
+            updates = doc.get("merge_updates", [])
+            req.items = len(updates)
+            if len(updates) > 50:
+                return 400, {"message": "at most 50 merge_updates"}, None
+            with st.lock:
+                for u in updates:
+                    old = (u.get("identifier_to_merge") or {}).get("external_id")
+                    kept = (u.get("identifier_to_keep") or {}).get("external_id")
+                    if old == kept or old not in self.users or kept not in self.users:
+                        continue  # nothing (left) to merge
+                    gone = self.users.pop(old)
+                    for k, v in gone.items():
+                        self.users[kept].setdefault(k, v)  # only what the kept user lacks
+                    st.effect("braze.users_merged")
+            return 202, {"message": "success"}, None
         if path == "/users/delete":
             ids = doc.get("external_ids", [])
             req.items = len(ids)
