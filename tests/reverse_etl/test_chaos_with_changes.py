@@ -67,6 +67,12 @@ def _spec(dest: str, mode: str) -> dict:
     return spec
 
 
+_HAS_STATE = (
+    "select count(*) from information_schema.tables "
+    "where table_schema = 'reverse_etl' and table_name = 'sync_state'"
+)
+
+
 def _change(db, rng: random.Random, step: int, gone: list[tuple]) -> None:
     con = duckdb.connect(str(db))
     try:
@@ -95,15 +101,26 @@ def _change(db, rng: random.Random, step: int, gone: list[tuple]) -> None:
                         list(gone.pop()))  # fmt: skip
         row = con.execute("select * from dim_customers where person_id = ?", [pick[5]]).fetchone()
         gone.append(row)
-        if rng.random() < 0.5:  # a merge: pick[5] disappears, pick[0] takes its address
+        if rng.random() < 0.5:  # a merge: pick[5] disappears, a survivor takes its address
+            # the survivor is someone the platform already holds when there is one, so that
+            # the vendors' merge endpoints are exercised (a merge into a person never
+            # delivered has nothing to merge into)
+            held = (
+                con.execute(_HAS_STATE).fetchone()[0]
+                and con.execute("select pk from reverse_etl.sync_state").fetchall()
+            )
+            delivered = sorted({r[0] for r in held or []} & set(ids) - {pick[5]})
+            survivor = rng.choice(delivered) if delivered else pick[0]
             con.execute("delete from dim_customers where person_id = ?", [pick[5]])
-            con.execute("update dim_customers set email = ? where person_id = ?", [row[1], pick[0]])
+            con.execute(
+                "update dim_customers set email = ? where person_id = ?", [row[1], survivor]
+            )
             # recorded as the identity mart records it: replayed through the vendor's merge
             # endpoint (HubSpot, Braze, Klaviyo) by every run that follows
             con.execute(
                 "insert into core.fct_person_merges values "
                 "(?, ?, 'merge', 2, timestamp '2026-11-01' + to_seconds(?))",
-                [pick[5], pick[0], step],
+                [pick[5], survivor, step],
             )
         else:  # a leave
             con.execute("delete from dim_customers where person_id = ?", [pick[5]])
