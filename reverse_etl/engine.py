@@ -55,6 +55,7 @@ from reverse_etl.destinations.base import (
     Row,
     RowResult,
 )
+from reverse_etl.merges import replay_merges
 from reverse_etl.state import DEFAULT_SCHEMA, Lock, ensure_schema, now_utc, owner_dead
 from warehouse.connections import connect_duckdb, stage_in_duckdb
 from warehouse.relations import RelationNotFoundError
@@ -685,6 +686,7 @@ class SyncEngine:
             ctx.on_job = self._record_job
             dest = build_destination(self.sync, ctx)
             self._resume(con, dest, lock, result)
+            replay_merges(self, con, dest)  # person merges via the vendor's merge endpoint
             plan = self._build(con, temp=False, full_resync=full_resync, run_id=run_id)
             result.plan = plan
             con.execute(

@@ -7,6 +7,7 @@ of sleeping for real Retry-After seconds.
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import threading
 import time
@@ -124,7 +125,8 @@ class RateLimiter:
                     if self._tokens >= 1 - 1e-9:  # float slack: never spin on 1e-17
                         self._tokens = max(0.0, self._tokens - 1)
                         return
-                    wait = (1 - self._tokens) / self.rate
+                    # at least 1 µs: a shorter wait may not move a large clock value
+                    wait = max((1 - self._tokens) / self.rate, 1e-6)
             self.clock.sleep(wait)
 
     def on_throttle(self, retry_after: float | None, fallback: float = 1.0) -> float:
@@ -143,6 +145,20 @@ class RateLimiter:
 
     def snapshot(self) -> dict:
         return {"rate": self.rate, "max_rate": self.max_rate, "throttled": self.throttled}
+
+
+# A vendor's published limit on one endpoint (or a pool of endpoints sharing a quota):
+# (method or "*", path regex, ((max requests, window seconds), ...)).
+EndpointLimit = tuple[str, str, tuple[tuple[float, float], ...]]
+
+
+def window_limiter(windows: tuple[tuple[float, float], ...], clock: Clock | None = None):
+    """A token bucket that never exceeds any of the published sliding windows (n requests per
+    w seconds): rate r and capacity b with b + r * w <= n for every window (a tenth below the
+    vendor's figures, so requests that arrive bunched up still fit)."""
+    rate = 0.9 * min(n / w for n, w in windows)
+    burst = max(1.0, math.floor(0.9 * min(n - rate * w for n, w in windows)))
+    return RateLimiter(rate, burst=burst, clock=clock)
 
 
 def utc_now_iso() -> str:

@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from reverse_etl.ratelimit import Backoff, Clock, RateLimiter, parse_retry_after
+from reverse_etl.ratelimit import (
+    Backoff,
+    Clock,
+    EndpointLimit,
+    RateLimiter,
+    parse_retry_after,
+    window_limiter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,8 @@ GDPR_DELETE = "gdpr_delete"
 # list/tag sync, removal from it)
 UNSUBSCRIBE = "unsubscribe"
 REMOVAL_OPS = frozenset({DELETE, LIST_REMOVE, UNSUBSCRIBE})
+# a person merged into another (dbt fct_person_merges) merged at the vendor (``merges.py``)
+MERGE = "merge"
 
 # The operations each sync mode needs from its destination.
 MODE_OPS: dict[str, frozenset[str]] = {
@@ -186,15 +195,15 @@ class HttpTransport:
         backoff: Backoff | None = None,
         secrets: Iterable[str] = (),
         transport: httpx.BaseTransport | None = None,
-        endpoint_limits: Iterable[tuple[str, str, float, float]] = (),
+        endpoint_limits: Iterable[EndpointLimit] = (),
     ) -> None:
         self.clock = clock or Clock()
         self.limiter = limiter or RateLimiter(50, clock=self.clock)
-        # (method, path regex, burst per second, steady per minute): one token bucket each,
-        # used instead of the destination-wide limiter for the matching requests
+        # the vendor's published windows per endpoint (or pool of endpoints): one token bucket
+        # each, used instead of the destination-wide limiter for the matching requests
         self._endpoint_limits = [
-            (m, re.compile(p), RateLimiter(steady / 60.0, burst=burst, clock=self.clock))
-            for m, p, burst, steady in endpoint_limits
+            (m, re.compile(p), window_limiter(windows, self.clock))
+            for m, p, windows in endpoint_limits
         ]
         self.backoff = backoff or Backoff(rng=random.Random())
         self.max_attempts = max_attempts
@@ -209,8 +218,9 @@ class HttpTransport:
         )
 
     def _limiter_for(self, method: str, path: str) -> RateLimiter:
+        path = path.split("?")[0]
         for m, pattern, limiter in self._endpoint_limits:
-            if m == method and pattern.match(path):
+            if m in (method, "*") and pattern.match(path):
                 return limiter
         return self.limiter
 
@@ -262,10 +272,14 @@ class HttpTransport:
                 self.stats.throttled += 1
                 self.stats.retries += 1
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.clock.now())
-                if retry_after is None:
+                if retry_after is None:  # Braze: the window's reset as epoch seconds
                     reset = resp.headers.get("X-RateLimit-Reset")
                     if reset and reset.replace(".", "", 1).isdigit():
                         retry_after = max(0.0, float(reset) - self.clock.now())
+                if retry_after is None:  # HubSpot: no Retry-After; wait out the rolling window
+                    interval = resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+                    if interval and interval.isdigit():
+                        retry_after = int(interval) / 1000.0
                 limiter.on_throttle(retry_after, fallback=self.backoff.delay(attempt))
                 last_problem = "HTTP 429"
                 continue
@@ -368,6 +382,12 @@ class Destination:
         original order), or None when the job is unknown and the rows must be sent again."""
         return None
 
+    def merge(self, pairs: list[Any]) -> list[RowResult]:
+        """Merge each ``merges.MergePair``'s previous record into its survivor's through the
+        vendor's merge endpoint (destinations with ``MERGE`` in ``ops``): one RowResult per
+        pair, keyed by the previous person's key; a pair already merged counts as done."""
+        raise NotImplementedError
+
     def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]] | None:
         """What the platform holds now, for ``rw-sync reconcile``, by record key (the
         lower-case email where the platform is ``keyed_by_email``, else our primary key) ->
@@ -395,9 +415,10 @@ class HttpDestination(Destination):
     """A destination speaking HTTP through one retrying, rate-limited transport."""
 
     default_base_url = ""
-    # the vendor's documented per-endpoint limits: (method, path regex, burst/s, steady/min);
-    # a sync's requests_per_second replaces them all with one limiter
-    endpoint_limits: tuple[tuple[str, str, float, float], ...] = ()
+    # the vendor's published per-endpoint limits (``ratelimit.EndpointLimit``: method or "*",
+    # path regex, windows of (requests, seconds)); requests no entry matches use
+    # ``default_rps``; a sync's requests_per_second replaces them all with one limiter
+    endpoint_limits: tuple[EndpointLimit, ...] = ()
 
     def __init__(self, sync: Any, ctx: Any, headers: dict[str, str], secrets: list[str]) -> None:
         cfg = sync.destination

@@ -6,6 +6,10 @@
 - update: the same with ``_update_existing_only: true`` on each attribute object.
 - delete / gdpr_delete: ``POST /users/delete`` with ``external_ids`` (at most 50 per request).
 - unsubscribe (consent withdrawn): ``email_subscribe: "unsubscribed"`` on the user.
+- merge (a person merged into another, ``merges.py``): ``POST /users/merge`` with
+  ``merge_updates`` of ``identifier_to_merge`` / ``identifier_to_keep`` external ids (at most
+  50 per request). Braze keeps the kept user, copies onto it what only the merged user had,
+  and removes the merged user; merging a user that no longer exists changes nothing.
 - Nulls: Braze removes a custom attribute sent as ``null``; ``skip`` omits it.
 """
 
@@ -16,6 +20,7 @@ from typing import Any, Literal
 from reverse_etl.destinations.base import (
     DELETE,
     GDPR_DELETE,
+    MERGE,
     UNSUBSCRIBE,
     UPDATE,
     UPSERT,
@@ -48,9 +53,18 @@ class BrazeConfig(DestinationConfig):
 class Braze(HttpDestination):
     config = BrazeConfig
     max_batch = 75
-    default_rps = 50.0  # /users/track: 3,000 requests per 3 s
+    default_rps = 50.0
+    # braze.com/docs/api/api_limits (defaults per workspace): /users/track 3,000 requests per
+    # 3 s; /users/export/ids 250 per minute (workspaces onboarded after 22 August 2024; 2,500
+    # before); /users/delete, /users/merge, /users/identify and /users/alias/* share 20,000
+    # per minute. A 429 carries X-RateLimit-Reset (epoch seconds), no Retry-After.
+    endpoint_limits = (
+        ("POST", r"^/users/track$", ((3000, 3),)),
+        ("POST", r"^/users/export/ids$", ((250, 60),)),
+        ("POST", r"^/users/(delete|merge|identify|alias/new|alias/update)$", ((20000, 60),)),
+    )
     default_base_url = "https://rest.iad-01.braze.com"
-    ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE, UNSUBSCRIBE})
+    ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE, UNSUBSCRIBE, MERGE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._key = secret_from_env(sync.destination.api_key_env)
@@ -68,6 +82,25 @@ class Braze(HttpDestination):
         return (
             "/users/track 3,000 requests per 3 s, 75 attribute objects each; /users/delete 50 ids"
         )
+
+    def merge(self, pairs: list[Any]) -> list[RowResult]:
+        out = []
+        for i in range(0, len(pairs), 50):
+            chunk = pairs[i : i + 50]
+            updates = [
+                {
+                    "identifier_to_merge": {"external_id": p.previous_pk},
+                    "identifier_to_keep": {"external_id": p.survivor_pk},
+                }
+                for p in chunk
+            ]
+            resp = self.http.request("POST", "/users/merge", json_body={"merge_updates": updates})
+            if resp.status_code not in (200, 201, 202):
+                raise batch_error(
+                    resp.status_code, f"merge HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
+            out += [RowResult(p.previous_pk, True, dest_id=p.survivor_pk) for p in chunk]
+        return out
 
     def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The users of ``keys`` (external ids): ``POST /users/export/ids``, 50 per request,

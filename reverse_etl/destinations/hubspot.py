@@ -10,6 +10,10 @@
   gdpr_delete: ``POST /crm/v3/objects/contacts/gdpr-delete`` per contact.
 - unsubscribe (consent withdrawn): ``POST /communication-preferences/v3/unsubscribe``
   from ``subscription_id`` per contact (after the list removal for a list sync).
+- merge (a person merged into another, ``merges.py``): ``POST
+  /crm/v3/objects/contacts/merge`` with ``primaryObjectId`` (the survivor) and
+  ``objectIdToMerge``; HubSpot keeps the primary record and answers a merged-away id with
+  it, which is how a merge repeated after a crash is recognised as done.
 - Nulls: HubSpot clears a property set to an empty string, so ``clear`` sends "".
 """
 
@@ -22,6 +26,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    MERGE,
     UNSUBSCRIBE,
     UPDATE,
     UPSERT,
@@ -61,9 +66,16 @@ class HubSpot(HttpDestination):
     config = HubSpotConfig
     keyed_by_email = True
     max_batch = 100
-    default_rps = 10.0  # 100 requests / 10 s for private apps (burst)
+    default_rps = 10.0
+    # One rolling window per account for every endpoint: 100 requests per 10 s for a private
+    # app on Free/Starter (190 on Professional/Enterprise, which a sync's requests_per_second
+    # may use): developers.hubspot.com/docs/api/usage-details and the changelog "Increasing
+    # our API limits". A 429 names the window in X-HubSpot-RateLimit-Interval-Milliseconds.
+    endpoint_limits = (("*", r"^/", ((100, 10),)),)
     default_base_url = "https://api.hubapi.com"
-    ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
+    ops = frozenset(
+        {UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE, MERGE}
+    )
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         self._token = secret_from_env(sync.destination.token_env)
@@ -148,6 +160,31 @@ class HubSpot(HttpDestination):
                 out.append(RowResult(r.pk, ok, reason=None if ok else self.error_text(resp)))
             return out
         raise ValueError(f"hubspot does not support op {op}")
+
+    def merge(self, pairs: list[Any]) -> list[RowResult]:
+        out = []
+        for p in pairs:
+            if not p.previous_id or not p.survivor_id:
+                out.append(RowResult(p.previous_pk, False, reason="no HubSpot record id"))
+                continue
+            resp = self.http.request(
+                "POST",
+                "/crm/v3/objects/contacts/merge",
+                json_body={"primaryObjectId": p.survivor_id, "objectIdToMerge": p.previous_id},
+            )
+            if resp.status_code == 200 or self._merged_into(p.previous_id, p.survivor_id):
+                out.append(RowResult(p.previous_pk, True, dest_id=p.survivor_id))
+            elif resp.status_code in (401, 403):
+                raise batch_error(resp.status_code, f"merge HTTP {resp.status_code}")
+            else:
+                reason = f"merge HTTP {resp.status_code}: {self.error_text(resp)}"
+                out.append(RowResult(p.previous_pk, False, reason=reason))
+        return out
+
+    def _merged_into(self, previous_id: str, survivor_id: str) -> bool:
+        """HubSpot answers a merged-away record id with the surviving record."""
+        resp = self.http.request("GET", f"/crm/v3/objects/contacts/{previous_id}")
+        return resp.status_code == 200 and str(resp.json().get("id")) == str(survivor_id)
 
     def _unsubscribe(self, row: Row) -> RowResult:
         email = self._email(row)

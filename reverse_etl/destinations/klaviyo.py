@@ -9,6 +9,10 @@
 - unsubscribe (consent withdrawn): ``POST /api/profile-suppression-bulk-create-jobs``
   (100 emails each), after the list removal for a list sync.
 - gdpr_delete: ``POST /api/data-privacy-deletion-jobs``, one profile per request.
+- merge (a person merged into another, ``merges.py``): both profile ids by email, then
+  ``POST /api/profile-merge`` (the survivor's profile as ``data.id``, the merged one under
+  ``relationships.profiles``); Klaviyo deletes the source profile. A source profile no longer
+  found by its address was merged already (a run that died after sending it).
 - Nulls: Klaviyo clears a field sent as ``null`` and leaves an omitted field unchanged, so
   ``null_policy: clear`` sends ``null`` and ``skip`` omits the key.
 """
@@ -25,6 +29,7 @@ from reverse_etl.destinations.base import (
     GDPR_DELETE,
     LIST_ADD,
     LIST_REMOVE,
+    MERGE,
     UNSUBSCRIBE,
     UPSERT,
     DestinationConfig,
@@ -99,20 +104,25 @@ class Klaviyo(HttpDestination):
     max_batch = 10_000
     default_rps = 10.0
     # x-klaviyo-ratelimit of each operation in Klaviyo's OpenAPI document (revision
-    # 2026-07-15; test_klaviyo_spec checks this table against the spec)
-    endpoint_limits = (
-        ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
-        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
-        ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
-        ("GET", r"^/api/profiles$", 75, 750),
-        ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
-        ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
-        ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
-        ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
-        ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+    # 2026-07-15): burst per second and steady per minute; test_vendor_fidelity checks this
+    # table against the spec
+    endpoint_limits = tuple(
+        (method, pattern, ((burst, 1), (steady, 60)))
+        for method, pattern, burst, steady in (
+            ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
+            ("GET", r"^/api/profiles$", 75, 750),
+            ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
+            ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
+            ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+            ("POST", r"^/api/profile-merge$", 10, 150),
+        )
     )
     default_base_url = "https://a.klaviyo.com"
-    ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
+    ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE, MERGE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
         cfg = sync.destination
@@ -340,6 +350,48 @@ class Klaviyo(HttpDestination):
                     view[key] = node
                 found[email] = view
             nxt = self._next_path((body.get("links") or {}).get("next"))
+
+    def merge(self, pairs: list[Any]) -> list[RowResult]:
+        people = {
+            e: Row(e, "", {"email": e})
+            for p in pairs
+            for e in (p.previous_email, p.survivor_email)
+            if e
+        }
+        ids = self._lookup_ids(list(people.values()))
+        out = []
+        for p in pairs:
+            src, dst = ids.get(p.previous_email or ""), ids.get(p.survivor_email or "")
+            if dst is None:
+                out.append(RowResult(p.previous_pk, False, reason="survivor profile not found"))
+                continue
+            if src is None or src == dst:  # merged already, or one profile all along
+                out.append(RowResult(p.previous_pk, True, dest_id=dst))
+                continue
+            resp = self.http.request(
+                "POST",
+                "/api/profile-merge",
+                content=json.dumps(
+                    {
+                        "data": {
+                            "type": "profile-merge",
+                            "id": dst,
+                            "relationships": {
+                                "profiles": {"data": [{"type": "profile", "id": src}]}
+                            },
+                        }
+                    }
+                ).encode(),
+                headers={"Content-Type": JSONAPI},
+            )
+            if resp.status_code in (200, 201, 202):
+                out.append(RowResult(p.previous_pk, True, dest_id=dst))
+            elif resp.status_code in (401, 403):
+                raise batch_error(resp.status_code, f"merge HTTP {resp.status_code}")
+            else:
+                reason = f"merge HTTP {resp.status_code}: {self._errors(resp)}"
+                out.append(RowResult(p.previous_pk, False, reason=reason))
+        return out
 
     # -- list removal ------------------------------------------------------------------
     def _lookup_ids(self, rows: list[Row]) -> dict[str, str]:

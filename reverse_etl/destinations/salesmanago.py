@@ -7,12 +7,18 @@ apiSecret, ``owner``) and ``upsertDetails[]`` of ``contact``, ``properties``, ``
 request, so the body, not the status code, decides. A refused batch is bisected by the engine.
 unsubscribe (consent withdrawn): ``forceOptOut: true`` (and the tag removed).
 gdpr_delete / delete: ``POST /api/contact/delete`` with ``permanently: true``, per contact.
+read back (``rw-sync reconcile``): SALESmanago's asynchronous export. ``POST
+/api/contact/paginatedContactList/export`` (page, size) answers a ``requestId``;
+``POST /api/job/status`` answers ``fileUrl`` once the export file is ready; the file holds
+that page's contacts with their properties and tags.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from reverse_etl.destinations.base import (
     DELETE,
@@ -27,11 +33,13 @@ from reverse_etl.destinations.base import (
     HttpDestination,
     Row,
     RowResult,
+    TransientError,
     batch_error,
     register,
     secret_from_env,
 )
 
+EXPORT_PAGE = 1000  # contacts per export page
 CONTACT_FIELDS = {"email", "name", "phone", "company", "city", "country", "birthday", "state"}
 
 
@@ -45,6 +53,9 @@ class SalesManagoConfig(DestinationConfig):
     owner: str
     api_key_env: str = "SALESMANAGO_API_KEY"
     api_secret_env: str = "SALESMANAGO_API_SECRET"
+    # reconcile: how often to ask whether an export file is ready, and for how long
+    export_poll_interval_s: float = Field(default=2.0, ge=0)
+    export_timeout_s: float = Field(default=900.0, gt=0)
 
     def check(self, sync: Any) -> None:
         super().check(sync)
@@ -145,6 +156,70 @@ class SalesManago(HttpDestination):
             RowResult(r.pk, True, dest_id=ids.get(str(r.payload.get("email") or "").lower()))
             for r in rows
         ]
+
+    # -- read back (reconcile) -------------------------------------------------------------
+    def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The account's contacts, page by page through the asynchronous export (a tag sync
+        keeps the tag's members, a contacts sync the records among ``keys``), by lower-case
+        email -> the synced fields as SALESmanago shows them and ``__id`` (contactId)."""
+        wanted = {k.lower() for k in keys}
+        tag = (self.cfg.tag or "").upper() if self.cfg.object == "tag" else None
+        fields = self.payload_keys()
+        found: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            contacts = self._export_page(page)
+            for c in contacts:
+                email = str(c.get("email") or "").lower()
+                tags = {str(t.get("tag") or "").upper() for t in c.get("contactTags") or []}
+                if not email or (tag is not None and tag not in tags):
+                    continue
+                if tag is None and email not in wanted:
+                    continue
+                props = {str(p.get("name")): p.get("value") for p in c.get("properties") or []}
+                found[email] = {
+                    "__id": str(c.get("contactId") or c.get("id") or email),
+                    **{
+                        k: c.get(k)
+                        if k in CONTACT_FIELDS
+                        else props.get(k.removeprefix("properties."))
+                        for k in fields
+                    },
+                }
+            if len(contacts) < EXPORT_PAGE:
+                return found
+            page += 1
+
+    def _export_page(self, page: int) -> list[dict[str, Any]]:
+        body = {**self._auth(), "page": page, "size": EXPORT_PAGE}
+        resp = self.http.request("POST", "/api/contact/paginatedContactList/export", json_body=body)
+        data = _json(resp)
+        if resp.status_code != 200 or data.get("success") is not True or not data.get("requestId"):
+            raise batch_error(
+                resp.status_code if resp.status_code != 200 else 400, _message(data, resp)
+            )
+        request_id = data["requestId"]
+        clock = self.ctx.clock
+        deadline = clock.monotonic() + self.cfg.export_timeout_s
+        while True:
+            resp = self.http.request(
+                "POST", "/api/job/status", json_body={**self._auth(), "requestId": request_id}
+            )
+            data = _json(resp)
+            if resp.status_code != 200 or data.get("success") is not True:
+                raise batch_error(
+                    resp.status_code if resp.status_code != 200 else 400, _message(data, resp)
+                )
+            if data.get("fileUrl"):
+                break
+            if clock.monotonic() > deadline:
+                raise TransientError(f"export {request_id}: no file after the export timeout")
+            clock.sleep(self.cfg.export_poll_interval_s)
+        resp = self.http.request("GET", data["fileUrl"])
+        if resp.status_code != 200:
+            raise batch_error(resp.status_code, f"export file HTTP {resp.status_code}")
+        contacts = resp.json()
+        return contacts if isinstance(contacts, list) else []
 
 
 def _json(resp) -> dict[str, Any]:

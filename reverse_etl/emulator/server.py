@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -73,6 +74,10 @@ class EmulatorConfig:
     retry_after_s: int = 1
     # rate-limit windows: vendor -> [max requests, window seconds]; 0 disables
     rate_limits: dict[str, list[float]] = field(default_factory=dict)
+    # the vendors' published per-endpoint limits (``Vendor.limits``), enforced with windows
+    # shrunk by this time scale (1.0 = real seconds; tests match their client clock's
+    # scale); 0 disables
+    vendor_limits: float = 0.0
     job_polls: int = 1  # polls before a Klaviyo bulk job reports 'complete'
     validation: str = "full"  # full | sample (first 50 array items) | off
     log_bodies: bool = False
@@ -99,7 +104,7 @@ class EmulatorState:
             self.ids = itertools.count(1)
             self.requests: list[dict[str, Any]] = []
             self.effects: dict[str, int] = {}
-            self.windows: dict[str, list[float]] = {}
+            self.windows: dict[Any, list[float]] = {}
             self.vendors = {name: cls(self) for name, cls in VENDORS.items()}
             self.spec_errors: list[dict[str, Any]] = []
 
@@ -133,6 +138,29 @@ class EmulatorState:
             hits.append(now)
             self.windows[vendor] = hits
             return None
+
+    def endpoint_limited(self, vendor: str, method: str, path: str) -> Any:
+        """The vendor's 429 when a published window of this endpoint is full, else None."""
+        scale = self.config.vendor_limits
+        impl = self.vendors.get(vendor)
+        if scale <= 0 or impl is None:
+            return None
+        now = time.monotonic()
+        for i, (m, pattern, windows) in enumerate(impl.limits):
+            if m not in (method, "*") or not re.match(pattern, path):
+                continue
+            with self.lock:
+                keys = [(vendor, i, j) for j in range(len(windows))]
+                for key, (n, secs) in zip(keys, windows, strict=True):
+                    hits = [t for t in self.windows.get(key, []) if now - t < secs * scale]
+                    self.windows[key] = hits
+                    if len(hits) >= n:
+                        wait = (secs * scale - (now - hits[0])) / scale
+                        return impl.throttled(wait, n, secs)
+                for key in keys:
+                    self.windows[key].append(now)
+            return None  # the first matching entry governs, as on the client
+        return None
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -226,6 +254,11 @@ class Handler(BaseHTTPRequestHandler):
             if wait is not None:
                 entry["fault"] = "rate_limit_window"
                 self._throttle(vendor, wait)
+                return
+            limited = st.endpoint_limited(vendor, method, path)
+            if limited is not None:
+                entry["fault"] = "vendor_rate_limit"
+                self._send(*limited)
                 return
             if fault in ("429_retry_after", "429_http_date", "429_bare"):
                 self._throttle(vendor, st.config.retry_after_s, kind=fault)

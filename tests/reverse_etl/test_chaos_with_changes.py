@@ -2,7 +2,8 @@
 mid-run, and between each kill and the re-run the warehouse changes at random (updates,
 leaves, re-entries, consent withdrawals, holdout moves, email changes, merges). After the
 runs converge, every platform holds exactly the intended state, no effect was applied
-twice, and the next plan is empty.
+twice, and the next plan is empty. Merges are recorded in ``core.fct_person_merges``, so the
+HubSpot, Braze and Klaviyo cases replay them through the vendors' merge endpoints.
 
 CI keeps the kill count modest (KILLS per case); RW_CHAOS_KILLS raises it for a long run.
 """
@@ -66,6 +67,12 @@ def _spec(dest: str, mode: str) -> dict:
     return spec
 
 
+_HAS_STATE = (
+    "select count(*) from information_schema.tables "
+    "where table_schema = 'reverse_etl' and table_name = 'sync_state'"
+)
+
+
 def _change(db, rng: random.Random, step: int, gone: list[tuple]) -> None:
     con = duckdb.connect(str(db))
     try:
@@ -94,9 +101,27 @@ def _change(db, rng: random.Random, step: int, gone: list[tuple]) -> None:
                         list(gone.pop()))  # fmt: skip
         row = con.execute("select * from dim_customers where person_id = ?", [pick[5]]).fetchone()
         gone.append(row)
-        if rng.random() < 0.5:  # a merge: pick[5] disappears, pick[0] takes its address
+        if rng.random() < 0.5:  # a merge: pick[5] disappears, a survivor takes its address
+            # the survivor is someone the platform already holds when there is one, so that
+            # the vendors' merge endpoints are exercised (a merge into a person never
+            # delivered has nothing to merge into)
+            held = (
+                con.execute(_HAS_STATE).fetchone()[0]
+                and con.execute("select pk from reverse_etl.sync_state").fetchall()
+            )
+            delivered = sorted({r[0] for r in held or []} & set(ids) - {pick[5]})
+            survivor = rng.choice(delivered) if delivered else pick[0]
             con.execute("delete from dim_customers where person_id = ?", [pick[5]])
-            con.execute("update dim_customers set email = ? where person_id = ?", [row[1], pick[0]])
+            con.execute(
+                "update dim_customers set email = ? where person_id = ?", [row[1], survivor]
+            )
+            # recorded as the identity mart records it: replayed through the vendor's merge
+            # endpoint (HubSpot, Braze, Klaviyo) by every run that follows
+            con.execute(
+                "insert into core.fct_person_merges values "
+                "(?, ?, 'merge', 2, timestamp '2026-11-01' + to_seconds(?))",
+                [pick[5], survivor, step],
+            )
         else:  # a leave
             con.execute("delete from dim_customers where person_id = ?", [pick[5]])
     finally:
@@ -116,6 +141,13 @@ def _intended(db, dest: str, mode: str) -> tuple[dict, set[str] | None]:
 def test_kills_with_changes_converge_exactly(dest, mode, emulator, secrets_env, tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, N)
+    con = duckdb.connect(str(db))
+    con.execute("create schema core")
+    con.execute(
+        "create table core.fct_person_merges (previous_person_id varchar, person_id varchar, "
+        "change_type varchar, identifiers_moved integer, changed_at timestamp)"
+    )
+    con.close()
     syncs = tmp_path / "syncs"
     name = f"chaos_{dest}_{mode}"
     _write_sync(syncs, name, _spec(dest, mode))
@@ -178,5 +210,5 @@ def test_kills_with_changes_converge_exactly(dest, mode, emulator, secrets_env, 
     if dest == "braze":  # never created twice: one creation per user ever seen
         assert eff.get("braze.users_created", 0) == len(snap["braze"]["users"]) + eff.get(
             "braze.users_deleted", 0
-        )
+        ) + eff.get("braze.users_merged", 0)
     assert not snap["spec_errors"]

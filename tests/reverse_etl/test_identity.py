@@ -27,6 +27,15 @@ def _sql(db, sql: str, params=None) -> None:
     con.close()
 
 
+def _exists(db, person_id: str) -> bool:
+    con = duckdb.connect(str(db))
+    try:
+        q = "select count(*) from dim_customers where person_id = ?"
+        return con.execute(q, [person_id]).fetchone()[0] > 0
+    finally:
+        con.close()
+
+
 def _list_sync(dest: str):
     return sync_config(
         dest,
@@ -142,7 +151,9 @@ def test_lists_follow_identity_changes_and_merges(dest, history, tmp_path_factor
                     "update dim_customers set email = ? where person_id = ?",
                     [f"changed{n}.{a}@shop.test", pa],
                 )
-            elif kind == "merge" and a != b:  # b disappears, a takes b's address
+            elif kind == "merge" and a != b and _exists(db, pa) and _exists(db, pb):
+                # b disappears, a takes b's address (both must still exist: merging a person
+                # who is gone would give a a null address, an invalid row, not a merge)
                 _sql(
                     db,
                     "update dim_customers set email = (select email from dim_customers "

@@ -113,3 +113,70 @@ def test_reconcile_says_when_it_cannot_read_back(emulator, secrets_env, tmp_path
     sync = sync_config("webhook")  # a receiver of events: nothing to read back
     r = reconcile(engine_for(sync, db, emulator.url, tmp_path))
     assert not r.supported and r.run is None and "cannot read webhook back" in r.note
+
+
+def _tagged(emulator, tag: str) -> set[str]:
+    contacts = emulator.state.snapshot()["salesmanago"]["contacts"]
+    return {e for e, c in contacts.items() if tag in c["tags"]}
+
+
+def test_reconcile_reads_salesmanago_back_through_its_asynchronous_export(
+    emulator, secrets_env, tmp_path
+):
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 30)
+    sync = sync_config(
+        "salesmanago",
+        mode="list",
+        destination={"object": "tag", "tag": "WINBACK"},
+        consent=CONSENT,
+        holdout=HOLDOUT,
+    )
+    assert engine_for(sync, db, emulator.url, tmp_path).run().status == "success"
+    assert _tagged(emulator, "WINBACK") == ELIGIBLE
+    st = emulator.state
+    contacts = st.vendors["salesmanago"].contacts
+    with st.lock:
+        contacts["person2@shop.test"]["name"] = "Edited by hand"  # an attribute edited
+        contacts["person1@shop.test"]["tags"].discard("WINBACK")  # a tag removed by hand
+        for email in ("stranger@elsewhere.test", "person4@shop.test"):  # tags added by hand
+            contacts[email] = {"contactId": email, "tags": {"WINBACK"}, "properties": {}}
+    assert engine_for(sync, db, emulator.url, tmp_path).plan().total == 0
+
+    found = reconcile(engine_for(sync, db, emulator.url, tmp_path), dry_run=True)
+    assert (found.missing, found.changed, found.extra_removed) == (1, 1, 2)
+    r = reconcile(engine_for(sync, db, emulator.url, tmp_path))
+    assert r.supported and r.checked == 21 and r.platform_records == 22
+    assert (r.missing, r.changed, r.extra_removed) == (1, 1, 2)
+    assert r.run is not None and r.run.status == "success" and r.run.confirmed == 2
+    assert _tagged(emulator, "WINBACK") == ELIGIBLE
+    assert st.snapshot()["salesmanago"]["contacts"]["person2@shop.test"]["name"] == "First2"
+    assert engine_for(sync, db, emulator.url, tmp_path).plan().total == 0
+    assert reconcile(engine_for(sync, db, emulator.url, tmp_path), dry_run=True).drift == 0
+    # read through the export job: requested, polled while not ready, then the file fetched
+    paths = [q["path"] for q in st.requests]
+    assert "/api/contact/paginatedContactList/export" in paths
+    assert paths.count("/api/job/status") >= 2 * paths.count(
+        "/api/contact/paginatedContactList/export"
+    )
+    assert any(p.startswith("/files/salesmanago/") for p in paths)
+
+
+def test_reconcile_repairs_salesmanago_contact_drift(emulator, secrets_env, tmp_path):
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 12)
+    sync = sync_config("salesmanago")  # upsert of contacts
+    assert engine_for(sync, db, emulator.url, tmp_path).run().status == "success"
+    st = emulator.state
+    contacts = st.vendors["salesmanago"].contacts
+    with st.lock:
+        del contacts["person1@shop.test"]  # deleted by hand
+        contacts["person2@shop.test"]["properties"]["segment"] = "edited"  # edited by hand
+    r = reconcile(engine_for(sync, db, emulator.url, tmp_path))
+    assert r.supported and r.checked == 12 and (r.missing, r.changed) == (1, 1)
+    assert r.extra_removed == 0 and r.run is not None and r.run.confirmed == 2
+    snap = st.snapshot()["salesmanago"]["contacts"]
+    assert (
+        "person1@shop.test" in snap and snap["person2@shop.test"]["properties"]["segment"] == "new"
+    )
+    assert engine_for(sync, db, emulator.url, tmp_path).plan().total == 0

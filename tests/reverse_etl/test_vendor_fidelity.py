@@ -30,7 +30,9 @@ def _spec_limits() -> dict[tuple[str, str], tuple[float, float]]:
 
 def test_klaviyo_endpoint_limits_are_the_specs():
     spec = _spec_limits()
-    for method, pattern, burst, steady in Klaviyo.endpoint_limits:
+    for method, pattern, windows in Klaviyo.endpoint_limits:
+        (burst, one_s), (steady, one_min) = windows
+        assert (one_s, one_min) == (1, 60)
         matches = [
             lim
             for (m, route), lim in spec.items()

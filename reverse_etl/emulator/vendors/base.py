@@ -9,6 +9,7 @@ plumbing, fault injection, rate-limit windows, the request log and control endpo
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,18 @@ class Vendor:
     name = "vendor"
     prefixes: tuple[str, ...] = ()
     content_type = "application/json"
+    # the vendor's published limits: (method or "*", path regex, ((requests, seconds), ...));
+    # enforced as sliding windows when the emulator's ``vendor_limits`` time scale is set
+    limits: tuple[tuple[str, str, tuple[tuple[float, float], ...]], ...] = ()
+
+    def throttled(self, wait_s: float, limit: float, window_s: float) -> Response:
+        """The vendor's own 429 for a full window (``wait_s``: vendor seconds until a slot
+        frees). Default: Retry-After in seconds."""
+        secs = max(1, math.ceil(wait_s))
+        body = {
+            "errors": [{"status": 429, "code": "throttled", "detail": "Request was throttled."}]
+        }
+        return 429, body, {"Retry-After": str(secs)}
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state

@@ -1,8 +1,12 @@
-"""Braze REST: /users/track attributes (errors[].index per object) and /users/delete."""
+"""Braze REST: /users/track attributes (errors[].index per object), /users/delete, /users/merge
+(the kept user takes what only the merged user had; the merged user is removed) and
+/users/export/ids."""
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 from reverse_etl.destinations.braze import STANDARD as BRAZE_STANDARD
@@ -13,6 +17,23 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 class Braze(Vendor):
     name = "braze"
     prefixes = ("/users/",)
+    # braze.com/docs/api/api_limits (workspace defaults)
+    limits = (
+        ("POST", r"^/users/track$", ((3000, 3),)),
+        ("POST", r"^/users/export/ids$", ((250, 60),)),
+        ("POST", r"^/users/(delete|merge|identify|alias/new|alias/update)$", ((20000, 60),)),
+    )
+
+    def throttled(self, wait_s: float, limit: float, window_s: float) -> Response:
+        """Braze's 429: X-RateLimit-Limit / -Remaining / -Reset (epoch seconds of the
+        window's reset), no Retry-After."""
+        reset = int(time.time()) + max(1, math.ceil(wait_s))
+        headers = {
+            "X-RateLimit-Limit": str(int(limit)),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+        }
+        return 429, {"message": "Rate limit exceeded", "errors": []}, headers
 
     def reset(self) -> None:
         self.users: dict[str, dict[str, Any]] = {}
@@ -104,6 +125,22 @@ class Braze(Vendor):
             if invalid:
                 out["invalid_user_ids"] = invalid
             return 201, out, None
+        if path == "/users/merge":
+            updates = doc.get("merge_updates", [])
+            req.items = len(updates)
+            if len(updates) > 50:
+                return 400, {"message": "at most 50 merge_updates"}, None
+            with st.lock:
+                for u in updates:
+                    old = (u.get("identifier_to_merge") or {}).get("external_id")
+                    kept = (u.get("identifier_to_keep") or {}).get("external_id")
+                    if old == kept or old not in self.users or kept not in self.users:
+                        continue  # nothing (left) to merge
+                    gone = self.users.pop(old)
+                    for k, v in gone.items():
+                        self.users[kept].setdefault(k, v)  # only what the kept user lacks
+                    st.effect("braze.users_merged")
+            return 202, {"message": "success"}, None
         if path == "/users/delete":
             ids = doc.get("external_ids", [])
             req.items = len(ids)

@@ -1,5 +1,7 @@
 """HubSpot CRM v3: contacts batch upsert/update/read/archive (207 multi-status per-record
-errors), list memberships add-and-remove and GDPR delete."""
+errors), contact merge (the primary survives, keeps its values and takes the values only the
+merged contact had, its list memberships and its address as an additional email; the merged
+id then answers with the primary), list memberships add-and-remove and GDPR delete."""
 
 from __future__ import annotations
 
@@ -16,6 +18,26 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 class HubSpot(Vendor):
     name = "hubspot"
     prefixes = ("/crm/", "/communication-preferences/")
+    # one rolling window per account for every endpoint: 100 requests per 10 s (private app,
+    # Free/Starter; developers.hubspot.com/docs/api/usage-details)
+    limits = (("*", r"^/", ((100, 10),)),)
+
+    def throttled(self, wait_s: float, limit: float, window_s: float) -> Response:
+        """HubSpot's 429: the policy in the body and X-HubSpot-RateLimit-* headers that name
+        the rolling window; no Retry-After."""
+        body = {
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": str(uuid.uuid4()),
+            "policyName": "TEN_SECONDLY_ROLLING",
+        }
+        headers = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(window_s * 1000)),
+            "X-HubSpot-RateLimit-Max": str(int(limit)),
+            "X-HubSpot-RateLimit-Remaining": "0",
+        }
+        return 429, body, headers
 
     def reset(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}
@@ -26,6 +48,8 @@ class HubSpot(Vendor):
         # fault knob: contacts (by email) that add-and-remove reports in recordsIdsMissing
         # instead of adding, as HubSpot does for a record it cannot find at that moment
         self.missing_on_add: set[str] = set()
+        self.merged: dict[str, str] = {}  # merged-away record id -> the record it went into
+        self.additional_emails: dict[str, list[str]] = {}  # record id -> merged addresses
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -54,6 +78,32 @@ class HubSpot(Vendor):
             None,
         )
 
+    def _merge(self, primary: str, secondary: str) -> Response:
+        st = self.state
+        with st.lock:
+            if secondary in self.merged:
+                return self.error(400, f"Contact {secondary} was already merged.")
+            if primary == secondary or primary not in self.contacts:
+                return self.error(400, "primaryObjectId must be another existing contact")
+            if secondary not in self.contacts:
+                return self.error(404, "Object not found.", "OBJECT_NOT_FOUND")
+            keep, gone = self.contacts[primary], self.contacts.pop(secondary)
+            self.by_email.pop(gone.get("email", ""), None)
+            for k, v in gone.items():
+                keep.setdefault(k, v)  # the primary's values win; its blanks are filled
+            self.additional_emails.setdefault(primary, []).append(gone.get("email", ""))
+            for members in self.lists.values():
+                if secondary in members:
+                    members.discard(secondary)
+                    members.add(primary)
+            self.merged[secondary] = primary
+            st.effect("hubspot.contacts_merged")
+            return (
+                200,
+                {"id": primary, "properties": dict(keep), "mergedObjectIds": [secondary]},
+                None,
+            )
+
     def handle(self, req: Request) -> Response:
         method, path, body, fault = req.method, req.path, req.body, req.fault
         st = self.state
@@ -62,6 +112,20 @@ class HubSpot(Vendor):
                 401, "Authentication credentials not found.", "INVALID_AUTHENTICATION"
             )
         doc = json.loads(body) if body else {}
+        if method == "POST" and path == "/crm/v3/objects/contacts/merge":
+            return self._merge(
+                str(doc.get("primaryObjectId") or ""), str(doc.get("objectIdToMerge") or "")
+            )
+        m = re.match(r"^/crm/v3/objects/contacts/(\d+)$", path)
+        if method == "GET" and m:
+            with st.lock:
+                cid = m.group(1)
+                while cid in self.merged:  # a merged-away id answers with its primary
+                    cid = self.merged[cid]
+                props = self.contacts.get(cid)
+                if props is None:
+                    return self.error(404, "Object not found.", "OBJECT_NOT_FOUND")
+                return 200, {"id": cid, "properties": dict(props), "archived": False}, None
         m = re.match(r"^/crm/v3/objects/contacts/batch/(upsert|update|read|archive)$", path)
         if method == "POST" and m:
             action = m.group(1)

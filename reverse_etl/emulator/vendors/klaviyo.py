@@ -16,6 +16,23 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 class Klaviyo(Vendor):
     name = "klaviyo"
     prefixes = ("/api/",)
+    # x-klaviyo-ratelimit of the operations served here (OpenAPI document, 2026-07-15);
+    # Klaviyo answers a throttled request with 429 and Retry-After
+    limits = tuple(
+        (method, pattern, ((burst, 1), (steady, 60)))
+        for method, pattern, burst, steady in (
+            ("POST", r"^/api/profile-bulk-import-jobs$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+$", 10, 150),
+            ("GET", r"^/api/profile-bulk-import-jobs/[^/]+/import-errors$", 10, 150),
+            ("GET", r"^/api/profiles$", 75, 750),
+            ("GET", r"^/api/lists/[^/]+/profiles$", 75, 750),
+            ("POST", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("DELETE", r"^/api/lists/[^/]+/relationships/profiles$", 10, 150),
+            ("POST", r"^/api/profile-suppression-bulk-create-jobs$", 75, 750),
+            ("POST", r"^/api/data-privacy-deletion-jobs$", 3, 60),
+            ("POST", r"^/api/profile-merge$", 10, 150),
+        )
+    )
     content_type = "application/vnd.api+json"
 
     def reset(self) -> None:
@@ -102,6 +119,8 @@ class Klaviyo(Vendor):
                 with st.lock:
                     st.spec_errors.append({"method": method, "path": path, "errors": errs})
                 return self.error(400, "; ".join(errs)[:1000])
+        if method == "POST" and path == "/api/profile-merge":
+            return self._merge(doc["data"])
         if method == "POST" and path == "/api/profile-bulk-import-jobs":
             if len(body) > 5 * 1024 * 1024:
                 return self.error(413, "payload exceeds 5MB")
@@ -307,6 +326,39 @@ class Klaviyo(Vendor):
                     members.add(pid)
                     st.effect("klaviyo.list_added")
         job["status"] = "complete"
+
+    def _merge(self, data: dict[str, Any]) -> Response:
+        """Merge the one source profile into the destination profile: the destination keeps
+        its values and takes what only the source had (properties one by one) and its list
+        memberships; the source profile is deleted. (Klaviyo queues this as a task; here it
+        is applied at once.)"""
+        st = self.state
+        dst = data["id"]
+        sources = [x["id"] for x in data["relationships"]["profiles"].get("data") or []]
+        if len(sources) != 1:
+            return self.error(400, "exactly one source profile can be merged", code="invalid")
+        src = sources[0]
+        with st.lock:
+            if dst not in self.profiles or src == dst:
+                return self.error(400, "destination profile must be another existing profile")
+            if src not in self.profiles:
+                return self.error(404, f"profile {src} not found", code="not_found")
+            gone, keep = self.profiles.pop(src), self.profiles[dst]
+            self.by_email.pop(str(gone.get("email") or "").lower(), None)
+            for key, value in gone.items():
+                if key in ("properties", "location"):
+                    sub = keep.setdefault(key, {})
+                    for k, v in value.items():
+                        sub.setdefault(k, v)
+                elif key != "email":
+                    keep.setdefault(key, value)
+            for members in self.lists.values():
+                if src in members:
+                    members.discard(src)
+                    members.add(dst)
+            st.effect("klaviyo.profiles_merged")
+        link = {"self": f"https://a.klaviyo.com/api/profiles/{dst}/"}
+        return 201, {"data": {"type": "profile", "id": dst, "links": link}, "links": link}, None
 
     def _upsert(self, attrs: dict[str, Any]) -> str:
         st = self.state

@@ -1,5 +1,8 @@
-"""SALESmanago API v2: batch upsert of contacts with tags/removeTags and contact delete.
-Authentication travels in the body; refusals are HTTP 200 with ``success: false``."""
+"""SALESmanago API v2: batch upsert of contacts with tags/removeTags, contact delete and the
+asynchronous contact export (``paginatedContactList/export`` -> ``requestId``;
+``job/status`` -> ``fileUrl`` once the file is ready; the file is served under
+``/files/salesmanago/``). Authentication travels in the body; refusals are HTTP 200 with
+``success: false``."""
 
 from __future__ import annotations
 
@@ -14,10 +17,32 @@ from reverse_etl.emulator.vendors.base import EMAIL, Request, Response, Vendor, 
 @register
 class SalesManago(Vendor):
     name = "salesmanago"
-    prefixes = ("/api/contact/",)
+    prefixes = ("/api/contact/", "/api/job/", "/files/salesmanago/")
 
     def reset(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}  # email -> contact
+        # export jobs: request id -> {page, size, polls left, file id once written}
+        self.exports: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, list[dict[str, Any]]] = {}
+
+    def _export_file(self, page: int, size: int) -> list[dict[str, Any]]:
+        """One page of the account's contacts as the export file lists them (written when the
+        job completes, so it shows the account at that moment)."""
+        out = []
+        for email in sorted(self.contacts)[(page - 1) * size : page * size]:
+            c = self.contacts[email]
+            fixed = {k: v for k, v in c.items() if k not in ("tags", "properties")}
+            out.append(
+                {
+                    **fixed,
+                    "email": email,
+                    "id": c["contactId"],
+                    "optedOut": bool(c.get("optedOut")),
+                    "properties": [{"name": k, "value": v} for k, v in c["properties"].items()],
+                    "contactTags": [{"tag": t} for t in sorted(c["tags"])],
+                }
+            )
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -29,6 +54,11 @@ class SalesManago(Vendor):
     def handle(self, req: Request) -> Response:
         path, body, fault = req.path, req.body, req.fault
         st = self.state
+        if path.startswith("/files/salesmanago/") and req.method == "GET":
+            file_id = path.rsplit("/", 1)[-1].removesuffix(".json")
+            with st.lock:
+                data = self.files.get(file_id)
+            return (404, {"error": "no such file"}, None) if data is None else (200, data, None)
         c = st.config.credentials
         doc = json.loads(body) if body else {}
         sha = hashlib.sha1(
@@ -97,6 +127,31 @@ class SalesManago(Vendor):
                             st.effect("salesmanago.tags_removed")
                     ids[email] = rec["contactId"]
             return 200, {"success": True, "message": [], "contactIds": ids}, None
+        if path == "/api/contact/paginatedContactList/export":
+            page, size = doc.get("page"), doc.get("size")
+            if not isinstance(page, int) or not isinstance(size, int) or page < 1 or size < 1:
+                return 200, {"success": False, "message": ["page and size are required"]}, None
+            request_id = str(uuid.uuid4())
+            with st.lock:
+                self.exports[request_id] = {
+                    "page": page,
+                    "size": size,
+                    "polls": st.config.job_polls,
+                }
+            return 200, {"success": True, "message": [], "requestId": request_id}, None
+        if path == "/api/job/status":
+            with st.lock:
+                job = self.exports.get(str(doc.get("requestId")))
+                if job is None:
+                    return 200, {"success": False, "message": ["Unknown requestId"]}, None
+                if job["polls"] > 0:  # still exporting
+                    job["polls"] -= 1
+                    return 200, {"success": True, "message": [], "fileUrl": None}, None
+                if "file" not in job:
+                    job["file"] = uuid.uuid4().hex
+                    self.files[job["file"]] = self._export_file(job["page"], job["size"])
+            url = f"http://{req.header('Host')}/files/salesmanago/{job['file']}.json"
+            return 200, {"success": True, "message": [], "fileUrl": url}, None
         if path == "/api/contact/delete":
             email = str(doc.get("email") or "").lower()
             with st.lock:

@@ -1,0 +1,127 @@
+"""Person merges (dbt ``core.fct_person_merges``) replayed through the vendors' own merge
+endpoints, before a run plans its diff.
+
+When the identity graph merges person B into person A, B leaves every sync model. Without
+this step a mirror sync would delete B's record (its history at the vendor lost) and an
+upsert sync would leave it behind as a duplicate. Here, for every merge whose two persons
+both have a record at this sync's destination target, the destination merges B's record
+into A's (HubSpot ``POST /crm/v3/objects/contacts/merge``, Braze ``POST /users/merge``).
+Then B's state row is dropped (its record no longer exists on its own) and A's content hash
+is forgotten, so the run that follows re-sends A's desired attributes over whatever the
+vendor combined: the platform ends exactly at the desired state. The survivor's record is
+never deleted.
+
+A merge sent by a run that dies before it records the outcome is sent again by the next
+run; the destinations treat "already merged into this survivor" as done. Destinations
+without a merge endpoint (``MERGE`` not in their ops) keep the address-moves-between-keys
+handling of the plan (release, never delete a record another key owns).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from reverse_etl.destinations.base import MERGE, Destination
+from warehouse.connections import stage_in_duckdb
+from warehouse.relations import RelationNotFoundError, quote
+
+log = logging.getLogger(__name__)
+
+MERGES_RELATION = "core.fct_person_merges"
+PERSON_KEY = "person_id"  # merges are between person ids: only syncs keyed by them replay
+
+
+@dataclass(frozen=True, slots=True)
+class MergePair:
+    previous_pk: str  # the person merged away
+    previous_id: str | None  # its record id at the destination
+    previous_email: str | None
+    survivor_pk: str
+    survivor_id: str | None
+    survivor_email: str | None
+
+
+def pending_merges(engine: Any, con: Any) -> list[MergePair]:
+    """Merges of two persons that both have a record in this sync's state at this target
+    (the latest merge of each previous person; a record both keys share is not merged)."""
+    sync = engine.sync
+    if sync.mode == "gdpr_delete" or sync.primary_key != PERSON_KEY:
+        return []
+    try:
+        merges = stage_in_duckdb(
+            con, MERGES_RELATION, engine.settings, alias=f"__merges__{sync.name}"
+        )
+    except RelationNotFoundError:
+        return []
+    state = f"(select * from {engine.schema}.sync_state where {engine._mine()})"
+    rows = con.execute(
+        f"""
+        with latest as (
+            select previous_person_id as prev, person_id as surv,
+                row_number() over (
+                    partition by previous_person_id order by changed_at desc
+                ) as rn
+            from {merges}
+            where change_type = 'merge'
+        )
+        select p.pk, p.dest_id, lower(json_extract_string(p.identity, '$.email')),
+            s.pk, s.dest_id, lower(json_extract_string(s.identity, '$.email'))
+        from latest
+        join {state} as p on p.pk = latest.prev
+        join {state} as s on s.pk = latest.surv
+        where latest.rn = 1
+            -- one record both keys share (an id, or our key where the vendor keys by it)
+            and coalesce(p.dest_id, p.pk) <> coalesce(s.dest_id, s.pk)
+        order by p.pk
+        """
+    ).fetchall()
+    if not rows:
+        return []
+    # a merged-away person who is in the model again (a later split) is not merged, and a
+    # survivor who left the model is not merged into
+    source = engine._resolve_source(con)
+    pks = sorted({r[0] for r in rows} | {r[3] for r in rows})
+    marks = ", ".join("?" for _ in pks)
+    present = {
+        str(r[0])
+        for r in con.execute(
+            f"select {quote(sync.primary_key)} from {source} "
+            f"where cast({quote(sync.primary_key)} as varchar) in ({marks})",
+            pks,
+        ).fetchall()
+    }
+    return [MergePair(*r) for r in rows if r[0] not in present and r[3] in present]
+
+
+def replay_merges(engine: Any, con: Any, dest: Destination) -> int:
+    """Merge at the destination what the identity graph merged; returns the merges done."""
+    if MERGE not in dest.ops:
+        return 0
+    pairs = pending_merges(engine, con)
+    if not pairs:
+        return 0
+    results = dest.merge(pairs)
+    for r in results:
+        if not r.ok:  # left to the plan: released or removed as before
+            log.warning("merge of %s not applied: %s", r.pk, engine.scrub(r.reason or ""))
+    done = [r.pk for r in results if r.ok]
+    survivors = [p.survivor_pk for p in pairs if p.previous_pk in set(done)]
+    if done:
+        mine = engine._mine()
+        con.execute("create or replace temp table __merged (pk varchar, survivor boolean)")
+        con.executemany(
+            "insert into __merged values (?, ?)",
+            [[pk, False] for pk in done] + [[pk, True] for pk in survivors],
+        )
+        con.execute(
+            f"delete from {engine.schema}.sync_state where {mine} "
+            "and pk in (select pk from __merged where not survivor)"
+        )
+        # the vendor combined both records: re-send the survivor's desired content this run
+        con.execute(
+            f"update {engine.schema}.sync_state set row_hash = 'merged' where {mine} "
+            "and pk in (select pk from __merged where survivor)"
+        )
+    return len(done)
