@@ -203,7 +203,7 @@ def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dic
 
     Segmentation reuses the foundation built at the same scale above when it is there.
     """
-    from bench import engines_bench, ml_bench, reverse_etl_bench, segmentation_bench
+    from bench import cli_help, engines_bench, ml_bench, reverse_etl_bench, segmentation_bench
 
     built = workdir / f"{customers}"
     reuse = {}
@@ -219,6 +219,8 @@ def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dic
         "engines": lambda: engines_bench.run_benchmarks(
             workdir / "engines", scales, ["duckdb", "spark"]
         ),
+        # every console script and sub-command answering --help (target: under 1 s)
+        "cli_help": cli_help.run_benchmarks,
     }
     extra = {}
     for name, run in runs.items():

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +22,11 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from ml.tasks import TASKS
-from warehouse.settings import get_settings as load_settings
+
+# Each command imports what it runs (pandas, scikit-learn, DuckDB, even the settings'
+# pydantic), so `rw-ml --help` answers at once; tests/test_cli_startup.py keeps it so.
+if TYPE_CHECKING:
+    from warehouse.settings import Settings
 
 app = typer.Typer(help="Churn, propensity, LTV and next-order models.", no_args_is_help=True)
 console = Console()
@@ -31,6 +35,12 @@ TaskOpt = Annotated[
     list[str] | None,
     typer.Option("--model", "-m", help=f"Limit to these models: {', '.join(TASKS)}"),
 ]
+
+
+def load_settings() -> Settings:
+    from warehouse.settings import get_settings
+
+    return get_settings()
 
 
 @app.callback()
