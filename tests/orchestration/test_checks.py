@@ -149,3 +149,21 @@ def test_missing_secrets(monkeypatch):
     assert missing_secrets(sync) == ["RW_TEST_KLAVIYO_KEY"]
     monkeypatch.setenv("RW_TEST_KLAVIYO_KEY", "pk_test")
     assert missing_secrets(sync) == []
+
+
+def test_markdown_table_from_rows_and_frames():
+    import pandas as pd
+
+    from orchestration.defs._metadata import markdown_table
+
+    drift = pd.DataFrame(
+        {"model_name": ["churn"], "variable": ["a|b"], "psi": [0.123456], "status": ["alert"]}
+    )
+    assert markdown_table(drift, ["model_name", "variable", "psi"]) == (
+        "| model_name | variable | psi |\n|---|---|---|\n| churn | a\\|b | 0.1235 |"
+    )
+    assert markdown_table([{"x": 1}]) == "| x |\n|---|\n| 1 |"
+    # an empty frame (possibly without the columns) and empty rows
+    assert markdown_table(pd.DataFrame(), ["model_name"], empty="_all stable_") == "_all stable_"
+    assert markdown_table(drift.iloc[0:0], ["model_name"]) == "_none_"
+    assert markdown_table([]) == "_none_"
