@@ -204,6 +204,7 @@ def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dic
     Segmentation reuses the foundation built at the same scale above when it is there.
     """
     from bench import (
+        cli_help,
         drt_peer_bench,
         engines_bench,
         ml_bench,
@@ -227,6 +228,8 @@ def optional_benchmarks(workdir: Path, customers: int, scales: list[int]) -> dic
         "engines": lambda: engines_bench.run_benchmarks(
             workdir / "engines", scales, ["duckdb", "spark"]
         ),
+        # every console script and sub-command answering --help (target: under 1 s)
+        "cli_help": cli_help.run_benchmarks,
     }
     extra = {}
     for name, run in runs.items():

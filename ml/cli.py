@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +23,12 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from ml.tasks import TASKS
-from warehouse.settings import get_settings as load_settings
+
+# Each command imports what it runs (pandas, scikit-learn, DuckDB, even the settings'
+# pydantic), so `rw-ml --help` answers at once; tests/test_cli_startup.py keeps it so.
+if TYPE_CHECKING:
+    from ml.registry import Registry
+    from warehouse.settings import Settings
 
 app = typer.Typer(help="Churn, propensity, LTV and next-order models.", no_args_is_help=True)
 console = Console()
@@ -31,6 +37,12 @@ TaskOpt = Annotated[
     list[str] | None,
     typer.Option("--model", "-m", help=f"Limit to these models: {', '.join(TASKS)}"),
 ]
+
+
+def load_settings() -> Settings:
+    from warehouse.settings import get_settings
+
+    return get_settings()
 
 
 @app.callback()
@@ -144,25 +156,26 @@ def promote(
 ) -> None:
     """Make a version champion: it must not have lost to a baseline, and not be worse than
     the champion on the same folds."""
-    from ml.registry import PromotionRefusedError, Registry
-    from warehouse.connections import connect
+    from ml.registry import PromotionRefusedError
 
-    cfg = load_settings()
-    _check([model])
-    reg = Registry(cfg.artifacts_dir)
-    try:
-        promoted = reg.promote(model, version, cfg.ml.promotion_tolerance, force=force)
-    except PromotionRefusedError as exc:
-        console.print(f"[red]refused:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    with connect(cfg) as con:
-        reg.sync_to_warehouse(con)
-    console.print(f"{model}: champion is now {promoted}")
+    _change_champion(
+        model,
+        lambda reg, cfg: reg.promote(model, version, cfg.ml.promotion_tolerance, force=force),
+        refused=PromotionRefusedError,
+    )
 
 
 @app.command()
 def rollback(model: Annotated[str, typer.Option("--model", "-m")]) -> None:
     """Restore the previous champion of a model."""
+    _change_champion(model, lambda reg, cfg: reg.rollback(model), refused=LookupError)
+
+
+def _change_champion(
+    model: str, change: Callable[[Registry, Settings], str], refused: type[Exception]
+) -> None:
+    """Promote or roll back in the registry, then mirror it into the warehouse (scoring and
+    the dbt models read the champions there)."""
     from ml.registry import Registry
     from warehouse.connections import connect
 
@@ -170,13 +183,13 @@ def rollback(model: Annotated[str, typer.Option("--model", "-m")]) -> None:
     _check([model])
     reg = Registry(cfg.artifacts_dir)
     try:
-        restored = reg.rollback(model)
-    except LookupError as exc:
-        console.print(f"[red]{exc}[/red]")
+        champion = change(reg, cfg)
+    except refused as exc:
+        console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
     with connect(cfg) as con:
         reg.sync_to_warehouse(con)
-    console.print(f"{model}: champion is now {restored}")
+    console.print(f"{model}: champion is now {champion}")
 
 
 @app.command()

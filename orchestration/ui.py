@@ -25,6 +25,7 @@ from pathlib import Path
 from warehouse.settings import PROJECT_ROOT
 
 DEFAULT_HOME = PROJECT_ROOT / "dagster_home"
+CODE_SERVER_HEARTBEAT_TTL_S = 600
 
 INSTANCE_YAML = """\
 # Written by orchestration/ui.py. Every asset writes the one DuckDB warehouse file, so runs
@@ -63,6 +64,10 @@ def environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
     env["DAGSTER_DISABLE_TELEMETRY"] = "true"
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # The code server shuts itself down after 30 s without a heartbeat from dagster dev's
+    # proxy, and is not started again (dagster-io/dagster#24050): on a busy machine, while
+    # the code location loads, the UI was left with a location error. Allow minutes.
+    env.setdefault("DAGSTER_GRPC_PROXY_HEARTBEAT_TTL_SECONDS", str(CODE_SERVER_HEARTBEAT_TTL_S))
     return env
 
 

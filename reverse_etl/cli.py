@@ -25,13 +25,12 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from warehouse.settings import Settings, get_settings
-
-# The engine and destinations (DuckDB, pyarrow, httpx) load inside the commands, so
-# `rw-sync --help` answers at once.
+# The engine, destinations and settings (DuckDB, pyarrow, httpx, pydantic) load inside the
+# commands, so `rw-sync --help` answers at once; tests/test_cli_startup.py keeps it so.
 if TYPE_CHECKING:
     from reverse_etl.config import SyncConfig
     from reverse_etl.engine import Plan, RunResult
+    from warehouse.settings import Settings
 
 app = typer.Typer(
     help="Reverse ETL: sync warehouse models to marketing platforms.",
@@ -51,6 +50,8 @@ def _settings(
     syncs_dir: Path | None, duckdb_path: Path | None, outbox_dir: Path | None
 ) -> Settings:
     """The project settings, with the command line's options winning."""
+    from warehouse.settings import get_settings
+
     options = {"syncs_dir": syncs_dir, "duckdb_path": duckdb_path, "outbox_dir": outbox_dir}
     return get_settings(**{k: v for k, v in options.items() if v is not None})
 
@@ -173,7 +174,7 @@ def exposures(
     """Write the dbt exposures (one per sync) generated from the sync files."""
     from reverse_etl import exposures as gen
 
-    directory = syncs_dir or get_settings().syncs_dir
+    directory = _settings(syncs_dir, None, None).syncs_dir
     if check:
         current = gen.EXPOSURES_PATH.read_text() if gen.EXPOSURES_PATH.exists() else ""
         if current != gen.render(directory):

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+\.png)\)")
 
@@ -33,9 +34,15 @@ def markdown_file(path: Path) -> dg.MetadataValue:
     return dg.MetadataValue.md(inline_images(Path(path).read_text(), Path(path).parent))
 
 
-def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
+def markdown_table(
+    rows: list[dict] | pd.DataFrame, columns: list[str] | None = None, empty: str = "_none_"
+) -> str:
+    """Rows (dicts, or a frame's rows) as a markdown table of `columns` (default: all of the
+    first row's); `empty` when there are none (an empty frame may not even have the columns)."""
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.to_dict("records")
     if not rows:
-        return "_none_"
+        return empty
     columns = columns or list(rows[0])
 
     def cell(value: object) -> str:

@@ -29,3 +29,7 @@ def test_environment(tmp_path):
     assert env["DAGSTER_HOME"] == str(tmp_path)
     assert env["DAGSTER_DISABLE_TELEMETRY"] == "true"
     assert env["PATH"].endswith("/usr/bin") and env["PATH"] != "/usr/bin"
+    # dagster dev's code server outlives a busy minute; an operator's own value wins
+    assert int(env["DAGSTER_GRPC_PROXY_HEARTBEAT_TTL_SECONDS"]) >= 300
+    mine = {"PATH": "/usr/bin", "DAGSTER_GRPC_PROXY_HEARTBEAT_TTL_SECONDS": "45"}
+    assert environment(tmp_path, base=mine)["DAGSTER_GRPC_PROXY_HEARTBEAT_TTL_SECONDS"] == "45"

@@ -1,6 +1,7 @@
 """Freshness of the raw data: the newest order and event must be recent."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -38,6 +39,29 @@ def newest_record(path, column: str, now: datetime) -> tuple[datetime | None, in
     return newest, int(ahead)
 
 
+def freshness_result(path: Path, column: str, now: datetime, limit: float) -> dg.AssetCheckResult:
+    """Passes when the newest `column` value at or before `now` is at most `limit` hours old."""
+    if not path.exists():
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"reason": f"{path} does not exist"},
+        )
+    newest, ahead = newest_record(path, column, now)
+    age = age_hours(newest, now)
+    return dg.AssetCheckResult(
+        passed=age is not None and age <= limit,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "newest_record_at": str(newest),
+            "age_hours": round(age, 1) if age is not None else None,
+            "max_age_hours": limit,
+            # dated after the check ran (data to the end of today, or clock skew)
+            "records_after_now": ahead,
+        },
+    )
+
+
 def _freshness_check(table: str, column: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=raw_key(table),
@@ -46,27 +70,9 @@ def _freshness_check(table: str, column: str) -> dg.AssetChecksDefinition:
         "(warns: stale raw data means the warehouse describes the past).",
     )
     def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        limit = get_settings().ingest.max_age_hours
         path = warehouse.raw / f"{table}.parquet"
-        if not path.exists():
-            return dg.AssetCheckResult(
-                passed=False,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"reason": f"{path} does not exist"},
-            )
-        now = datetime.now(UTC)
-        newest, ahead = newest_record(path, column, now)
-        age = age_hours(newest, now)
-        return dg.AssetCheckResult(
-            passed=age is not None and age <= limit,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "newest_record_at": str(newest),
-                "age_hours": round(age, 1) if age is not None else None,
-                "max_age_hours": limit,
-                # dated after the check ran (data to the end of today, or clock skew)
-                "records_after_now": ahead,
-            },
+        return freshness_result(
+            path, column, datetime.now(UTC), get_settings().ingest.max_age_hours
         )
 
     return check

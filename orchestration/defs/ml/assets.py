@@ -142,18 +142,16 @@ def build_ml_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition
             )
         if REGISTRY_KEY in context.selected_asset_keys:
             table = registry.table()
+            champions = table[table["is_champion"]] if len(table) else table
             yield dg.MaterializeResult(
                 asset_key=REGISTRY_KEY,
                 metadata={
                     "dagster/row_count": len(table),
                     "champions": dg.MetadataValue.md(
                         markdown_table(
-                            table[table["is_champion"]][
-                                ["model_name", "model_version", "main_metric", "main_metric_value"]
-                            ].to_dict("records")
+                            champions,
+                            ["model_name", "model_version", "main_metric", "main_metric_value"],
                         )
-                        if len(table)
-                        else "_none_"
                     ),
                     "timings_s": dg.MetadataValue.json(
                         {k: round(v, 1) for k, v in out["timings"].items()}
@@ -235,10 +233,8 @@ def build_ml_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition
                 "dagster/row_count": len(drift),
                 "not_stable": dg.MetadataValue.md(
                     markdown_table(
-                        flagged[["model_name", "variable", "psi", "status"]].to_dict("records")
+                        flagged, ["model_name", "variable", "psi", "status"], empty="_all stable_"
                     )
-                    if len(flagged)
-                    else "_all stable_"
                 ),
             },
         )
@@ -252,9 +248,7 @@ def build_ml_assets(dbt_models: dg.AssetsDefinition) -> list[dg.AssetsDefinition
                 "max_psi": max_psi,
                 "psi_alert": settings.ml.psi_alert,
                 "alerts": dg.MetadataValue.md(
-                    markdown_table(alerts[["model_name", "variable", "psi"]].to_dict("records"))
-                    if len(alerts)
-                    else "_none_"
+                    markdown_table(alerts, ["model_name", "variable", "psi"])
                 ),
             },
         )
