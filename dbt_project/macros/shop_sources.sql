@@ -23,15 +23,17 @@
 
 
 {#- Shopify's order status onto the contract's: cancelled (cancelled_at set, or voided),
-    refunded, partially_refunded, pending (pending, authorized, partially_paid: not paid yet),
-    else paid. -#}
-{% macro shopify_order_status(financial_status, cancelled_at) -%}
+    refunded, partially_refunded, pending (pending, authorized: nothing paid yet), paid.
+    partially_paid is paid when the amount paid is known (paid_amount not null: the order's
+    total is then what was paid), else pending. -#}
+{% macro shopify_order_status(financial_status, cancelled_at, paid_amount='null') -%}
     case
         when {{ cancelled_at }} is not null or lower({{ financial_status }}) = 'voided'
             then 'cancelled'
         when lower({{ financial_status }}) = 'refunded' then 'refunded'
         when lower({{ financial_status }}) = 'partially_refunded' then 'partially_refunded'
-        when lower({{ financial_status }}) in ('pending', 'authorized', 'partially_paid')
+        when lower({{ financial_status }}) in ('pending', 'authorized') then 'pending'
+        when lower({{ financial_status }}) = 'partially_paid' and {{ paid_amount }} is null
             then 'pending'
         else 'paid'
     end

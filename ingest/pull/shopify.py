@@ -179,6 +179,7 @@ def contract_queries(c: Columns) -> dict[str, str]:
             cast({oc("total_discounts")} as decimal(18, 2)) as discount,
             cast({oc("total_tax")} as decimal(18, 2)) as tax,
             cast({oc("total_price")} as decimal(18, 2)) as total,
+            cast({oc("total_outstanding")} as decimal(18, 2)) as outstanding,
             {oc("billing_address__first_name")} as first_name,
             {oc("billing_address__last_name")} as last_name,
             upper({oc("billing_address__country_code")}) as country
@@ -219,12 +220,16 @@ def contract_queries(c: Columns) -> dict[str, str]:
                         then 'cancelled'
                     when ob.financial_status in ('refunded', 'partially_refunded')
                         then ob.financial_status
-                    when ob.financial_status in ('pending', 'authorized', 'partially_paid')
+                    when ob.financial_status in ('pending', 'authorized') then 'pending'
+                    -- partially_paid: revenue for what was paid (as every Shopify path)
+                    when ob.financial_status = 'partially_paid' and ob.outstanding is null
                         then 'pending'
                     else 'paid'
                 end as status,
                 ob.currency, ob.subtotal, ob.discount,
-                coalesce(ship.shipping, 0) as shipping, ob.tax, ob.total,
+                coalesce(ship.shipping, 0) as shipping, ob.tax,
+                case when ob.financial_status = 'partially_paid' and ob.outstanding is not null
+                    then ob.total - ob.outstanding else ob.total end as total,
                 code.discount_code, ob.first_name, ob.last_name, ob.country
             from ob
             left join ship on ship._dlt_parent_id = ob._dlt_id

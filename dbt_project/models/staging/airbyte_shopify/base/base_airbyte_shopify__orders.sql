@@ -49,6 +49,8 @@ renamed as (
         {{ money('total_discounts') }} as total_discounts,
         {{ money('total_tax') }} as total_tax,
         {{ money('total_price') }} as total_price,
+        -- what is still to be paid (Shopify's total_outstanding; partially_paid orders)
+        {{ money('total_outstanding') }} as total_outstanding,
 
         ---------- nested lists (JSON arrays, one row each in the base models below)
         line_items,
