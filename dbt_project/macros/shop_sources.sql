@@ -51,6 +51,26 @@
 {%- endmacro %}
 
 
+{#- One row per record of an Airbyte stream synced in "append" mode, which keeps every
+    extracted version: the latest extraction wins, then the latest `tie_breaker` column
+    (updated_at where the stream has it). A deletion is a version like any other, so a
+    deleted record's row carries deleted_at. -#}
+{% macro airbyte_latest_records(relation, tie_breaker=none) -%}
+    select *
+    from (
+        select
+            records.*,
+            row_number() over (
+                partition by records.id
+                order by records._airbyte_extracted_at desc
+                    {%- if tie_breaker %}, records.{{ tie_breaker }} desc{% endif %}
+            ) as version_rank
+        from {{ relation }} as records
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}
+
+
 {#- Money as the raw contract stores it. -#}
 {% macro money(expression) -%}
     cast({{ expression }} as decimal(18, 2))
