@@ -71,6 +71,19 @@
 {%- endmacro %}
 
 
+{#- One row per element of the JSON array column `column` of each row of `relation` (an
+    Airbyte nested list): the row's `key`, the element's position (`element_index`) and the
+    element as JSON, named `element`. -#}
+{% macro json_array_elements(relation, key, column, element) -%}
+    select
+        parent.{{ key }},
+        cast({{ element }}.position as {{ dbt.type_int() }}) as element_index,
+        {{ element }}.element as {{ element }}
+    from {{ relation }} as parent
+    {{ json_array_rows('parent.' ~ column, element) }}
+{%- endmacro %}
+
+
 {#- Money as the raw contract stores it. -#}
 {% macro money(expression) -%}
     cast({{ expression }} as decimal(18, 2))
