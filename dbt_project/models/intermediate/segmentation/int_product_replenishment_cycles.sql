@@ -87,6 +87,36 @@ gaps as (
 
 ),
 
+first_purchases as (
+
+    select
+        person_id,
+        product_id,
+        min(ordered_at) as first_ordered_at
+    from purchases
+    group by 1, 2
+
+),
+
+last_purchases as (
+
+    select
+        person_id,
+        max(ordered_at) as last_ordered_at
+    from purchases
+    group by 1
+
+),
+
+repeaters as (
+
+    select distinct
+        person_id,
+        product_id
+    from gaps
+
+),
+
 buyers as (
 
     -- one row per person and product: did the person come back to the shop (a paid order
@@ -94,24 +124,17 @@ buyers as (
     select
         first_purchases.product_id,
         products.category,
-        case when {{ dbt.datediff('first_purchases.first_ordered_at', 'person_last.last_ordered_at', 'day') }} >= 1
-            then 1 else 0 end as is_returning,
+        case
+            when {{ dbt.datediff(
+                'first_purchases.first_ordered_at', 'last_purchases.last_ordered_at', 'day'
+            ) }} >= 1 then 1
+            else 0
+        end as is_returning,
         case when repeaters.person_id is not null then 1 else 0 end as is_repeating
-    from (
-        select person_id, product_id, min(ordered_at) as first_ordered_at
-        from purchases
-        group by 1, 2
-    ) as first_purchases
-    inner join (
-        select person_id, max(ordered_at) as last_ordered_at
-        from purchases
-        group by 1
-    ) as person_last
-        on first_purchases.person_id = person_last.person_id
-    left join (
-        select distinct person_id, product_id
-        from gaps
-    ) as repeaters
+    from first_purchases
+    inner join last_purchases
+        on first_purchases.person_id = last_purchases.person_id
+    left join repeaters
         on first_purchases.person_id = repeaters.person_id
         and first_purchases.product_id = repeaters.product_id
     inner join products
@@ -179,7 +202,7 @@ evidence as (
         coalesce(product_gaps.observed_gaps, 0) as observed_gaps,
         coalesce(category_gaps.observed_gaps, 0) as category_observed_gaps,
         coalesce(product_buyers.returning_buyers, 0) as returning_buyers,
-        product_buyers.repeat_share as repeat_share,
+        product_buyers.repeat_share,
         -- replenishment behaviour: the catalog says consumable, or enough returning buyers
         -- bought the product (category) again
         coalesce(products.catalog_is_consumable, false)
@@ -191,9 +214,9 @@ evidence as (
         -- enough of the product's own returning buyers, too few of them buying it again
         not coalesce(products.catalog_is_consumable, false)
         and coalesce(product_buyers.returning_buyers, 0)
-            >= {{ var('replenishment_min_returning_buyers') }}
+        >= {{ var('replenishment_min_returning_buyers') }}
         and coalesce(product_buyers.repeat_share, 0)
-            < {{ var('replenishment_min_repeat_share') }} as is_product_durable
+        < {{ var('replenishment_min_repeat_share') }} as is_product_durable
     from products
     left join product_gaps
         on products.product_id = product_gaps.product_id
@@ -208,33 +231,39 @@ evidence as (
 
 ),
 
+sources as (
+
+    select
+        evidence.*,
+        case
+            when evidence.replenishment_days > 0 then 'catalog'
+            when evidence.observed_gaps >= {{ var('replenishment_min_observed_gaps') }}
+                and evidence.is_product_replenished
+                then 'observed_product'
+            when evidence.category_observed_gaps >= {{ var('replenishment_min_observed_gaps') }}
+                and evidence.is_category_replenished
+                and not evidence.is_product_durable
+                then 'observed_category'
+        end as cycle_source
+    from evidence
+
+),
+
 cycles as (
 
     select
         product_id,
         category,
-        case
-            when replenishment_days > 0 then 'catalog'
-            when observed_gaps >= {{ var('replenishment_min_observed_gaps') }}
-                and is_product_replenished
-                then 'observed_product'
-            when category_observed_gaps >= {{ var('replenishment_min_observed_gaps') }}
-                and is_category_replenished
-                and not is_product_durable
-                then 'observed_category'
-        end as cycle_source,
-        case
-            when replenishment_days > 0
-                then cast(replenishment_days as {{ dbt.type_float() }})
-            when observed_gaps >= {{ var('replenishment_min_observed_gaps') }}
-                and is_product_replenished
-                then product_median_gap_days
-            else category_median_gap_days
+        cycle_source,
+        case cycle_source
+            when 'catalog' then cast(replenishment_days as {{ dbt.type_float() }})
+            when 'observed_product' then product_median_gap_days
+            when 'observed_category' then category_median_gap_days
         end as cycle_days,
         observed_gaps,
         category_observed_gaps,
         repeat_share
-    from evidence
+    from sources
 
 ),
 
