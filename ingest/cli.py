@@ -410,9 +410,9 @@ Since = Annotated[
 
 
 def _pull_settings():
-    from ingest.pull.settings import PullSettings
+    from warehouse.settings import get_settings
 
-    return PullSettings()
+    return get_settings().pull
 
 
 @pull_app.command("shopify")

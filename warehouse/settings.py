@@ -110,6 +110,35 @@ class IngestSettings(BaseModel):
     max_age_hours: float = Field(default=48.0, gt=0)
 
 
+class PullSettings(BaseSettings):
+    """The API pulls (package `ingest.pull`): credentials and endpoints under the vendors'
+    usual variable names (SHOPIFY_SHOP_URL, SHOPIFY_ACCESS_TOKEN, KLAVIYO_API_KEY,
+    KLAVIYO_BASE_URL), or `RW_PULL_<FIELD>`. A pull is configured when its credentials are
+    set; the Dagster pull assets exist only then."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    shopify_shop_url: str | None = None  # https://<shop>.myshopify.com
+    # Admin API access token (scopes read_orders, read_customers)
+    shopify_access_token: SecretStr | None = None
+    klaviyo_api_key: SecretStr | None = None  # private key with events:read, metrics:read
+    klaviyo_base_url: str = "https://a.klaviyo.com"
+
+    @field_validator("shopify_shop_url", "shopify_access_token", "klaviyo_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them empty: an empty value means "not configured"
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def shopify_configured(self) -> bool:
+        return bool(self.shopify_shop_url) and self.shopify_access_token is not None
+
+    @property
+    def klaviyo_configured(self) -> bool:
+        return self.klaviyo_api_key is not None
+
+
 class OrchestrationSettings(BaseModel):
     """The Dagster deployment: cron strings (in the shop's time zone) and alerts."""
 
@@ -154,6 +183,8 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
+    # its own variable names (see PullSettings): read when the section is built
+    pull: PullSettings = Field(default_factory=PullSettings)
 
     @field_validator("shop_timezone")
     @classmethod

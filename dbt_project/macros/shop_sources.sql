@@ -23,15 +23,17 @@
 
 
 {#- Shopify's order status onto the contract's: cancelled (cancelled_at set, or voided),
-    refunded, partially_refunded, pending (pending, authorized, partially_paid: not paid yet),
-    else paid. -#}
-{% macro shopify_order_status(financial_status, cancelled_at) -%}
+    refunded, partially_refunded, pending (pending, authorized: nothing paid yet), paid.
+    partially_paid is paid when the amount paid is known (paid_amount not null: the order's
+    total is then what was paid), else pending. -#}
+{% macro shopify_order_status(financial_status, cancelled_at, paid_amount='null') -%}
     case
         when {{ cancelled_at }} is not null or lower({{ financial_status }}) = 'voided'
             then 'cancelled'
         when lower({{ financial_status }}) = 'refunded' then 'refunded'
         when lower({{ financial_status }}) = 'partially_refunded' then 'partially_refunded'
-        when lower({{ financial_status }}) in ('pending', 'authorized', 'partially_paid')
+        when lower({{ financial_status }}) in ('pending', 'authorized') then 'pending'
+        when lower({{ financial_status }}) = 'partially_paid' and {{ paid_amount }} is null
             then 'pending'
         else 'paid'
     end
@@ -46,6 +48,39 @@
         {{ dbt.concat(["'name-'", 'substr(' ~ dbt.hash('trim(' ~ name ~ ')') ~ ', 1, 16)']) }},
         'unnamed-product'
     )
+{%- endmacro %}
+
+
+{#- One row per record of an Airbyte stream synced in "append" mode, which keeps every
+    extracted version: the latest extraction wins, then the latest `tie_breaker` column
+    (updated_at where the stream has it). A deletion is a version like any other, so a
+    deleted record's row carries deleted_at. -#}
+{% macro airbyte_latest_records(relation, tie_breaker=none) -%}
+    select *
+    from (
+        select
+            records.*,
+            row_number() over (
+                partition by records.id
+                order by records._airbyte_extracted_at desc
+                    {%- if tie_breaker %}, records.{{ tie_breaker }} desc{% endif %}
+            ) as version_rank
+        from {{ relation }} as records
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}
+
+
+{#- One row per element of the JSON array column `column` of each row of `relation` (an
+    Airbyte nested list): the row's `key`, the element's position (`element_index`) and the
+    element as JSON, named `element`. -#}
+{% macro json_array_elements(relation, key, column, element) -%}
+    select
+        parent.{{ key }},
+        cast({{ element }}.position as {{ dbt.type_int() }}) as element_index,
+        {{ element }}.element as {{ element }}
+    from {{ relation }} as parent
+    {{ json_array_rows('parent.' ~ column, element) }}
 {%- endmacro %}
 
 

@@ -6,8 +6,13 @@
     the base relations. -#}
 
 
-{#- Orders: deleted ones left out; shipping = sum of the shipping lines; the first discount code. -#}
-{% macro shopify_contract_orders(orders, shipping_lines, discount_codes) %}
+{#- Orders: deleted ones left out; shipping = sum of the shipping lines; the first discount code.
+    A partially_paid order is revenue for what was paid, as the orders export's Total -
+    Outstanding Balance: from the orders' `total_outstanding` (Airbyte), or, where the loader
+    has no such column, from the order's `transactions` (Fivetran): Shopify's successful
+    `sale` and `capture` transactions are the money taken (an `authorization` only holds it;
+    refunds are counted by the refunds model). -#}
+{% macro shopify_contract_orders(orders, shipping_lines, discount_codes, transactions=none) %}
 with
 
 orders as (
@@ -25,6 +30,26 @@ shipping_lines as (
 discount_codes as (
 
     select * from {{ discount_codes }}
+
+),
+
+payments as (
+
+    {% if transactions is none -%}
+    select
+        order_id,
+        total_price - total_outstanding as paid_amount
+    from orders
+    {%- else -%}
+    select
+        order_id,
+        sum(amount) as paid_amount
+    from {{ transactions }}
+    where kind in ('sale', 'capture')
+        and status = 'success'
+        and not is_test
+    group by 1
+    {%- endif %}
 
 ),
 
@@ -58,13 +83,19 @@ final as (
         coalesce(orders.phone, orders.billing_address_phone, orders.shipping_address_phone) as phone,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
         orders.created_at as ordered_at,
-        {{ shopify_order_status('orders.financial_status', 'orders.cancelled_at') }} as status,
+        {{ shopify_order_status(
+            'orders.financial_status', 'orders.cancelled_at', 'payments.paid_amount'
+        ) }} as status,
         upper(orders.currency) as currency,
         orders.subtotal_price as subtotal,
         orders.total_discounts as discount,
         {{ money('coalesce(shipping.shipping, 0)') }} as shipping,
         orders.total_tax as tax,
-        orders.total_price as total,
+        case
+            when orders.financial_status = 'partially_paid' and payments.paid_amount is not null
+                then {{ money('payments.paid_amount') }}
+            else orders.total_price
+        end as total,
         first_codes.discount_code,
         orders.billing_address_first_name as first_name,
         orders.billing_address_last_name as last_name,
@@ -73,6 +104,8 @@ final as (
     from orders
     left join shipping
         on orders.order_id = shipping.order_id
+    left join payments
+        on orders.order_id = payments.order_id
     left join first_codes
         on orders.order_id = first_codes.order_id
         and first_codes.code_rank = 1

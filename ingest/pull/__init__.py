@@ -18,3 +18,9 @@ import os
 
 # dlt phones home by default; a pull of a shop's data must not
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+# The raw contract tables each pull rewrites (and owns: nothing else writes them on a pull).
+RAW_TABLES = {
+    "shopify": ("customers", "orders", "order_items", "products", "refunds", "consents"),
+    "klaviyo": ("email_events",),
+}

@@ -19,7 +19,6 @@ before it, for events that reach Klaviyo late.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import dlt
@@ -29,7 +28,7 @@ from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from ingest.pull.http import pull_session
-from ingest.pull.raw import finish_interrupted_load, write_tables
+from ingest.pull.raw import Columns, PullResult, run_pull, write_tables
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,6 @@ EMAIL_METRICS = {
     "Unsubscribed from Email Marketing": "unsubscribe",
     "Marked Email as Spam": "spam_complaint",
 }
-
-
-@dataclass(frozen=True)
-class PullResult:
-    rows_loaded: dict[str, int]
-    raw_rows: dict[str, int]
 
 
 def klaviyo_client(api_key: str, base_url: str) -> RESTClient:
@@ -126,30 +119,43 @@ def pull_klaviyo_events(
     since: str = "2000-01-01T00:00:00+00:00",
 ) -> PullResult:
     """Pull new e-mail events, then rewrite the raw email_events table."""
-    state_dir = raw_dir / "_pull"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    database = state_dir / "klaviyo_api.duckdb"
-    pipeline = dlt.pipeline(
-        pipeline_name="klaviyo_events",
-        pipelines_dir=str(state_dir / "pipelines"),
-        destination=dlt.destinations.duckdb(str(database)),
-        dataset_name=DATASET,
+    loaded = load_klaviyo_events(api_key, raw_dir, base_url=base_url, since=since)
+    return PullResult(loaded, write_klaviyo_raw(raw_dir))
+
+
+def _database(raw_dir: Path) -> Path:
+    return raw_dir / "_pull" / "klaviyo_api.duckdb"
+
+
+def load_klaviyo_events(
+    api_key: str,
+    raw_dir: Path,
+    *,
+    base_url: str = "https://a.klaviyo.com",
+    since: str = "2000-01-01T00:00:00+00:00",
+) -> dict[str, int]:
+    """Load new e-mail events into the pull's dataset (under `<raw_dir>/_pull/`); returns
+    the rows loaded per dlt table."""
+    return run_pull(
+        "klaviyo_events", _database(raw_dir), DATASET, klaviyo_source(api_key, base_url, since)
     )
-    finish_interrupted_load(pipeline)
-    pipeline.run(klaviyo_source(api_key, base_url, since))
-    normalized = pipeline.last_trace.last_normalize_info
-    loaded = {
-        table: count
-        for table, count in (normalized.row_counts if normalized else {}).items()
-        if not table.startswith("_dlt")
-    }
+
+
+def write_klaviyo_raw(raw_dir: Path) -> dict[str, int]:
+    """Rewrite the raw email_events table from every event pulled so far."""
+    database = _database(raw_dir)
+    if not database.exists():
+        raise FileNotFoundError(f"{database}: nothing pulled from Klaviyo yet")
     types = ", ".join(f"('{metric}', '{kind}')" for metric, kind in EMAIL_METRICS.items())
-    query = f"""
-        select e.id as event_id, e.email, e.workflow, e.message_id,
-            t.event_type, cast(e.datetime as timestamptz) as occurred_at
-        from {DATASET}.email_events e
-        join (values {types}) t(metric, event_type) on t.metric = e.metric
-    """
     with duckdb.connect(str(database)) as con:
-        raw_rows = write_tables(con, {"email_events": query}, raw_dir)
-    return PullResult(loaded, raw_rows)
+        # dlt adds a column once it saw a value: events without a flow or message have none
+        c = Columns(con, DATASET)
+        query = f"""
+            select e.id as event_id, {c.col("email_events", "email", "e")} as email,
+                {c.col("email_events", "workflow", "e")} as workflow,
+                {c.col("email_events", "message_id", "e")} as message_id,
+                t.event_type, cast(e.datetime as timestamptz) as occurred_at
+            from {DATASET}.email_events e
+            join (values {types}) t(metric, event_type) on t.metric = e.metric
+        """
+        return write_tables(con, {"email_events": query}, raw_dir)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import dlt
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,6 +15,14 @@ import pyarrow.parquet as pq
 from ingest.contract import TABLES
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """Rows each run loaded per dlt table, and the raw tables' row counts after it."""
+
+    rows_loaded: dict[str, int]
+    raw_rows: dict[str, int]
 
 
 def conform(table: pa.Table, name: str) -> pa.Table:
@@ -49,6 +59,28 @@ def write_tables(
         if not dest.exists():
             pq.write_table(spec.schema.empty_table(), dest)
     return counts
+
+
+def run_pull(pipeline_name: str, database: Path, dataset: str, source) -> dict[str, int]:
+    """Load `source` with the dlt pipeline whose state and data live in `database`'s folder
+    and file (finishing what an interrupted run left first); returns the rows loaded per
+    table (dlt's own tables left out)."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name,
+        pipelines_dir=str(database.parent / "pipelines"),
+        destination=dlt.destinations.duckdb(str(database)),
+        dataset_name=dataset,
+    )
+    finish_interrupted_load(pipeline)
+    info = pipeline.run(source)
+    logger.info("loaded %s", info)
+    normalized = pipeline.last_trace.last_normalize_info
+    return {
+        table: count
+        for table, count in (normalized.row_counts if normalized else {}).items()
+        if not table.startswith("_dlt")
+    }
 
 
 def finish_interrupted_load(pipeline) -> None:

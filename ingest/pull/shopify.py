@@ -23,29 +23,20 @@ else 'name-' + 16 hex of md5(line name); statuses; refunds = refunded lines - ad
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-import dlt
 import duckdb
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
 from dlt.sources.rest_api import rest_api_source
 
 from ingest.pull.http import pull_session
-from ingest.pull.raw import Columns, finish_interrupted_load, write_tables
+from ingest.pull.raw import Columns, PullResult, run_pull, write_tables
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "2025-07"
 PAGE_SIZE = 250
 DATASET = "shopify"
-OWNED_TABLES = ("customers", "orders", "order_items", "products", "refunds", "consents")
-
-
-@dataclass(frozen=True)
-class PullResult:
-    rows_loaded: dict[str, int]
-    raw_rows: dict[str, int]
 
 
 def shopify_source(
@@ -106,28 +97,40 @@ def pull_shopify(
     page_size: int = PAGE_SIZE,
 ) -> PullResult:
     """Pull new and changed orders and customers, then rewrite the owned raw tables."""
-    state_dir = raw_dir / "_pull"
-    state_dir.mkdir(parents=True, exist_ok=True)
+    loaded = load_shopify(shop_url, access_token, raw_dir, since=since, page_size=page_size)
+    return PullResult(loaded, write_shopify_raw(raw_dir))
+
+
+def _database(raw_dir: Path) -> Path:
     # not named like the dataset: DuckDB would find catalog and schema `shopify` ambiguous
-    database = state_dir / "shopify_api.duckdb"
-    pipeline = dlt.pipeline(
-        pipeline_name="shopify",
-        pipelines_dir=str(state_dir / "pipelines"),
-        destination=dlt.destinations.duckdb(str(database)),
-        dataset_name=DATASET,
+    return raw_dir / "_pull" / "shopify_api.duckdb"
+
+
+def load_shopify(
+    shop_url: str,
+    access_token: str,
+    raw_dir: Path,
+    *,
+    since: str = "2000-01-01T00:00:00Z",
+    page_size: int = PAGE_SIZE,
+) -> dict[str, int]:
+    """Load new and changed orders and customers into the pull's dataset (under
+    `<raw_dir>/_pull/`); returns the rows loaded per dlt table."""
+    return run_pull(
+        "shopify",
+        _database(raw_dir),
+        DATASET,
+        shopify_source(shop_url, access_token, since=since, page_size=page_size),
     )
-    finish_interrupted_load(pipeline)
-    info = pipeline.run(shopify_source(shop_url, access_token, since=since, page_size=page_size))
-    normalized = pipeline.last_trace.last_normalize_info
-    loaded = {
-        table: count
-        for table, count in (normalized.row_counts if normalized else {}).items()
-        if not table.startswith("_dlt")
-    }
-    logger.info("loaded %s", info)
+
+
+def write_shopify_raw(raw_dir: Path) -> dict[str, int]:
+    """Rewrite the raw tables the Shopify pull owns from everything pulled so far."""
+    database = _database(raw_dir)
+    if not database.exists():
+        raise FileNotFoundError(f"{database}: nothing pulled from Shopify yet")
     with duckdb.connect(str(database)) as con:
-        raw_rows = write_tables(con, contract_queries(Columns(con, DATASET)), raw_dir)
-    return PullResult(loaded, raw_rows)
+        return write_tables(con, contract_queries(Columns(con, DATASET)), raw_dir)
 
 
 def contract_queries(c: Columns) -> dict[str, str]:
@@ -179,6 +182,7 @@ def contract_queries(c: Columns) -> dict[str, str]:
             cast({oc("total_discounts")} as decimal(18, 2)) as discount,
             cast({oc("total_tax")} as decimal(18, 2)) as tax,
             cast({oc("total_price")} as decimal(18, 2)) as total,
+            cast({oc("total_outstanding")} as decimal(18, 2)) as outstanding,
             {oc("billing_address__first_name")} as first_name,
             {oc("billing_address__last_name")} as last_name,
             upper({oc("billing_address__country_code")}) as country
@@ -219,12 +223,16 @@ def contract_queries(c: Columns) -> dict[str, str]:
                         then 'cancelled'
                     when ob.financial_status in ('refunded', 'partially_refunded')
                         then ob.financial_status
-                    when ob.financial_status in ('pending', 'authorized', 'partially_paid')
+                    when ob.financial_status in ('pending', 'authorized') then 'pending'
+                    -- partially_paid: revenue for what was paid (as every Shopify path)
+                    when ob.financial_status = 'partially_paid' and ob.outstanding is null
                         then 'pending'
                     else 'paid'
                 end as status,
                 ob.currency, ob.subtotal, ob.discount,
-                coalesce(ship.shipping, 0) as shipping, ob.tax, ob.total,
+                coalesce(ship.shipping, 0) as shipping, ob.tax,
+                case when ob.financial_status = 'partially_paid' and ob.outstanding is not null
+                    then ob.total - ob.outstanding else ob.total end as total,
                 code.discount_code, ob.first_name, ob.last_name, ob.country
             from ob
             left join ship on ship._dlt_parent_id = ob._dlt_id

@@ -1,13 +1,18 @@
 """Shopify data already in a warehouse: the Fivetran and Airbyte staging adapters build the
 same marts as the Shopify orders export imported with `rw-ingest import-shopify`.
 
-The three fixtures describe one small shop (3 customers and a guest, 6 orders, refunds,
-a voided order, a deleted test order), each hand-written in its loader's public format:
-Fivetran's Shopify connector tables (soft deletes with _fivetran_deleted, UTC timestamps
-without a zone, refund amounts spread over order_line_refund and order_adjustment) and
+The three fixtures describe one small shop (3 customers and a guest, 8 orders, refunds,
+a voided order, a partially paid and an authorized order, a deleted test order), each
+hand-written in its loader's public format: Fivetran's Shopify connector tables (soft
+deletes with _fivetran_deleted, UTC timestamps without a zone, refund amounts spread over
+order_line_refund and order_adjustment, payments in transaction) and
 Airbyte's Shopify streams as a typing-and-deduping destination writes them (nested JSON
 columns, an "append" history with two versions of an order, deletion records,
-_airbyte_* columns, local times with offsets)."""
+_airbyte_* columns, local times with offsets, total_outstanding).
+
+A partially_paid order is revenue for what was paid on every path: the export's Total -
+Outstanding Balance, Airbyte's total_price - total_outstanding, Fivetran's successful
+sale/capture transactions (a failed sale and a test payment do not count)."""
 
 from __future__ import annotations
 
@@ -180,6 +185,10 @@ def test_the_shop_in_numbers(built: dict[str, Path], path: str) -> None:
             "select count(*), count(*) filter (where is_paid), sum(total_amount),"
             " sum(refunded_amount), sum(net_revenue) from core.fct_orders"
         ).fetchone()
+        special = con.execute(
+            "select order_id, is_paid, total_amount from core.fct_orders"
+            " where order_id in ('5008', '5009') order by 1"
+        ).fetchall()
         lines = con.execute(
             "select count(*), sum(quantity), count(distinct product_id),"
             " count(*) filter (where product_id like 'name-%') from core.fct_order_items"
@@ -189,12 +198,15 @@ def test_the_shop_in_numbers(built: dict[str, Path], path: str) -> None:
             " string_agg(country, ',' order by country) filter (where customer_ids <> '')"
             " from core.dim_customers"
         ).fetchone()
-    # #1001..#1006; #1006 voided (cancelled); the deleted test order #1007 is not there
-    assert orders[:2] == (6, 5)
-    assert orders[2] == Decimal("557.49")
+    # #1001..#1009 without the deleted test order #1007; #1006 voided (cancelled), #1009
+    # authorized (pending: not revenue), #1008 partially_paid (paid: 50.00 of 130.00)
+    assert orders[:2] == (8, 6)
+    assert orders[2] == Decimal("652.49")  # 557.49 + 50.00 (#1008) + 45.00 (#1009)
     assert orders[3] == Decimal("125.50")  # 50.50 (mug + shipping) + 75.00 (whole order)
-    # order lines: 1 + 2 + 1 + 2 + 1 + 1 of 2 + 2 + 1 + 3 + 1 + 2 units; the candle has no SKU
-    assert lines == (8, 11, 4, 1)
+    assert special == [("5008", True, Decimal("50.00")), ("5009", False, Decimal("45.00"))]
+    # order lines: 1 + 2 + 1 + 2 + 1 + 1 + 1 of 2 + 2 + 1 + 3 + 1 + 2 + 2 + 1 units; the
+    # candle has no SKU
+    assert lines == (10, 14, 4, 1)
     # Anna, Jan, Eva and the guest; Anna and the guest accepted e-mail marketing; the
     # account holders' countries
     assert persons == (4, 2, "DE,PL,PL")

@@ -70,10 +70,16 @@ def test_catalog_without_cycles_gets_observed_cycles(warehouse: Warehouse, tmp_p
             "select count(*) from intermediate.int_product_replenishment_cycles"
             " where cycle_source = 'observed_product' and observed_gaps < 5"
         ).fetchone()
+        # gaps alone are no evidence: an observed cycle needs returning buyers who rebuy
+        (without_repeat_behaviour,) = con.execute(
+            "select count(*) from intermediate.int_product_replenishment_cycles"
+            " where cycle_source = 'observed_product' and not repeat_share >= 0.2"
+        ).fetchone()
 
     assert "catalog" not in sources
     assert sources["observed_product"] > 0 and sources["observed_category"] > 0
     assert gaps_below_minimum == 0
+    assert without_repeat_behaviour == 0
     # observed per-unit repurchase gaps land near the catalog's true cycle: people reorder
     # a little after running out, never long before
     assert compared >= 30

@@ -295,6 +295,7 @@ class ShopifyOrders:
         lines: list[tuple[str | None, str, int, str]],
         financial_status: str = "paid",
         refunds: list[dict] | None = None,
+        outstanding: str = "0.00",
     ) -> dict:
         items = []
         for sku, name, qty, price in lines:
@@ -325,6 +326,7 @@ class ShopifyOrders:
             "total_discounts": "0.00",
             "total_tax": f"{total * 0.187:.2f}",
             "total_price": f"{total:.2f}",
+            "total_outstanding": outstanding,
             "buyer_accepts_marketing": True,
             "created_at": created_at,
             "updated_at": updated_at,

@@ -146,8 +146,24 @@ def test_shopify_pull_is_incremental_idempotent_and_honours_rate_limits(tmp_path
                 lines=[("TEA-100", "Green Tea 100g", 3, "30.00")],
             )
         )
+        # a deposit of 30.00 on a 90.00 order: revenue is what was paid
+        shopify.put_order(
+            build.order(
+                20_001,
+                email="deposit@example.com",
+                customer_id=None,
+                created_at="2026-02-04T11:00:00+01:00",
+                updated_at="2026-02-04T11:00:00+01:00",
+                lines=[("TEA-100", "Green Tea 100g", 3, "30.00")],
+                financial_status="partially_paid",
+                outstanding="60.00",
+            )
+        )
         third = pull_shopify(shopify.base_url, shopify.TOKEN, raw, page_size=5)
-        assert third.raw_rows["orders"] == 24
+        assert third.raw_rows["orders"] == 25
+        assert _rows(raw, "orders", "select status, total from t where order_id = '20001'") == [
+            ("paid", Decimal("30.00"))
+        ]
         _assert_complete(raw, shopify)
         assert _rows(raw, "orders", "select status from t where order_id = '10002'") == [
             ("partially_refunded",)

@@ -24,11 +24,14 @@ def raw_key(table: str) -> dg.AssetKey:
 class IngestConfig(dg.Config):
     """What to load into the raw contract (set it in the launchpad)."""
 
-    source: Literal["sample", "shopify", "csv", "woocommerce", "prestashop", "magento"] = Field(
-        default="sample",
-        description="sample: generate a synthetic shop; shopify: a Shopify orders export; "
-        "csv: any orders CSV (columns and format detected, or `mapping`); woocommerce, "
-        "prestashop, magento: that platform's order export.",
+    source: Literal["sample", "shopify", "csv", "woocommerce", "prestashop", "magento", "api"] = (
+        Field(
+            default="sample",
+            description="sample: generate a synthetic shop; shopify: a Shopify orders export; "
+            "csv: any orders CSV (columns and format detected, or `mapping`); woocommerce, "
+            "prestashop, magento: that platform's order export; api: the tables the "
+            "configured API pulls feed, from everything pulled so far (job pull_apis).",
+        )
     )
     customers: int = Field(default=2000, ge=10, description="Sample shop scale (persons).")
     seed: int = Field(default=42, description="Sample shop random seed.")
@@ -108,6 +111,20 @@ def _load(
         }
         return list(report.row_counts), meta
 
+    if config.source == "api":
+        from orchestration.defs.ingest.pulls import configured_pulls
+
+        pulls = configured_pulls()
+        if not pulls:
+            raise dg.Failure("source='api' needs a configured API pull (see .env.example)")
+        written: dict[str, int] = {}
+        for pull in pulls:
+            try:
+                written |= pull.write_raw(warehouse.raw)
+            except FileNotFoundError as exc:
+                raise dg.Failure(f"{exc}: materialize its pull asset first") from exc
+        return list(written), {"source": "api", "pulls": ", ".join(p.name for p in pulls)}
+
     if not config.file:
         raise dg.Failure(f"source={config.source!r} needs `file` (the export to import)")
     from ingest.importers import (
@@ -153,21 +170,32 @@ def _load(
     return [t for t in report.output_paths if t in TABLES], meta
 
 
-@dg.multi_asset(specs=RAW_SPECS, name="raw_tables", can_subset=False)
-def raw_tables(
-    context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource
-):
-    """Load the raw contract: a generated sample shop or an imported export. Rows that break
-    the contract are quarantined (see `rejected_rows`), never dropped silently."""
-    written, meta = _load(config, warehouse, resolve_as_of(config.as_of_date, context.run.tags))
-    context.log.info("raw tables written: %s", ", ".join(written))
-    for table in written:
-        path = warehouse.raw / f"{table}.parquet"
-        yield dg.MaterializeResult(
-            asset_key=raw_key(table),
-            metadata={
-                "dagster/row_count": _row_count(path),
-                "path": dg.MetadataValue.path(str(path)),
-                **meta,
-            },
-        )
+def build_raw_tables(specs: list[dg.AssetSpec]) -> dg.AssetsDefinition:
+    """The raw tables asset over `specs` (RAW_SPECS, with the configured API pulls upstream
+    of the tables they feed: orchestration/defs/ingest/pulls.py)."""
+
+    @dg.multi_asset(specs=specs, name="raw_tables", can_subset=False)
+    def raw_tables(
+        context: dg.AssetExecutionContext, config: IngestConfig, warehouse: WarehouseResource
+    ):
+        """Load the raw contract: a generated sample shop, an imported export or what the API
+        pulls fetched. Rows that break the contract are quarantined (see `rejected_rows`),
+        never dropped silently."""
+        as_of = resolve_as_of(config.as_of_date, context.run.tags)
+        written, meta = _load(config, warehouse, as_of)
+        context.log.info("raw tables written: %s", ", ".join(written))
+        for table in written:
+            path = warehouse.raw / f"{table}.parquet"
+            yield dg.MaterializeResult(
+                asset_key=raw_key(table),
+                metadata={
+                    "dagster/row_count": _row_count(path),
+                    "path": dg.MetadataValue.path(str(path)),
+                    **meta,
+                },
+            )
+
+    return raw_tables
+
+
+raw_tables = build_raw_tables(RAW_SPECS)

@@ -2,20 +2,9 @@
 
 with
 
-source as (
+latest as (
 
-    select * from {{ source('airbyte_shopify', 'customers') }}
-
-),
-
-versions as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by id order by _airbyte_extracted_at desc, updated_at desc
-        ) as version_rank
-    from source
+    {{ airbyte_latest_records(source('airbyte_shopify', 'customers'), 'updated_at') }}
 
 ),
 
@@ -41,8 +30,7 @@ renamed as (
         cast(created_at as {{ type_timestamptz() }}) as created_at,
         cast(updated_at as {{ type_timestamptz() }}) as updated_at
 
-    from versions
-    where version_rank = 1
+    from latest
 
 )
 

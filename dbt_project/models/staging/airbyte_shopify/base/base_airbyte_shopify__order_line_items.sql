@@ -2,20 +2,11 @@
 
 with
 
-orders as (
-
-    select * from {{ ref('base_airbyte_shopify__orders') }}
-
-),
-
 line_items as (
 
-    select
-        orders.order_id,
-        cast(line_item.position as {{ dbt.type_int() }}) as line_index,
-        line_item.element as line_item
-    from orders
-    {{ json_array_rows('orders.line_items', 'line_item') }}
+    {{ json_array_elements(
+        ref('base_airbyte_shopify__orders'), 'order_id', 'line_items', 'line_item'
+    ) }}
 
 ),
 
@@ -26,7 +17,7 @@ renamed as (
         {{ json_text('line_item', 'id') }} as order_line_id,
         order_id,
         {{ json_text('line_item', 'product_id') }} as shopify_product_id,
-        line_index,
+        element_index as line_index,
 
         ---------- product
         {{ json_text('line_item', 'sku') }} as sku,

@@ -2,18 +2,9 @@
 
 with
 
-source as (
+latest as (
 
-    select * from {{ source('airbyte_shopify', 'order_refunds') }}
-
-),
-
-versions as (
-
-    select
-        source.*,
-        row_number() over (partition by id order by _airbyte_extracted_at desc) as version_rank
-    from source
+    {{ airbyte_latest_records(source('airbyte_shopify', 'order_refunds')) }}
 
 ),
 
@@ -27,8 +18,7 @@ renamed as (
         order_adjustments,
         cast(created_at as {{ type_timestamptz() }}) as created_at
 
-    from versions
-    where version_rank = 1
+    from latest
 
 )
 

@@ -2,19 +2,11 @@
 
 with
 
-orders as (
-
-    select * from {{ ref('base_airbyte_shopify__orders') }}
-
-),
-
 shipping_lines as (
 
-    select
-        orders.order_id,
-        shipping_line.element as shipping_line
-    from orders
-    {{ json_array_rows('orders.shipping_lines', 'shipping_line') }}
+    {{ json_array_elements(
+        ref('base_airbyte_shopify__orders'), 'order_id', 'shipping_lines', 'shipping_line'
+    ) }}
 
 ),
 

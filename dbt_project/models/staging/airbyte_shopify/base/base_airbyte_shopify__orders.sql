@@ -3,20 +3,9 @@
 
 with
 
-source as (
+latest as (
 
-    select * from {{ source('airbyte_shopify', 'orders') }}
-
-),
-
-versions as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by id order by _airbyte_extracted_at desc, updated_at desc
-        ) as version_rank
-    from source
+    {{ airbyte_latest_records(source('airbyte_shopify', 'orders'), 'updated_at') }}
 
 ),
 
@@ -49,6 +38,8 @@ renamed as (
         {{ money('total_discounts') }} as total_discounts,
         {{ money('total_tax') }} as total_tax,
         {{ money('total_price') }} as total_price,
+        -- what is still to be paid (Shopify's total_outstanding; partially_paid orders)
+        {{ money('total_outstanding') }} as total_outstanding,
 
         ---------- nested lists (JSON arrays, one row each in the base models below)
         line_items,
@@ -61,8 +52,7 @@ renamed as (
         cast(updated_at as {{ type_timestamptz() }}) as updated_at,
         cast(_airbyte_extracted_at as {{ type_timestamptz() }}) as extracted_at
 
-    from versions
-    where version_rank = 1
+    from latest
 
 )
 

@@ -2,20 +2,9 @@
 
 with
 
-source as (
+latest as (
 
-    select * from {{ source('airbyte_shopify', 'products') }}
-
-),
-
-versions as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by id order by _airbyte_extracted_at desc, updated_at desc
-        ) as version_rank
-    from source
+    {{ airbyte_latest_records(source('airbyte_shopify', 'products'), 'updated_at') }}
 
 ),
 
@@ -28,8 +17,7 @@ renamed as (
         nullif(trim(vendor), '') as vendor,
         deleted_at is not null as is_deleted
 
-    from versions
-    where version_rank = 1
+    from latest
 
 )
 

@@ -2,19 +2,12 @@
 
 with
 
-refunds as (
-
-    select * from {{ ref('base_airbyte_shopify__order_refunds') }}
-
-),
-
 refund_line_items as (
 
-    select
-        refunds.refund_id,
-        refund_line_item.element as refund_line_item
-    from refunds
-    {{ json_array_rows('refunds.refund_line_items', 'refund_line_item') }}
+    {{ json_array_elements(
+        ref('base_airbyte_shopify__order_refunds'), 'refund_id',
+        'refund_line_items', 'refund_line_item'
+    ) }}
 
 ),
 

@@ -3,19 +3,12 @@
 
 with
 
-refunds as (
-
-    select * from {{ ref('base_airbyte_shopify__order_refunds') }}
-
-),
-
 order_adjustments as (
 
-    select
-        refunds.refund_id,
-        order_adjustment.element as order_adjustment
-    from refunds
-    {{ json_array_rows('refunds.order_adjustments', 'order_adjustment') }}
+    {{ json_array_elements(
+        ref('base_airbyte_shopify__order_refunds'), 'refund_id',
+        'order_adjustments', 'order_adjustment'
+    ) }}
 
 ),
 
