@@ -1,9 +1,10 @@
 """The hourly path with a simulated clock, the day after the shop's data ends: carts
 abandoned at 10:05 - also by visitors who logged in on a new device at 10:00, whom the daily
 identity graph has never seen - are in the destination's 1-hour step by 11:15 (not at 10:55,
-when they are 50 minutes old); a product viewed at 10:05 and left gets its browse reminder
-by 12:15 (2 hours later, not at 11:15); each reminder goes out only once, however often the
-path runs, and every run delivers exactly the rows that changed since the previous one."""
+when they are 50 minutes old), unless the cart was bought at 10:30; a product viewed at
+10:05 and left gets its browse reminder by 12:15 (2 hours later, not at 11:15); each
+reminder goes out only once, however often the path runs, and every run delivers exactly
+the rows that changed since the previous one."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from orchestration.defs.automation.hourly import run_hourly
 from tests.dbt.conftest import Warehouse
 
 DAY = "2026-11-16"  # the shop's data ends on 2026-11-15
-CARTS, NEW_DEVICE_CARTS, VIEWS = 20, 20, 20
+CARTS, NEW_DEVICE_CARTS, VIEWS, BOUGHT = 20, 20, 20, 10
 # what each sync sends of a row (reverse_etl/syncs/file_*_reminders.yml)
 SYNCS = {
     "file_cart_reminders": (
@@ -112,6 +113,18 @@ def add_events(raw_dir: Path, rows: list[dict]) -> None:
     pd.concat([events, new], ignore_index=True).to_parquet(raw_dir / "events.parquet")
 
 
+def add_orders(raw_dir: Path, rows: list[dict]) -> None:
+    """Append paid orders (an existing order's amounts, the given buyer and time)."""
+    orders = pd.read_parquet(raw_dir / "orders.parquet")
+    template = orders[orders["status"] == "paid"].iloc[[0] * len(rows)].reset_index(drop=True)
+    template["order_id"] = [f"hourly-test-order-{i}" for i in range(len(rows))]
+    template["customer_id"] = [row["customer_id"] for row in rows]
+    template[["email", "phone", "anonymous_id"]] = None
+    template["ordered_at"] = [pd.Timestamp(row["at"]) for row in rows]
+    new = template.astype(orders.dtypes.to_dict())
+    pd.concat([orders, new], ignore_index=True).to_parquet(raw_dir / "orders.parquet")
+
+
 def sendable(db: Path) -> dict[str, dict[str, tuple]]:
     """Per sync: the rows the sync may send now (not held out, consented), by key."""
     with duckdb.connect(str(db), read_only=True) as con:
@@ -130,12 +143,13 @@ def sendable(db: Path) -> dict[str, dict[str, tuple]]:
 def test_reminders_go_out_on_time_once_and_as_a_diff(warehouse: Warehouse, tmp_path: Path):
     copy = warehouse.copy(tmp_path / "warehouse")
     outbox = tmp_path / "outbox"
-    people = shoppers(copy.duckdb_path, CARTS + NEW_DEVICE_CARTS + VIEWS)
-    assert len(people) == CARTS + NEW_DEVICE_CARTS + VIEWS
-    carts, new_device, views = (
+    people = shoppers(copy.duckdb_path, CARTS + NEW_DEVICE_CARTS + VIEWS + BOUGHT)
+    assert len(people) == CARTS + NEW_DEVICE_CARTS + VIEWS + BOUGHT
+    carts, new_device, views, bought = (
         people[:CARTS],
         people[CARTS : CARTS + NEW_DEVICE_CARTS],
-        people[CARTS + NEW_DEVICE_CARTS :],
+        people[CARTS + NEW_DEVICE_CARTS : CARTS + NEW_DEVICE_CARTS + VIEWS],
+        people[CARTS + NEW_DEVICE_CARTS + VIEWS :],
     )
     ours = {p["person_id"] for p in people}
     runs: dict[str, dict[str, list[dict]]] = {}  # hh:mm -> sync -> records delivered
@@ -184,8 +198,15 @@ def test_reminders_go_out_on_time_once_and_as_a_diff(warehouse: Warehouse, tmp_p
                "product_id": p["product_id"], "at": cart_at} for p in new_device),
             *({"anonymous_id": p["anonymous_id"], "event_type": "view_item",
                "product_id": p["product_id"], "at": cart_at} for p in views),
+            *({"anonymous_id": p["anonymous_id"], "event_type": "add_to_cart",
+               "product_id": p["product_id"], "at": cart_at} for p in bought),
         ],
     )  # fmt: skip
+    # ... and these bought their cart at 10:30 (signed in: the order names their account)
+    add_orders(
+        copy.raw_dir,
+        [{"customer_id": p["customer_id"], "at": f"{DAY}T10:30:00+00:00"} for p in bought],
+    )
 
     at_10_55 = hour("10:55")  # 50 minutes: not abandoned yet
     assert not persons(at_10_55["file_cart_reminders"])
@@ -208,6 +229,7 @@ def test_reminders_go_out_on_time_once_and_as_a_diff(warehouse: Warehouse, tmp_p
     sent = [r for r in at_11_15["file_cart_reminders"] if r["person_id"] in ours]
     assert sorted(r["person_id"] for r in sent) == sorted(treated)  # holdouts get nothing
     assert treated & {p["person_id"] for p in new_device}  # the just-identified visitors too
+    assert not {p["person_id"] for p in bought} & members.keys()  # they bought: no reminder
     assert {r["cart_step"] for r in sent} == {1}
     assert {r["step_at"][:16] for r in sent} == {f"{DAY}T11:05"}
     assert not persons(at_11_15["file_browse_reminders"])  # a view waits 2 hours

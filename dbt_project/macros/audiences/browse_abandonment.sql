@@ -26,9 +26,8 @@ timeline as (
         cast(null as {{ dbt.type_string() }}) as product_id,
         2 as kind_order,
         false as is_view
-    from {{ ref('fct_orders') }}
-    where is_paid
-        and ordered_at < {{ as_of_at }}
+    from {{ ref('int_person_paid_orders') }}
+    where ordered_at < {{ as_of_at }}
 
 ),
 
