@@ -74,12 +74,14 @@ def run_benchmarks(
     customers: int,
     raw_dir: Path | None = None,
     duckdb_path: Path | None = None,
+    build_and_hourly_only: bool = False,
 ) -> dict:
     """Generate `customers` persons under `workdir`, build the foundation, time segmentation.
 
     With `raw_dir` and `duckdb_path` of an already built warehouse (e.g. bench/run.py's
     scale), the warehouse is copied into `workdir` and generation and the foundation build
-    are skipped; the segmentation models are then timed on that copy.
+    are skipped; the segmentation models are then timed on that copy. With
+    `build_and_hourly_only` the rebuild, the tests and the report are not timed.
     """
     workdir = Path(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -88,7 +90,7 @@ def run_benchmarks(
     if raw_dir is not None and duckdb_path is not None:
         raw_dir, db = Path(raw_dir), workdir / "warehouse.duckdb"
         shutil.copyfile(duckdb_path, db)
-        return _segmentation(figures, raw_dir, db, workdir)
+        return _segmentation(figures, raw_dir, db, workdir, build_and_hourly_only)
     raw_dir, truth_dir, db = workdir / "raw", workdir / "truth", workdir / "warehouse.duckdb"
 
     print(f"[segmentation {customers:,}] generating", flush=True)
@@ -111,10 +113,12 @@ def run_benchmarks(
     )  # fmt: skip
     figures["foundation_build_seconds"] = foundation["seconds"]
     figures["foundation_models_seconds"] = _model_seconds(foundation["nodes"])
-    return _segmentation(figures, raw_dir, db, workdir)
+    return _segmentation(figures, raw_dir, db, workdir, build_and_hourly_only)
 
 
-def _segmentation(figures: dict, raw_dir: Path, db: Path, workdir: Path) -> dict:
+def _segmentation(
+    figures: dict, raw_dir: Path, db: Path, workdir: Path, build_and_hourly_only: bool = False
+) -> dict:
     customers = figures["customers"]
     figures["load_average_at_start"] = [round(x, 1) for x in os.getloadavg()]
     print(f"[segmentation {customers:,}] segmentation models", flush=True)
@@ -128,6 +132,9 @@ def _segmentation(figures: dict, raw_dir: Path, db: Path, workdir: Path) -> dict
         (uid.split(".")[-1], round(s, 2))
         for uid, s in sorted(first["nodes"].items(), key=lambda kv: -kv[1])[:8]
     ]
+
+    if build_and_hourly_only:
+        return _with_hourly(figures, raw_dir, db, workdir)
 
     print(f"[segmentation {customers:,}] rebuild (holdouts append only)", flush=True)
     second = dbt_measured(["build", "--select", *SEGMENTATION, *NO_TESTS], raw_dir, db)
@@ -154,7 +161,12 @@ def _segmentation(figures: dict, raw_dir: Path, db: Path, workdir: Path) -> dict
     )["seconds"]
     figures["warehouse_bytes"] = db.stat().st_size
 
-    print(f"[segmentation {customers:,}] hourly cart path (one new hour of events)", flush=True)
+    return _with_hourly(figures, raw_dir, db, workdir)
+
+
+def _with_hourly(figures: dict, raw_dir: Path, db: Path, workdir: Path) -> dict:
+    customers = figures["customers"]
+    print(f"[segmentation {customers:,}] hourly cart and browse path (new hours)", flush=True)
     figures.update(_hourly(raw_dir, db, workdir))
     figures["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     return figures
@@ -250,9 +262,16 @@ def main() -> None:
         metavar=("RAW_DIR", "DUCKDB"),
         help="an already generated shop and its foundation build (copied, not changed)",
     )
+    parser.add_argument(
+        "--build-and-hourly-only",
+        action="store_true",
+        help="time only the segmentation build and the hourly runs",
+    )
     args = parser.parse_args()
     reuse = dict(zip(("raw_dir", "duckdb_path"), args.reuse, strict=True)) if args.reuse else {}
-    figures = run_benchmarks(args.workdir, args.customers, **reuse)
+    figures = run_benchmarks(
+        args.workdir, args.customers, build_and_hourly_only=args.build_and_hourly_only, **reuse
+    )
     print(json.dumps(figures, indent=2, default=str))
 
 

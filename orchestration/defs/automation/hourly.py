@@ -46,7 +46,8 @@ HOURLY_SELECTION = (
     "contact_suppressions",
     "audience_candidates",
     "audience_membership_history",
-    "fct_workflow_entries",
+    # new entrants get their holdout draw from audience_membership_history; the replay of
+    # every past entry (fct_workflow_entries) stays daily
     "holdout_assignments",
     "current_holdout_assignments",
     "audience_memberships",
