@@ -47,13 +47,14 @@ def run_dbt(
     raw_dir: Path,
     duckdb_path: Path,
     dbt_vars: Mapping[str, object] | None = None,
+    extra_env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run dbt in dbt_project/; raises with dbt's output when it fails and `check` is set."""
     result = subprocess.run(
         dbt_args(command, dbt_vars),
         cwd=DBT_PROJECT_DIR,
-        env=dbt_env(raw_dir, duckdb_path),
+        env={**dbt_env(raw_dir, duckdb_path), **(extra_env or {})},
         capture_output=True,
         text=True,
     )

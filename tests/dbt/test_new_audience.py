@@ -37,7 +37,7 @@ YAML_ENTRY = """  - name: audience_rule__review_request
 """
 
 SEED_ROW = (
-    "review_request,7,true,email,,14,promotional,,1,Asks for a review 2-14 days after an order\n"
+    "review_request,8,true,email,,14,promotional,,1,Asks for a review 2-14 days after an order\n"
 )
 
 

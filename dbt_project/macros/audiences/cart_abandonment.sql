@@ -32,9 +32,8 @@ timeline as (
         person_id,
         ordered_at as happened_at,
         0 as is_cart
-    from {{ ref('fct_orders') }}
-    where is_paid
-        and ordered_at < {{ as_of_at }}
+    from {{ ref('int_person_paid_orders') }}
+    where ordered_at < {{ as_of_at }}
 
 ),
 

@@ -95,6 +95,7 @@ stock_outs as (
     inner join {{ ref('int_person_cart_events') }} as views
         on entries.person_id = views.person_id
     where views.event_type = 'view_item'
+        and not views.is_in_stock
         and views.occurred_at > entries.ordered_at
         and views.occurred_at
         <= {{ dbt.dateadd('day', var('winback_stockout_days'), 'entries.ordered_at') }}

@@ -1,12 +1,19 @@
-"""The hourly cart path: fresh enough for the first cart reminder (about 1 h after the cart).
+"""The hourly path: fresh enough for the first cart reminder (1 h after the cart) and the
+browse reminder (2 h after the view).
 
 The daily build runs at 05:00, so on its own a cart abandoned at 10:05 would wait up to a day
 for its 1-hour reminder. Every hour (when new raw events have arrived) this path rebuilds only
-what the cart flow needs - new cart events and orders (incremental `int_person_cart_events`,
-`fct_orders`), the cart rule's rows of `audience_entries`, the contact policy, the holdouts of
-new entrants, the memberships and the cart reminders' sync model - as of the true current time
-(dbt var `segmentation_now`, from the run tag `rw/now`), and syncs the diff: each reminder
-(person, entry, step) is a row of `sync_file__cart_reminders`, so it goes out exactly once.
+what the cart and browse flows need, as of the true current time (environment variable
+RW_SEGMENTATION_NOW, from the run tag `rw/now`):
+- devices that identified themselves since the daily identity build (`int_device_persons`:
+  a visitor who logs in at 10:00 on a new phone is a person for the 10:05 cart; the identity
+  graph itself is rebuilt daily);
+- the new shopping events (incremental `int_person_cart_events`) and orders with their
+  person (the view `int_person_paid_orders`: an order of the last hour ends its cart);
+- the cart and browse rules' rows of `audience_entries`, the contact policy, the holdouts of
+  new entrants, the memberships and the reminders' sync models;
+then syncs the diff: each reminder is a row of `sync_file__cart_reminders` (person, entry,
+step) or `sync_file__browse_reminders` (person, entry), so it goes out exactly once.
 
 `run_hourly()` is plain Python (tests drive it with a simulated clock); the Dagster job, the
 sensor on new raw data and its cursor are below.
@@ -26,23 +33,35 @@ NOW_TAG = "rw/now"
 
 # the audiences whose rules the hourly path re-runs (audience_rules_only), their syncs, and
 # the dbt nodes they need - everything else keeps the daily build's result
-HOURLY_AUDIENCES = ("cart_abandonment",)
-HOURLY_SYNCS = ("file_cart_reminders",)
+HOURLY_AUDIENCES = ("browse_abandonment", "cart_abandonment")
+HOURLY_SYNCS = ("file_cart_reminders", "file_browse_reminders")
 HOURLY_SELECTION = (
     "path:models/staging",  # views over the raw files (cheap; they follow RW_RAW_DIR)
     "segmentation_as_of",
-    "fct_orders",
+    "int_device_persons",
+    "int_person_paid_orders",  # a view: new orders with their person, fct_orders stays daily
     "int_person_cart_events",
     "int_person_recent_sends",
     "audience_entries",
     "contact_suppressions",
     "audience_candidates",
     "audience_membership_history",
-    "fct_workflow_entries",
+    # new entrants get their holdout draw from audience_membership_history; the replay of
+    # every past entry (fct_workflow_entries) stays daily
     "holdout_assignments",
     "current_holdout_assignments",
     "audience_memberships",
     "sync_file__cart_reminders",
+    "sync_file__browse_reminders",
+)
+
+# where the data tests the hourly build leaves to the daily build live (they read whole
+# tables: minutes at 1M customers, for rules that did not change within the hour)
+HOURLY_DAILY_TESTED = (
+    "models/staging",
+    "models/intermediate",
+    "models/marts/segmentation",
+    "tests",
 )
 
 
@@ -52,14 +71,42 @@ class HourlyResult:
     synced: dict[str, dict]  # sync name -> run statistics
 
 
-def hourly_dbt_vars(now: datetime) -> dict[str, object]:
-    """The vars of the hourly dbt build: the current instant and the rules to re-run."""
+NOW_ENV = "RW_SEGMENTATION_NOW"
+
+
+def hourly_dbt_command(target_path: Path) -> list[str]:
+    """The hourly dbt build. Its own target path keeps its partial-parse state apart from
+    the daily build's (their vars differ, and changed vars make dbt re-parse everything)."""
+    return [
+        "build",
+        "--select",
+        *HOURLY_SELECTION,
+        # Data tests: of what is delivered (the sync models) every hour, of the rest daily;
+        # unit tests do not depend on the hour.
+        "--exclude",
+        "resource_type:unit_test",
+        *(f"resource_type:test,path:{path}" for path in HOURLY_DAILY_TESTED),
+        "--target-path",
+        str(target_path),
+    ]
+
+
+def hourly_dbt_vars() -> dict[str, object]:
+    """The same every hour (so dbt parses the project only once): the rules to re-run."""
+    return {"audience_rules_only": list(HOURLY_AUDIENCES)}
+
+
+def hourly_dbt_env(now: datetime) -> dict[str, str]:
+    """The current instant, for segmentation_as_of (an environment variable: when it
+    changes dbt re-parses only that model, where a changed var re-parses the project)."""
     if now.tzinfo is None:
         raise ValueError(f"the hourly path needs an aware 'now' (UTC), got {now!r}")
-    return {
-        "segmentation_now": now.astimezone(UTC).isoformat(),
-        "audience_rules_only": list(HOURLY_AUDIENCES),
-    }
+    return {NOW_ENV: now.astimezone(UTC).isoformat()}
+
+
+def hourly_target_path(duckdb_path: Path) -> Path:
+    """dbt's target folder of the hourly path, next to the warehouse it builds."""
+    return Path(duckdb_path).resolve().parent / "dbt_target_hourly"
 
 
 def run_hourly(
@@ -70,26 +117,19 @@ def run_hourly(
     outbox_dir: Path,
     syncs_dir: Path | None = None,
 ) -> HourlyResult:
-    """Rebuild the cart path as of `now`, then run the cart syncs (only new or changed rows
-    are delivered). Raises with dbt's output when the build fails."""
+    """Rebuild the cart and browse path as of `now`, then run their syncs (only new or
+    changed rows are delivered). Raises with dbt's output when the build fails."""
     from reverse_etl.config import load_syncs
     from reverse_etl.destinations import DeliveryContext
     from reverse_etl.engine import SyncEngine
     from warehouse.settings import get_settings
 
     run_dbt(
-        [
-            "build",
-            "--select",
-            *HOURLY_SELECTION,
-            # unit tests do not depend on the hour; staging's data tests run daily
-            "--exclude",
-            "resource_type:unit_test",
-            "path:models/staging,resource_type:test",
-        ],
+        hourly_dbt_command(hourly_target_path(duckdb_path)),
         raw_dir=raw_dir,
         duckdb_path=duckdb_path,
-        dbt_vars=hourly_dbt_vars(now),
+        dbt_vars=hourly_dbt_vars(),
+        extra_env=hourly_dbt_env(now),
     )
     overrides: dict[str, object] = {"duckdb_path": duckdb_path, "outbox_dir": outbox_dir}
     if syncs_dir is not None:
@@ -141,7 +181,7 @@ def raw_events_marker(raw_dir: Path) -> str | None:
 
 @dg.op(
     name="hourly_cart_refresh",
-    description="Rebuild the cart flow's path as of now (run tag rw/now) and sync the diff.",
+    description="Rebuild the cart and browse path as of now (run tag rw/now), sync the diff.",
     pool="warehouse",
 )
 def hourly_cart_refresh(
@@ -158,10 +198,12 @@ def hourly_cart_refresh(
         outbox_dir=settings.outbox_dir,
         syncs_dir=settings.syncs_dir,
     )
-    context.log.info("hourly cart path as of %s: %s", now.isoformat(), result.synced)
+    context.log.info("hourly cart and browse path as of %s: %s", now.isoformat(), result.synced)
 
 
-@dg.job(name=HOURLY_CART, description="Hourly: cart flow fresh to the hour, diff synced.")
+@dg.job(
+    name=HOURLY_CART, description="Hourly: cart and browse flows fresh to the hour, diff synced."
+)
 def hourly_cart_job() -> None:
     hourly_cart_refresh()
 
@@ -172,7 +214,7 @@ def hourly_cart_job() -> None:
     minimum_interval_seconds=3600,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="At most hourly, when raw events or orders changed since the last run: the "
-    "hourly cart path, with the evaluation time as its rw/now.",
+    "hourly cart and browse path, with the evaluation time as its rw/now.",
 )
 def hourly_cart_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     marker = raw_events_marker(warehouse.raw)

@@ -6,12 +6,13 @@
         on_schema_change='fail',
     )
 }}
--- Add-to-cart and out-of-stock product views by identified persons (through the device's
--- anonymous id in the identity graph), with the product's price. Incremental: each build
--- adds the events newer than the last one it holds, less cart_events_lookback_hours for
--- late arrivals, so the hourly cart path reads only the new hour. Devices stitched to a
--- person later are picked up for new events; `dbt build --full-refresh --select
--- int_person_cart_events` re-resolves the old ones.
+-- Add-to-cart and product-view events by identified persons (through the device's
+-- anonymous id), with the product's price: the cart, browse and stock-out rules read them.
+-- Incremental: each build adds the events newer than the last one it holds, less
+-- cart_events_lookback_hours for late arrivals, so the hourly cart path reads only the new
+-- hour. Devices are resolved by int_device_persons (a device that logged in since the last
+-- identity build included), and events within the look-back are re-resolved on every build;
+-- `dbt build --full-refresh --select int_person_cart_events` re-resolves the old ones.
 
 with
 
@@ -23,12 +24,7 @@ events as (
 
 stitched as (
 
-    select
-        identifier_value as anonymous_id,
-        person_id
-    from {{ ref('int_identifiers_stitched') }}
-    where person_id is not null
-        and identifier_type = 'anonymous_id'
+    select * from {{ ref('int_device_persons') }}
 
 ),
 
@@ -53,10 +49,7 @@ final as (
         on events.anonymous_id = stitched.anonymous_id
     left join products
         on events.product_id = products.product_id
-    where (
-        events.event_type = 'add_to_cart'
-        or (events.event_type = 'view_item' and not events.is_in_stock)
-    )
+    where events.event_type in ('add_to_cart', 'view_item')
     {% if is_incremental() -%}
         and events.occurred_at >= (
             select {{ dbt.dateadd('hour', -var('cart_events_lookback_hours'), 'max(occurred_at)') }}

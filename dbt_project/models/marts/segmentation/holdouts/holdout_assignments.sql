@@ -11,8 +11,8 @@
 -- new data or a changed percentage never reshuffle anyone already assigned.
 --   experiment 'global'      every person (var global_holdout_percent)
 --   experiment <audience>    every person who ever entered that automated audience
---                            (fct_workflow_entries; audience_settings.holdout_percent or
---                            var audience_holdout_percent)
+--                            (fct_workflow_entries, audience_membership_history;
+--                            audience_settings.holdout_percent or var audience_holdout_percent)
 -- bucket = hash_bucket(salt|experiment|person_id) in 0..9999; is_holdout = bucket <
 -- percent x 100. A person id that appears through a merge (fct_person_merges) inherits
 -- the earliest assignment of the ids merged into it instead of a new draw, so a merged
@@ -27,12 +27,20 @@ customers as (
 
 ),
 
+-- every (person, workflow) entered: the replayed history, plus the qualifications recorded
+-- since it was built (the hourly path rebuilds audience_membership_history, not the replay,
+-- and a new entrant needs its draw before its first message)
 entries as (
 
-    select distinct
+    select
         person_id,
         workflow
     from {{ ref('fct_workflow_entries') }}
+    union
+    select
+        person_id,
+        audience as workflow
+    from {{ ref('audience_membership_history') }}
 
 ),
 
