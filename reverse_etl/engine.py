@@ -70,18 +70,6 @@ SAMPLE_ROWS = 5
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
 JOURNAL_ROWS = 10_000
-# The plan columns the journal (pending, state) is written from.
-JOURNAL_COLUMNS = ("__pk", "__hash", "__identity", "__dest_id", "__event_id")
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table):
-    """An Arrow table visible to DuckDB as ``name`` for the duration of the block."""
-    con.register(name, table)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
 
 
 @dataclass
@@ -153,18 +141,18 @@ class SyncEngine:
         settings: Settings | None = None,
         schema: str = DEFAULT_SCHEMA,
         context: DeliveryContext | None = None,
-        memory_limit: str | None = "1GB",
+        memory_limit: str | None = None,
         on_batch: Callable[[str, int], None] | None = None,
-        max_in_flight: int = 2,
+        max_in_flight: int | None = None,
     ) -> None:
         self.sync = sync
         self.settings = settings or get_settings()
         self.path = str(duckdb_path or self.settings.duckdb_path)
         self.schema = schema
         self.context = context
-        self.memory_limit = memory_limit
+        self.memory_limit = memory_limit or self.settings.sync.memory_limit
         self.on_batch = on_batch
-        self.max_in_flight = max_in_flight
+        self.max_in_flight = max_in_flight or self.settings.sync.max_in_flight
         self._secrets = self._secret_values()
         # where this sync delivers (type, account, base URL): the state belongs to it, so a
         # run against the emulator never counts as delivered to the real account
@@ -196,8 +184,8 @@ class SyncEngine:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = connect_duckdb(self.path)
         con.execute("set TimeZone = 'UTC'")
-        if self.memory_limit:
-            con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
+        con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
+        con.execute(f"set threads = {int(self.settings.sync.threads)}")
         ensure_schema(con, self.schema)
         return con
 
@@ -302,7 +290,7 @@ class SyncEngine:
         exclude_holdout = bool(sync.holdout and sync.holdout.policy == "exclude" and not is_gdpr)
         invalid_cases = [
             "when __pk is null or trim(__pk) = '' then 'null primary key'",
-            "when __dups > 1 then 'duplicate primary key'",
+            "when __pk in (select k from dup_pk) then 'duplicate primary key'",
         ]
         by_col = {col: f"f{i}" for i, (_t, col) in enumerate(targets) if col}
         # The same email (phone, external id) under two keys: both rows are invalid, reported
@@ -312,7 +300,8 @@ class SyncEngine:
         ]
         for t, f in ident_dups:
             invalid_cases.append(
-                f"when {f} is not null and __dupid_{f} > 1 then {_lit('duplicate identity ' + t)}"
+                f"when {f} is not null and lower(cast({f} as varchar)) in "
+                f"(select k from dup_{f}) then {_lit('duplicate identity ' + t)}"
             )
         for col in sync.required:
             ref = "__pk" if col == sync.primary_key else by_col[col]
@@ -339,22 +328,16 @@ class SyncEngine:
         outer_f = ", ".join(
             f"{expr} as {name}" if expr == "__holdout" else name for name, expr in select_cols
         )
-        dupid_cols = "".join(
-            f", count(*) over (partition by lower(cast({f} as varchar))) as __dupid_{f}"
+        # Duplicates found by aggregating the keys alone (a window over every row would
+        # hold every column of the source in memory at once).
+        exprs = dict(select_cols)
+        dup_ctes = "".join(
+            f""",
+            dup_{f} as (
+                select lower(cast({exprs[f]} as varchar)) as k from {source}
+                where {exprs[f]} is not null group by 1 having count(*) > 1
+            )"""
             for _t, f in ident_dups
-        )
-        con.execute(
-            f"""
-            create or replace {tmp}table {desired_t} as
-            with src as (select {inner} from {source}),
-            flagged as (
-                select *, count(*) over (partition by __pk) as __dups{dupid_cols}
-                from src
-            )
-            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
-                case {" ".join(invalid_cases)} else null end as __invalid
-            from flagged
-            """
         )
         fp = _lit(sync.fingerprint())
         struct = ", ".join(f"f{i} := f{i}" for i in range(len(targets))) or "k := __pk"
@@ -363,6 +346,26 @@ class SyncEngine:
             "to_json(struct_pack(" + ", ".join(f"{_q(t)} := {f}" for t, f in ident) + "))"
             if ident
             else "null"
+        )
+        # Each row's content hash and identity are computed once, here: the plan reads them
+        # from this table (a CTE computing them, read by several joins, would be held in
+        # memory whole).
+        con.execute(
+            f"""
+            create or replace {tmp}table {desired_t} as
+            with src as (select {inner} from {source}),
+            dup_pk as (
+                select cast({_q(sync.primary_key)} as varchar) as k from {source}
+                group by 1 having count(*) > 1
+            ){dup_ctes}
+            select *, md5({fp} || to_json(struct_pack({struct}))) as __hash,
+                {ident_json} as __identity
+            from (
+                select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
+                    case {" ".join(invalid_cases)} else null end as __invalid
+                from src
+            )
+            """
         )
         where_desired = self.desired_where()
         state_t = f"{self.schema}.sync_state"
@@ -480,32 +483,45 @@ class SyncEngine:
             if sync.mode == "list" and ident
             else ""
         )
+        # Each row's operation (``__op``) and ordinal within it (``__n``, key order): the
+        # journal writes a window's intent and confirms answered batches as ranges of
+        # ``__n``, set-based from this table (no rows pass back through Python).
+        op_of = " ".join(
+            f"when {_lit(k)} then {_lit(op)}" for op, kinds in self.op_groups() for k in kinds
+        )
+        op_case = f"case __kind {op_of} else null end"
         con.execute(
             f"""
             create or replace {tmp}table {plan_t} as
-            with desired as (
-                select __pk, {fcols.replace("d.", "")}{"," if fcols else ""}
-                    md5({fp} || to_json(struct_pack({struct}))) as __hash,
-                    {ident_json} as __identity
+            with desired as not materialized (
+                select __pk, {fcols.replace("d.", "")}{"," if fcols else ""} __hash, __identity
                 from {desired_t}
                 where {where_desired}
             ),
             state as (select * from {state_t} where {self._mine()}),
             pending as (select * from {pending_t} where {self._mine()}),
             invalid as (select __pk from {desired_t} where __invalid is not null),
-            revoked as ({revoked_cte})
-            select case when s.pk is null then 'create' else 'update' end as __kind,
-                d.__pk, d.__hash, d.__identity,
-                s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
-            from desired as d
-            left join state as s on s.pk = d.__pk
-            left join pending as pe on pe.pk = d.__pk
-            where {cond}
-            {removal_sql}
-            {retire_sql}
-            {revoke_sql}
-            -- stored in key order: delivery streams it without sorting again
-            order by __pk
+            revoked as ({revoked_cte}),
+            planned as (
+                select case when s.pk is null then 'create' else 'update' end as __kind,
+                    d.__pk, d.__hash, d.__identity,
+                    s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
+                from desired as d
+                left join state as s on s.pk = d.__pk
+                left join pending as pe on pe.pk = d.__pk
+                where {cond}
+                {removal_sql}
+                {retire_sql}
+                {revoke_sql}
+            ),
+            numbered as (
+                select *, {op_case} as __op,
+                    row_number() over (partition by {op_case} order by __pk) - 1 as __n
+                from planned
+            )
+            select * from numbered
+            -- stored by operation, in key order: delivery streams it without sorting again
+            order by __op, __n
             """
         )
         counts = con.execute(
@@ -744,15 +760,14 @@ class SyncEngine:
                     ):
                         continue
                     size = dest.op_batch_size(op)
-                    kinds_sql = ", ".join(_lit(k) for k in kinds)
                     removal = op in REMOVAL_OPS
                     record = type(dest).record_sql(
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
                     extra = f", {record} as __record" if record and not removal else ""
                     reader = reader_con.sql(
-                        # the plan is stored in key order (insertion order is kept): no sort
-                        f"select *{extra} from {plan_t} where __kind in ({kinds_sql})"
+                        # stored by operation in key order (insertion order is kept): no sort
+                        f"select *{extra} from {plan_t} where __op = {_lit(op)}"
                     ).to_arrow_reader(max(size, 1024))
                     try:
                         self._deliver_op(
@@ -762,6 +777,7 @@ class SyncEngine:
                             op,
                             self._batches(reader, targets, removal, size),
                             result,
+                            plan_t,
                         )
                     finally:
                         # Release the Arrow stream now: it keeps the DuckDB file open otherwise.
@@ -891,67 +907,83 @@ class SyncEngine:
 
     def _batches(self, reader, targets, removal: bool, size: int):
         """The plan's rows for one operation in batches of the destination's size: each as
-        (rows, journal) where ``journal`` holds the batch's plan columns the journal writes
-        (zero-copy slices of the Arrow stream, read by DuckDB without a Python round trip)."""
+        (rows, first) where ``first`` is the batch's first ``__n`` (its rows are
+        ``first .. first + len(rows) - 1``: the journal reads them from the plan by range)."""
         buf: list[Row] = []
-        parts: list[pa.RecordBatch] = []
+        first = 0
         for rb in reader:
             rows = self._rows(rb, targets, removal)
-            journal = rb.select(list(JOURNAL_COLUMNS))
             start = 0
             while start < len(rows):
                 take = min(size - len(buf), len(rows) - start)
                 buf.extend(rows[start : start + take])
-                parts.append(journal.slice(start, take))
                 start += take
                 if len(buf) >= size:
-                    yield buf, pa.Table.from_batches(parts)
-                    buf, parts = [], []
+                    yield buf, first
+                    first += len(buf)
+                    buf = []
         if buf:
-            yield buf, pa.Table.from_batches(parts)
+            yield buf, first
 
-    def _deliver_op(self, pool, con, dest, op: str, batches, result: RunResult) -> None:
+    def _deliver_op(
+        self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str
+    ) -> None:
         """Send one operation's batches: intent journaled a window at a time, outcomes
-        confirmed batch by batch.
+        confirmed as they come back.
 
         Before a window of batches leaves, one transaction records their pending operations:
         a crash leaves every row that may have been sent in ``pending`` (the next run
         re-sends it with its event id, or undoes it). Windows start at one batch and double
         up to ``JOURNAL_ROWS`` rows. At most ``max_in_flight`` batches are unanswered at any
-        moment and each answered batch is confirmed at once (one small transaction), so a
-        crash re-sends only those. DuckDB reads the journal's rows from the batches' Arrow
-        columns; Python passes only the exceptions (rejected rows, new destination ids)."""
+        moment; answered batches are confirmed in order, those answered by the time the
+        oldest is settled in one transaction, so a crash re-sends only those. DuckDB reads
+        the journal's rows from the stored plan by ``__n`` range; Python passes only the
+        exceptions (rejected rows, new destination ids)."""
         depth = max(1, self.max_in_flight)
-        in_flight: deque[tuple[Future, list[Row], pa.Table]] = deque()
-        ahead: deque[tuple[list[Row], pa.Table]] = deque()  # read, not yet journaled
+        in_flight: deque[tuple[Future, list[Row], int]] = deque()
+        ahead: deque[tuple[list[Row], int]] = deque()  # read, not yet journaled
         target = 0
 
+        def rows_of(lo: int, hi: int) -> str:
+            return (
+                f"select __pk, __hash, __identity, __dest_id, __event_id from {plan_t} "
+                f"where __op = {_lit(op)} and __n >= {int(lo)} and __n < {int(hi)}"
+            )
+
         def settle() -> None:
-            fut, rows, journal = in_flight.popleft()
-            results = [x for _rows, answers in fut.result() for x in answers]
-            with _registered(con, "__journal", journal):
-                self._confirm(con, op, "select * from __journal", [], rows, results, result)
+            fut, rows, lo = in_flight.popleft()
+            answers = list(fut.result())
+            done = [(rows, len(rows))]
+            # batches answered meanwhile (in order, without error) join this transaction
+            while in_flight and in_flight[0][0].done() and in_flight[0][0].exception() is None:
+                more, more_rows, _lo = in_flight.popleft()
+                answers += more.result()
+                rows = rows + more_rows
+                done.append((more_rows, len(more_rows)))
+            results = [x for _rows, got in answers for x in got]
+            self._confirm(con, op, rows_of(lo, lo + len(rows)), [], rows, results, result)
             if self.on_batch:
-                self.on_batch(op, len(rows))
+                for _rows, n in done:
+                    self.on_batch(op, n)
 
         def send_window() -> None:
             """Journal the batches read ahead, then send them."""
-            window = pa.concat_tables([journal for _rows, journal in ahead])
-            with _registered(con, "__journal", window):
-                self._write_intent(con, op, "__journal", len(ahead[0][0]), result)
+            lo = ahead[0][1]
+            hi = ahead[-1][1] + len(ahead[-1][0])
+            self._write_intent(con, op, f"({rows_of(lo, hi)})", len(ahead[0][0]), result)
             while ahead:
-                rows, journal = ahead.popleft()
+                rows, first = ahead.popleft()
                 result.sent += len(rows)
                 fut = pool.submit(self._deliver_leaves, dest, op, rows)
-                in_flight.append((fut, rows, journal))
+                in_flight.append((fut, rows, first))
                 while len(in_flight) > depth:
                     settle()
 
         try:
-            for rows, journal in batches:
-                ahead.append((rows, journal))
+            for rows, first in batches:
+                ahead.append((rows, first))
                 target = target or len(rows)
-                if sum(len(r) for r, _j in ahead) >= target:
+                if sum(len(r) for r, _f in ahead) >= target:
                     target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
                     send_window()
             if ahead:
@@ -960,7 +992,7 @@ class SyncEngine:
                 settle()
         finally:
             # Break the future -> exception -> traceback -> frame cycle.
-            for fut, _rows, _journal in in_flight:
+            for fut, _rows, _first in in_flight:
                 fut.cancel()
             in_flight.clear()
 
@@ -979,7 +1011,8 @@ class SyncEngine:
             raise
 
     def _write_intent(self, con, op: str, table: str, batch_size: int, result: RunResult) -> None:
-        """Record the pending operations of the rows of ``table`` (plan columns, batches of
+        """Record the pending operations of the rows of ``table`` (a relation of plan
+        columns __pk, __hash, __identity, __dest_id, __event_id, in batches of
         ``batch_size`` in ``__pk`` order) in one transaction, before they leave.
         ``position`` is each row's place in its batch (a job's rows in their order). The
         run's progress counters move here too (once a window, not once a batch)."""
