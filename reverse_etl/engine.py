@@ -764,7 +764,7 @@ class SyncEngine:
                     record = type(dest).record_sql(
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
-                    extra = f", {record} as __record" if record and not removal else ""
+                    extra = f", {record} as __record" if record else ""
                     reader = reader_con.sql(
                         # stored by operation in key order (insertion order is kept): no sort
                         f"select *{extra} from {plan_t} where __op = {_lit(op)}"
@@ -928,20 +928,21 @@ class SyncEngine:
     def _deliver_op(
         self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str
     ) -> None:
-        """Send one operation's batches: intent journaled a window at a time, outcomes
-        confirmed as they come back.
+        """Send one operation's batches; one transaction per window of batches.
 
-        Before a window of batches leaves, one transaction records their pending operations:
-        a crash leaves every row that may have been sent in ``pending`` (the next run
-        re-sends it with its event id, or undoes it). Windows start at one batch and double
-        up to ``JOURNAL_ROWS`` rows. At most ``max_in_flight`` batches are unanswered at any
-        moment; answered batches are confirmed in order, those answered by the time the
-        oldest is settled in one transaction, so a crash re-sends only those. DuckDB reads
-        the journal's rows from the stored plan by ``__n`` range; Python passes only the
+        Before a window of batches leaves, one transaction records their pending operations
+        and confirms the batches answered since the previous window: a crash leaves every
+        row that may have been sent, or whose answer is not yet recorded, in ``pending``
+        (the next run re-sends it with its event id, which receivers de-duplicate, or
+        undoes it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows. At
+        most ``max_in_flight`` batches are unanswered at any moment. DuckDB reads the
+        journal's rows from the stored plan by ``__n`` range; Python passes only the
         exceptions (rejected rows, new destination ids)."""
         depth = max(1, self.max_in_flight)
         in_flight: deque[tuple[Future, list[Row], int]] = deque()
         ahead: deque[tuple[list[Row], int]] = deque()  # read, not yet journaled
+        answered: list[tuple[list[Row], list, int]] = []  # answered, not yet confirmed
+        reported: list[int] = []  # sizes of the batches the next commit confirms
         target = 0
 
         def rows_of(lo: int, hi: int) -> str:
@@ -950,46 +951,62 @@ class SyncEngine:
                 f"where __op = {_lit(op)} and __n >= {int(lo)} and __n < {int(hi)}"
             )
 
-        def settle() -> None:
-            fut, rows, lo = in_flight.popleft()
-            answers = list(fut.result())
-            done = [(rows, len(rows))]
-            # batches answered meanwhile (in order, without error) join this transaction
-            while in_flight and in_flight[0][0].done() and in_flight[0][0].exception() is None:
-                more, more_rows, _lo = in_flight.popleft()
-                answers += more.result()
-                rows = rows + more_rows
-                done.append((more_rows, len(more_rows)))
-            results = [x for _rows, got in answers for x in got]
-            self._confirm(con, op, rows_of(lo, lo + len(rows)), [], rows, results, result)
-            if self.on_batch:
-                for _rows, n in done:
-                    self.on_batch(op, n)
+        def collect() -> None:
+            fut, rows, first = in_flight.popleft()
+            answered.append((rows, fut.result(), first))
+
+        def confirm_work() -> Callable[[], None]:
+            """Statements confirming the answered batches (one contiguous ``__n`` range)."""
+            if not answered:
+                return lambda: None
+            rows = [r for batch, _a, _f in answered for r in batch]
+            results = [x for _b, answers, _f in answered for _r, got in answers for x in got]
+            lo = answered[0][2]
+            work = self._confirm_work(
+                con, op, rows_of(lo, lo + len(rows)), [], rows, results, result
+            )
+            reported.extend(len(batch) for batch, _a, _f in answered)
+            answered.clear()
+            return work
+
+        def commit(*works: Callable[[], None]) -> None:
+            self._transaction(con, lambda: [work() for work in works])
+            while reported and self.on_batch:  # batches confirmed by this transaction
+                self.on_batch(op, reported.pop(0))
+            reported.clear()
 
         def send_window() -> None:
-            """Journal the batches read ahead, then send them."""
+            """Confirm what came back, journal the batches read ahead, then send them."""
             lo = ahead[0][1]
             hi = ahead[-1][1] + len(ahead[-1][0])
-            self._write_intent(con, op, f"({rows_of(lo, hi)})", len(ahead[0][0]), result)
+            confirm = confirm_work()
+            result.sent += hi - lo
+            intent = self._intent_work(con, op, f"({rows_of(lo, hi)})", len(ahead[0][0]), result)
+            commit(confirm, intent)
             while ahead:
                 rows, first = ahead.popleft()
-                result.sent += len(rows)
                 fut = pool.submit(self._deliver_leaves, dest, op, rows)
                 in_flight.append((fut, rows, first))
                 while len(in_flight) > depth:
-                    settle()
+                    collect()
 
         try:
-            for rows, first in batches:
-                ahead.append((rows, first))
-                target = target or len(rows)
-                if sum(len(r) for r, _f in ahead) >= target:
-                    target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
+            try:
+                for rows, first in batches:
+                    ahead.append((rows, first))
+                    target = target or len(rows)
+                    if sum(len(r) for r, _f in ahead) >= target:
+                        target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
+                        send_window()
+                if ahead:
                     send_window()
-            if ahead:
-                send_window()
-            while in_flight:
-                settle()
+                while in_flight:
+                    collect()
+            except DestinationError:
+                # the run stops: what was answered before the failure is still confirmed
+                commit(confirm_work())
+                raise
+            commit(confirm_work())
         finally:
             # Break the future -> exception -> traceback -> frame cycle.
             for fut, _rows, _first in in_flight:
@@ -1010,10 +1027,13 @@ class SyncEngine:
                     con.execute("rollback")
             raise
 
-    def _write_intent(self, con, op: str, table: str, batch_size: int, result: RunResult) -> None:
+    def _intent_work(
+        self, con, op: str, table: str, batch_size: int, result: RunResult
+    ) -> Callable[[], None]:
         """Record the pending operations of the rows of ``table`` (a relation of plan
         columns __pk, __hash, __identity, __dest_id, __event_id, in batches of
-        ``batch_size`` in ``__pk`` order) in one transaction, before they leave.
+        ``batch_size`` in ``__pk`` order), before they leave: the statements, for the caller's
+        transaction.
         ``position`` is each row's place in its batch (a job's rows in their order). The
         run's progress counters move here too (once a window, not once a batch)."""
         run_id = result.run_id
@@ -1046,7 +1066,7 @@ class SyncEngine:
                 [result.sent, result.confirmed, result.rejected, run_id],
             )
 
-        self._transaction(con, work)
+        return work
 
     def _confirm(
         self,
@@ -1058,11 +1078,26 @@ class SyncEngine:
         results: list[RowResult],
         result: RunResult,
     ) -> None:
-        """One transaction for an answered batch (``rows``, as DuckDB reads them: ``sql``
-        with ``params``, columns __pk, __hash, __identity, __dest_id): the state advances
-        for the confirmed rows, rejected rows are recorded with the API's reason, answered
-        rows leave ``pending`` (a row without an answer stays: its outcome is unknown), and
-        the run's counters move (in memory; written once a window and at the end)."""
+        """One transaction confirming answered rows (see ``_confirm_work``)."""
+        work = self._confirm_work(con, op, sql, params, rows, results, result)
+        self._transaction(con, work)
+
+    def _confirm_work(
+        self,
+        con,
+        op: str,
+        sql: str,
+        params: list[Any],
+        rows: list[Row],
+        results: list[RowResult],
+        result: RunResult,
+    ) -> Callable[[], None]:
+        """The statements confirming answered rows (``rows``, as DuckDB reads them: ``sql``
+        with ``params``, columns __pk, __hash, __identity, __dest_id), for the caller's
+        transaction: the state advances for the confirmed rows, rejected rows are recorded
+        with the API's reason, answered rows leave ``pending`` (a row without an answer
+        stays: its outcome is unknown). The run's counters move at once (in memory; written
+        with the next window's intent and at the end)."""
         s = self.schema
         by_pk = {r.pk: r for r in rows}
         answered = {r.pk for r in results if r.pk in by_pk}
@@ -1140,9 +1175,9 @@ class SyncEngine:
                     ],
                 )
 
-        self._transaction(con, work)
         result.confirmed += len(ok)
         result.rejected += len(bad)
+        return work
 
     def _resume(self, con, dest: Destination, lock: Lock, result: RunResult) -> None:
         """Settle the asynchronous jobs a crashed run left pending (e.g. Klaviyo bulk imports):
