@@ -126,6 +126,25 @@ class RunResult:
     destination_stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Outcome:
+    """What the destination answered for sent rows, reduced to what the journal writes
+    (the rows themselves are not kept once answered)."""
+
+    ok: int = 0
+    updates: bool = False  # a confirmed row replaces a state row (not a create)
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (pk, reason)
+    unanswered: list[str] = field(default_factory=list)  # pks: outcome unknown
+    new_ids: list[tuple[str, str]] = field(default_factory=list)  # (pk, destination id)
+
+    def add(self, other: Outcome) -> None:
+        self.ok += other.ok
+        self.updates = self.updates or other.updates
+        self.bad += other.bad
+        self.unanswered += other.unanswered
+        self.new_ids += other.new_ids
+
+
 class GuardRailError(RuntimeError):
     """The plan looks like a broken model (mass removal, empty source): nothing is sent."""
 
@@ -941,7 +960,7 @@ class SyncEngine:
         depth = max(1, self.max_in_flight)
         in_flight: deque[tuple[Future, list[Row], int]] = deque()
         ahead: deque[tuple[list[Row], int]] = deque()  # read, not yet journaled
-        answered: list[tuple[list[Row], list, int]] = []  # answered, not yet confirmed
+        answered: list[tuple[int, int, Outcome]] = []  # (first, rows, outcome) not confirmed
         reported: list[int] = []  # sizes of the batches the next commit confirms
         target = 0
 
@@ -953,19 +972,20 @@ class SyncEngine:
 
         def collect() -> None:
             fut, rows, first = in_flight.popleft()
-            answered.append((rows, fut.result(), first))
+            results = [x for _rows, got in fut.result() for x in got]
+            answered.append((first, len(rows), self._outcome(rows, results)))
 
         def confirm_work() -> Callable[[], None]:
             """Statements confirming the answered batches (one contiguous ``__n`` range)."""
             if not answered:
                 return lambda: None
-            rows = [r for batch, _a, _f in answered for r in batch]
-            results = [x for _b, answers, _f in answered for _r, got in answers for x in got]
-            lo = answered[0][2]
-            work = self._confirm_work(
-                con, op, rows_of(lo, lo + len(rows)), [], rows, results, result
-            )
-            reported.extend(len(batch) for batch, _a, _f in answered)
+            outcome = Outcome()
+            for _first, _n, got in answered:
+                outcome.add(got)
+            lo = answered[0][0]
+            hi = answered[-1][0] + answered[-1][1]
+            work = self._confirm_work(con, op, rows_of(lo, hi), [], outcome, result)
+            reported.extend(n for _first, n, _o in answered)
             answered.clear()
             return work
 
@@ -1079,8 +1099,26 @@ class SyncEngine:
         result: RunResult,
     ) -> None:
         """One transaction confirming answered rows (see ``_confirm_work``)."""
-        work = self._confirm_work(con, op, sql, params, rows, results, result)
+        work = self._confirm_work(con, op, sql, params, self._outcome(rows, results), result)
         self._transaction(con, work)
+
+    def _outcome(self, rows: list[Row], results: list[RowResult]) -> Outcome:
+        by_pk = {r.pk: r for r in rows}
+        answered = {r.pk for r in results if r.pk in by_pk}
+        ok = [r for r in results if r.ok and r.pk in by_pk]
+        unanswered = [pk for pk in by_pk if pk not in answered]
+        bad = [
+            (r.pk, self.scrub(r.reason or "")[:1000]) for r in results if not r.ok and r.pk in by_pk
+        ]
+        return Outcome(
+            ok=len(ok),
+            updates=any(by_pk[r.pk].kind != "create" for r in ok),
+            bad=bad + [(pk, "no result from destination") for pk in unanswered],
+            unanswered=unanswered,
+            new_ids=[
+                (r.pk, r.dest_id) for r in ok if r.dest_id and r.dest_id != by_pk[r.pk].dest_id
+            ],
+        )
 
     def _confirm_work(
         self,
@@ -1088,26 +1126,17 @@ class SyncEngine:
         op: str,
         sql: str,
         params: list[Any],
-        rows: list[Row],
-        results: list[RowResult],
+        outcome: Outcome,
         result: RunResult,
     ) -> Callable[[], None]:
-        """The statements confirming answered rows (``rows``, as DuckDB reads them: ``sql``
+        """The statements confirming answered rows (as DuckDB reads them: ``sql``
         with ``params``, columns __pk, __hash, __identity, __dest_id), for the caller's
         transaction: the state advances for the confirmed rows, rejected rows are recorded
         with the API's reason, answered rows leave ``pending`` (a row without an answer
         stays: its outcome is unknown). The run's counters move at once (in memory; written
         with the next window's intent and at the end)."""
         s = self.schema
-        by_pk = {r.pk: r for r in rows}
-        answered = {r.pk for r in results if r.pk in by_pk}
-        ok = [r for r in results if r.ok and r.pk in by_pk]
-        bad = [
-            (r.pk, self.scrub(r.reason or "")[:1000]) for r in results if not r.ok and r.pk in by_pk
-        ]
-        unanswered = [pk for pk in by_pk if pk not in answered]
-        bad += [(pk, "no result from destination") for pk in unanswered]
-        new_ids = [r for r in ok if r.dest_id and r.dest_id != by_pk[r.pk].dest_id]
+        ok, bad, unanswered, new_ids = outcome.ok, outcome.bad, outcome.unanswered, outcome.new_ids
         removal = op in REMOVAL_OPS
         gdpr = op == GDPR_DELETE
         # The exception filters and joins only when there are exceptions: the common batch
@@ -1124,7 +1153,7 @@ class SyncEngine:
                 "left join (select unnest(cast(? as varchar[])) as pk, "
                 "unnest(cast(? as varchar[])) as dest_id) as ids on ids.pk = o.__pk"
             )
-            ids_params = [[r.pk for r in new_ids], [r.dest_id for r in new_ids]]
+            ids_params = [[pk for pk, _ in new_ids], [i for _, i in new_ids]]
         answered_rows, answered_params = sql, list(params)
         if unanswered:
             answered_rows = f"select * from ({sql}) where {not_in}"
@@ -1132,7 +1161,7 @@ class SyncEngine:
         ts = now_utc()
 
         def work() -> None:
-            if ok and any(by_pk[r.pk].kind != "create" for r in ok):
+            if ok and outcome.updates:
                 con.execute(
                     f"delete from {s}.sync_state where {self._mine()} "
                     f"and pk in (select __pk from ({ok_rows}))",
@@ -1175,7 +1204,7 @@ class SyncEngine:
                     ],
                 )
 
-        result.confirmed += len(ok)
+        result.confirmed += ok
         result.rejected += len(bad)
         return work
 
