@@ -101,7 +101,7 @@ class SyncSettings(BaseModel):
     erasure_relation: str = "core.erased_persons"
     # DuckDB of one sync run (the diff, the plan, the journal): a memory cap, beyond which
     # it spills to a temporary directory next to the warehouse, and its threads.
-    memory_limit: str = "512MB"
+    memory_limit: str = "256MB"
     threads: int = Field(default=2, ge=1)
     # Batches sent and not yet answered at once, one keep-alive connection each: the
     # network wait overlaps reading and journaling the next batches. Receivers see
