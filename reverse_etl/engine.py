@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from reverse_etl.config import SyncConfig, SyncConfigError
 from reverse_etl.destinations import DeliveryContext, build_destination, destination_class
@@ -784,24 +783,20 @@ class SyncEngine:
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
                     extra = f", {record} as __record" if record else ""
-                    reader = reader_con.sql(
-                        # stored by operation in key order (insertion order is kept): no sort
+                    # stored by operation in key order (insertion order is kept): no sort;
+                    # streamed a batch at a time as Python tuples (no Arrow tables)
+                    reader = reader_con.execute(
                         f"select *{extra} from {plan_t} where __op = {_lit(op)}"
-                    ).to_arrow_reader(max(size, 1024))
-                    try:
-                        self._deliver_op(
-                            pool,
-                            con,
-                            dest,
-                            op,
-                            self._batches(reader, targets, removal, size),
-                            result,
-                            plan_t,
-                        )
-                    finally:
-                        # Release the Arrow stream now: it keeps the DuckDB file open otherwise.
-                        reader.close()
-                        del reader
+                    )
+                    self._deliver_op(
+                        pool,
+                        con,
+                        dest,
+                        op,
+                        self._batches(reader, targets, removal, size),
+                        result,
+                        plan_t,
+                    )
             result.status = "success" if result.rejected == 0 else "partial"
         except (DestinationError, SyncConfigError, GuardRailError, duckdb.Error, OSError) as exc:
             result.status = "failed"
@@ -877,34 +872,34 @@ class SyncEngine:
         )
 
     @staticmethod
-    def _rows(rb: pa.RecordBatch, targets, removal: bool) -> list[Row]:
-        """Arrow record batch -> Rows, column by column (no per-row dict of every column)."""
-        col = {name: rb.column(name).to_pylist() for name in rb.schema.names}
+    def _rows(names: list[str], tuples: list[tuple], targets, removal: bool) -> list[Row]:
+        """Plan rows (tuples with columns ``names``) -> Rows."""
+        ix = {name: i for i, name in enumerate(names)}
         keep = [
-            (t, col[f"f{i}"])
+            (t, ix[f"f{i}"])
             for i, (t, _c) in enumerate(targets)
             if not removal or t in IDENTITY_FIELDS
         ]
-        names = [t for t, _ in keep]
-        values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
-        records = col.get("__record") or [None] * len(col["__pk"])
+        pk, row_hash, dest_id, kind, ident, event_id = (
+            ix[c] for c in ("__pk", "__hash", "__dest_id", "__kind", "__identity", "__event_id")
+        )
+        record = ix.get("__record")
         out = []
-        for pk, row_hash, dest_id, kind, ident, event_id, record, vals in zip(
-            col["__pk"],
-            col["__hash"],
-            col["__dest_id"],
-            col["__kind"],
-            col["__identity"],
-            col["__event_id"],
-            records,
-            values,
-            strict=True,
-        ):
-            payload = dict(zip(names, vals, strict=True))
+        for t in tuples:
+            payload = {name: t[j] for name, j in keep}
             if removal:
                 payload = {k: v for k, v in payload.items() if v is not None}
             out.append(
-                Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record, event_id)
+                Row(
+                    t[pk],
+                    t[row_hash] or "removed",
+                    payload,
+                    t[dest_id],
+                    t[kind],
+                    t[ident],
+                    None if record is None else t[record],
+                    t[event_id],
+                )
             )
         return out
 
@@ -930,8 +925,9 @@ class SyncEngine:
         ``first .. first + len(rows) - 1``: the journal reads them from the plan by range)."""
         buf: list[Row] = []
         first = 0
-        for rb in reader:
-            rows = self._rows(rb, targets, removal)
+        names = [d[0] for d in reader.description]
+        while chunk := reader.fetchmany(size):
+            rows = self._rows(names, chunk, targets, removal)
             start = 0
             while start < len(rows):
                 take = min(size - len(buf), len(rows) - start)
