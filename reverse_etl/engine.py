@@ -793,7 +793,9 @@ class SyncEngine:
                         con,
                         dest,
                         op,
-                        self._batches(reader, targets, removal, size),
+                        self._batches(
+                            reader, targets, removal, size, type(dest).record_is_complete
+                        ),
                         result,
                         plan_t,
                     )
@@ -872,14 +874,19 @@ class SyncEngine:
         )
 
     @staticmethod
-    def _rows(names: list[str], tuples: list[tuple], targets, removal: bool) -> list[Row]:
-        """Plan rows (tuples with columns ``names``) -> Rows."""
+    def _rows(
+        names: list[str], tuples: list[tuple], targets, removal: bool, complete: bool = False
+    ) -> list[Row]:
+        """Plan rows (tuples with columns ``names``) -> Rows (no payload when the rendered
+        record is ``complete``: all the destination reads)."""
         ix = {name: i for i, name in enumerate(names)}
         keep = [
             (t, ix[f"f{i}"])
             for i, (t, _c) in enumerate(targets)
             if not removal or t in IDENTITY_FIELDS
         ]
+        if complete and "__record" in ix:
+            keep = []
         pk, row_hash, dest_id, kind, ident, event_id = (
             ix[c] for c in ("__pk", "__hash", "__dest_id", "__kind", "__identity", "__event_id")
         )
@@ -919,7 +926,7 @@ class SyncEngine:
                 dest, op, rows[mid:]
             )
 
-    def _batches(self, reader, targets, removal: bool, size: int):
+    def _batches(self, reader, targets, removal: bool, size: int, complete: bool = False):
         """The plan's rows for one operation in batches of the destination's size: each as
         (rows, first) where ``first`` is the batch's first ``__n`` (its rows are
         ``first .. first + len(rows) - 1``: the journal reads them from the plan by range)."""
@@ -927,7 +934,7 @@ class SyncEngine:
         first = 0
         names = [d[0] for d in reader.description]
         while chunk := reader.fetchmany(size):
-            rows = self._rows(names, chunk, targets, removal)
+            rows = self._rows(names, chunk, targets, removal, complete)
             start = 0
             while start < len(rows):
                 take = min(size - len(buf), len(rows) - start)

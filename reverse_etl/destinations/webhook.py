@@ -87,6 +87,7 @@ class SignedWebhook(HttpDestination):
     config = WebhookConfig
     max_batch = 500
     default_rps = 50.0
+    record_is_complete = True  # record_sql renders event_id, key and attributes
     ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
