@@ -8,8 +8,8 @@ One run of a sync:
    ``md5(config fingerprint || to_json(struct_pack(...)))``.
 2. **Plan** (SQL): anti-join/join desired against ``reverse_etl.sync_state`` to get creates,
    updates and (mirror/list modes) removals. Nothing is loaded into Python here.
-3. **Deliver**: stream the plan with Arrow record batches sized to the destination's batch
-   limit; a whole-batch rejection is bisected until the bad rows are isolated.
+3. **Deliver**: stream the plan from DuckDB in batches of the destination's size; a
+   whole-batch rejection is bisected until the bad rows are isolated.
 4. **Journal**: before a window of batches (``JOURNAL_ROWS``) leaves, one transaction records
    its pending operations and confirms the outcomes that came back since the previous
    window: the state advances for confirmed rows, rejected rows are recorded with the API's
