@@ -8,8 +8,8 @@ One run of a sync:
    ``md5(config fingerprint || to_json(struct_pack(...)))``.
 2. **Plan** (SQL): anti-join/join desired against ``reverse_etl.sync_state`` to get creates,
    updates and (mirror/list modes) removals. Nothing is loaded into Python here.
-3. **Deliver**: stream the plan with Arrow record batches sized to the destination's batch
-   limit; a whole-batch rejection is bisected until the bad rows are isolated.
+3. **Deliver**: stream the plan from DuckDB in batches of the destination's size; a
+   whole-batch rejection is bisected until the bad rows are isolated.
 4. **Journal**: before a window of batches (``JOURNAL_ROWS``) leaves, one transaction records
    its pending operations and confirms the outcomes that came back since the previous
    window: the state advances for confirmed rows, rejected rows are recorded with the API's
@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from reverse_etl.config import SyncConfig, SyncConfigError
 from reverse_etl.destinations import DeliveryContext, build_destination, destination_class
@@ -71,18 +70,6 @@ SAMPLE_ROWS = 5
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
 JOURNAL_ROWS = 10_000
-# The plan columns the journal (pending, state) is written from.
-JOURNAL_COLUMNS = ("__pk", "__hash", "__identity", "__dest_id", "__event_id")
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table):
-    """An Arrow table visible to DuckDB as ``name`` for the duration of the block."""
-    con.register(name, table)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
 
 
 @dataclass
@@ -139,6 +126,25 @@ class RunResult:
     destination_stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Outcome:
+    """What the destination answered for sent rows, reduced to what the journal writes
+    (the rows themselves are not kept once answered)."""
+
+    ok: int = 0
+    updates: bool = False  # a confirmed row replaces a state row (not a create)
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (pk, reason)
+    unanswered: list[str] = field(default_factory=list)  # pks: outcome unknown
+    new_ids: list[tuple[str, str]] = field(default_factory=list)  # (pk, destination id)
+
+    def add(self, other: Outcome) -> None:
+        self.ok += other.ok
+        self.updates = self.updates or other.updates
+        self.bad += other.bad
+        self.unanswered += other.unanswered
+        self.new_ids += other.new_ids
+
+
 class GuardRailError(RuntimeError):
     """The plan looks like a broken model (mass removal, empty source): nothing is sent."""
 
@@ -154,18 +160,18 @@ class SyncEngine:
         settings: Settings | None = None,
         schema: str = DEFAULT_SCHEMA,
         context: DeliveryContext | None = None,
-        memory_limit: str | None = "1GB",
+        memory_limit: str | None = None,
         on_batch: Callable[[str, int], None] | None = None,
-        max_in_flight: int = 2,
+        max_in_flight: int | None = None,
     ) -> None:
         self.sync = sync
         self.settings = settings or get_settings()
         self.path = str(duckdb_path or self.settings.duckdb_path)
         self.schema = schema
         self.context = context
-        self.memory_limit = memory_limit
+        self.memory_limit = memory_limit or self.settings.sync.memory_limit
         self.on_batch = on_batch
-        self.max_in_flight = max_in_flight
+        self.max_in_flight = max_in_flight or self.settings.sync.max_in_flight
         self._secrets = self._secret_values()
         # where this sync delivers (type, account, base URL): the state belongs to it, so a
         # run against the emulator never counts as delivered to the real account
@@ -197,8 +203,8 @@ class SyncEngine:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = connect_duckdb(self.path)
         con.execute("set TimeZone = 'UTC'")
-        if self.memory_limit:
-            con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
+        con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
+        con.execute(f"set threads = {int(self.settings.sync.threads)}")
         ensure_schema(con, self.schema)
         return con
 
@@ -303,7 +309,7 @@ class SyncEngine:
         exclude_holdout = bool(sync.holdout and sync.holdout.policy == "exclude" and not is_gdpr)
         invalid_cases = [
             "when __pk is null or trim(__pk) = '' then 'null primary key'",
-            "when __dups > 1 then 'duplicate primary key'",
+            "when __pk in (select k from dup_pk) then 'duplicate primary key'",
         ]
         by_col = {col: f"f{i}" for i, (_t, col) in enumerate(targets) if col}
         # The same email (phone, external id) under two keys: both rows are invalid, reported
@@ -313,7 +319,8 @@ class SyncEngine:
         ]
         for t, f in ident_dups:
             invalid_cases.append(
-                f"when {f} is not null and __dupid_{f} > 1 then {_lit('duplicate identity ' + t)}"
+                f"when {f} is not null and lower(cast({f} as varchar)) in "
+                f"(select k from dup_{f}) then {_lit('duplicate identity ' + t)}"
             )
         for col in sync.required:
             ref = "__pk" if col == sync.primary_key else by_col[col]
@@ -340,22 +347,16 @@ class SyncEngine:
         outer_f = ", ".join(
             f"{expr} as {name}" if expr == "__holdout" else name for name, expr in select_cols
         )
-        dupid_cols = "".join(
-            f", count(*) over (partition by lower(cast({f} as varchar))) as __dupid_{f}"
+        # Duplicates found by aggregating the keys alone (a window over every row would
+        # hold every column of the source in memory at once).
+        exprs = dict(select_cols)
+        dup_ctes = "".join(
+            f""",
+            dup_{f} as (
+                select lower(cast({exprs[f]} as varchar)) as k from {source}
+                where {exprs[f]} is not null group by 1 having count(*) > 1
+            )"""
             for _t, f in ident_dups
-        )
-        con.execute(
-            f"""
-            create or replace {tmp}table {desired_t} as
-            with src as (select {inner} from {source}),
-            flagged as (
-                select *, count(*) over (partition by __pk) as __dups{dupid_cols}
-                from src
-            )
-            select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
-                case {" ".join(invalid_cases)} else null end as __invalid
-            from flagged
-            """
         )
         fp = _lit(sync.fingerprint())
         struct = ", ".join(f"f{i} := f{i}" for i in range(len(targets))) or "k := __pk"
@@ -364,6 +365,26 @@ class SyncEngine:
             "to_json(struct_pack(" + ", ".join(f"{_q(t)} := {f}" for t, f in ident) + "))"
             if ident
             else "null"
+        )
+        # Each row's content hash and identity are computed once, here: the plan reads them
+        # from this table (a CTE computing them, read by several joins, would be held in
+        # memory whole).
+        con.execute(
+            f"""
+            create or replace {tmp}table {desired_t} as
+            with src as (select {inner} from {source}),
+            dup_pk as (
+                select cast({_q(sync.primary_key)} as varchar) as k from {source}
+                group by 1 having count(*) > 1
+            ){dup_ctes}
+            select *, md5({fp} || to_json(struct_pack({struct}))) as __hash,
+                {ident_json} as __identity
+            from (
+                select __pk, {outer_f}{"," if outer_f else ""} __consent, __holdout, __erased,
+                    case {" ".join(invalid_cases)} else null end as __invalid
+                from src
+            )
+            """
         )
         where_desired = self.desired_where()
         state_t = f"{self.schema}.sync_state"
@@ -481,32 +502,45 @@ class SyncEngine:
             if sync.mode == "list" and ident
             else ""
         )
+        # Each row's operation (``__op``) and ordinal within it (``__n``, key order): the
+        # journal writes a window's intent and confirms answered batches as ranges of
+        # ``__n``, set-based from this table (no rows pass back through Python).
+        op_of = " ".join(
+            f"when {_lit(k)} then {_lit(op)}" for op, kinds in self.op_groups() for k in kinds
+        )
+        op_case = f"case __kind {op_of} else null end"
         con.execute(
             f"""
             create or replace {tmp}table {plan_t} as
-            with desired as (
-                select __pk, {fcols.replace("d.", "")}{"," if fcols else ""}
-                    md5({fp} || to_json(struct_pack({struct}))) as __hash,
-                    {ident_json} as __identity
+            with desired as not materialized (
+                select __pk, {fcols.replace("d.", "")}{"," if fcols else ""} __hash, __identity
                 from {desired_t}
                 where {where_desired}
             ),
             state as (select * from {state_t} where {self._mine()}),
             pending as (select * from {pending_t} where {self._mine()}),
             invalid as (select __pk from {desired_t} where __invalid is not null),
-            revoked as ({revoked_cte})
-            select case when s.pk is null then 'create' else 'update' end as __kind,
-                d.__pk, d.__hash, d.__identity,
-                s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
-            from desired as d
-            left join state as s on s.pk = d.__pk
-            left join pending as pe on pe.pk = d.__pk
-            where {cond}
-            {removal_sql}
-            {retire_sql}
-            {revoke_sql}
-            -- stored in key order: delivery streams it without sorting again
-            order by __pk
+            revoked as ({revoked_cte}),
+            planned as (
+                select case when s.pk is null then 'create' else 'update' end as __kind,
+                    d.__pk, d.__hash, d.__identity,
+                    s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
+                from desired as d
+                left join state as s on s.pk = d.__pk
+                left join pending as pe on pe.pk = d.__pk
+                where {cond}
+                {removal_sql}
+                {retire_sql}
+                {revoke_sql}
+            ),
+            numbered as (
+                select *, {op_case} as __op,
+                    row_number() over (partition by {op_case} order by __pk) - 1 as __n
+                from planned
+            )
+            select * from numbered
+            -- stored by operation, in key order: delivery streams it without sorting again
+            order by __op, __n
             """
         )
         counts = con.execute(
@@ -746,29 +780,27 @@ class SyncEngine:
                     ):
                         continue
                     size = dest.op_batch_size(op)
-                    kinds_sql = ", ".join(_lit(k) for k in kinds)
                     removal = op in REMOVAL_OPS
                     record = type(dest).record_sql(
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
-                    extra = f", {record} as __record" if record and not removal else ""
-                    reader = reader_con.sql(
-                        # the plan is stored in key order (insertion order is kept): no sort
-                        f"select *{extra} from {plan_t} where __kind in ({kinds_sql})"
-                    ).to_arrow_reader(max(size, 1024))
-                    try:
-                        self._deliver_op(
-                            pool,
-                            con,
-                            dest,
-                            op,
-                            self._batches(reader, targets, removal, size),
-                            result,
-                        )
-                    finally:
-                        # Release the Arrow stream now: it keeps the DuckDB file open otherwise.
-                        reader.close()
-                        del reader
+                    extra = f", {record} as __record" if record else ""
+                    # stored by operation in key order (insertion order is kept): no sort;
+                    # streamed a batch at a time as Python tuples (no Arrow tables)
+                    reader = reader_con.execute(
+                        f"select *{extra} from {plan_t} where __op = {_lit(op)}"
+                    )
+                    self._deliver_op(
+                        pool,
+                        con,
+                        dest,
+                        op,
+                        self._batches(
+                            reader, targets, removal, size, type(dest).record_is_complete
+                        ),
+                        result,
+                        plan_t,
+                    )
             result.status = "success" if result.rejected == 0 else "partial"
         except (DestinationError, SyncConfigError, GuardRailError, duckdb.Error, OSError) as exc:
             result.status = "failed"
@@ -844,34 +876,39 @@ class SyncEngine:
         )
 
     @staticmethod
-    def _rows(rb: pa.RecordBatch, targets, removal: bool) -> list[Row]:
-        """Arrow record batch -> Rows, column by column (no per-row dict of every column)."""
-        col = {name: rb.column(name).to_pylist() for name in rb.schema.names}
+    def _rows(
+        names: list[str], tuples: list[tuple], targets, removal: bool, complete: bool = False
+    ) -> list[Row]:
+        """Plan rows (tuples with columns ``names``) -> Rows (no payload when the rendered
+        record is ``complete``: all the destination reads)."""
+        ix = {name: i for i, name in enumerate(names)}
         keep = [
-            (t, col[f"f{i}"])
+            (t, ix[f"f{i}"])
             for i, (t, _c) in enumerate(targets)
             if not removal or t in IDENTITY_FIELDS
         ]
-        names = [t for t, _ in keep]
-        values = zip(*(v for _, v in keep), strict=True) if keep else ([] for _ in col["__pk"])
-        records = col.get("__record") or [None] * len(col["__pk"])
+        if complete and "__record" in ix:
+            keep = []
+        pk, row_hash, dest_id, kind, ident, event_id = (
+            ix[c] for c in ("__pk", "__hash", "__dest_id", "__kind", "__identity", "__event_id")
+        )
+        record = ix.get("__record")
         out = []
-        for pk, row_hash, dest_id, kind, ident, event_id, record, vals in zip(
-            col["__pk"],
-            col["__hash"],
-            col["__dest_id"],
-            col["__kind"],
-            col["__identity"],
-            col["__event_id"],
-            records,
-            values,
-            strict=True,
-        ):
-            payload = dict(zip(names, vals, strict=True))
+        for t in tuples:
+            payload = {name: t[j] for name, j in keep}
             if removal:
                 payload = {k: v for k, v in payload.items() if v is not None}
             out.append(
-                Row(pk, row_hash or "removed", payload, dest_id, kind, ident, record, event_id)
+                Row(
+                    t[pk],
+                    t[row_hash] or "removed",
+                    payload,
+                    t[dest_id],
+                    t[kind],
+                    t[ident],
+                    None if record is None else t[record],
+                    t[event_id],
+                )
             )
         return out
 
@@ -891,78 +928,113 @@ class SyncEngine:
                 dest, op, rows[mid:]
             )
 
-    def _batches(self, reader, targets, removal: bool, size: int):
+    def _batches(self, reader, targets, removal: bool, size: int, complete: bool = False):
         """The plan's rows for one operation in batches of the destination's size: each as
-        (rows, journal) where ``journal`` holds the batch's plan columns the journal writes
-        (zero-copy slices of the Arrow stream, read by DuckDB without a Python round trip)."""
+        (rows, first) where ``first`` is the batch's first ``__n`` (its rows are
+        ``first .. first + len(rows) - 1``: the journal reads them from the plan by range)."""
         buf: list[Row] = []
-        parts: list[pa.RecordBatch] = []
-        for rb in reader:
-            rows = self._rows(rb, targets, removal)
-            journal = rb.select(list(JOURNAL_COLUMNS))
+        first = 0
+        names = [d[0] for d in reader.description]
+        while chunk := reader.fetchmany(size):
+            rows = self._rows(names, chunk, targets, removal, complete)
             start = 0
             while start < len(rows):
                 take = min(size - len(buf), len(rows) - start)
                 buf.extend(rows[start : start + take])
-                parts.append(journal.slice(start, take))
                 start += take
                 if len(buf) >= size:
-                    yield buf, pa.Table.from_batches(parts)
-                    buf, parts = [], []
+                    yield buf, first
+                    first += len(buf)
+                    buf = []
         if buf:
-            yield buf, pa.Table.from_batches(parts)
+            yield buf, first
 
-    def _deliver_op(self, pool, con, dest, op: str, batches, result: RunResult) -> None:
-        """Send one operation's batches: intent journaled a window at a time, outcomes
-        confirmed batch by batch.
+    def _deliver_op(
+        self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str
+    ) -> None:
+        """Send one operation's batches; one transaction per window of batches.
 
-        Before a window of batches leaves, one transaction records their pending operations:
-        a crash leaves every row that may have been sent in ``pending`` (the next run
-        re-sends it with its event id, or undoes it). Windows start at one batch and double
-        up to ``JOURNAL_ROWS`` rows. At most ``max_in_flight`` batches are unanswered at any
-        moment and each answered batch is confirmed at once (one small transaction), so a
-        crash re-sends only those. DuckDB reads the journal's rows from the batches' Arrow
-        columns; Python passes only the exceptions (rejected rows, new destination ids)."""
+        Before a window of batches leaves, one transaction records their pending operations
+        and confirms the batches answered since the previous window: a crash leaves every
+        row that may have been sent, or whose answer is not yet recorded, in ``pending``
+        (the next run re-sends it with its event id, which receivers de-duplicate, or
+        undoes it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows. At
+        most ``max_in_flight`` batches are unanswered at any moment. DuckDB reads the
+        journal's rows from the stored plan by ``__n`` range; Python passes only the
+        exceptions (rejected rows, new destination ids)."""
         depth = max(1, self.max_in_flight)
-        in_flight: deque[tuple[Future, list[Row], pa.Table]] = deque()
-        ahead: deque[tuple[list[Row], pa.Table]] = deque()  # read, not yet journaled
+        in_flight: deque[tuple[Future, list[Row], int]] = deque()
+        ahead: deque[tuple[list[Row], int]] = deque()  # read, not yet journaled
+        answered: list[tuple[int, int, Outcome]] = []  # (first, rows, outcome) not confirmed
+        reported: list[int] = []  # sizes of the batches the next commit confirms
         target = 0
 
-        def settle() -> None:
-            fut, rows, journal = in_flight.popleft()
-            results = [x for _rows, answers in fut.result() for x in answers]
-            with _registered(con, "__journal", journal):
-                self._confirm(con, op, "select * from __journal", [], rows, results, result)
-            if self.on_batch:
-                self.on_batch(op, len(rows))
+        def rows_of(lo: int, hi: int) -> str:
+            return (
+                f"select __pk, __hash, __identity, __dest_id, __event_id from {plan_t} "
+                f"where __op = {_lit(op)} and __n >= {int(lo)} and __n < {int(hi)}"
+            )
+
+        def collect() -> None:
+            fut, rows, first = in_flight.popleft()
+            results = [x for _rows, got in fut.result() for x in got]
+            answered.append((first, len(rows), self._outcome(rows, results)))
+
+        def confirm_work() -> Callable[[], None]:
+            """Statements confirming the answered batches (one contiguous ``__n`` range)."""
+            if not answered:
+                return lambda: None
+            outcome = Outcome()
+            for _first, _n, got in answered:
+                outcome.add(got)
+            lo = answered[0][0]
+            hi = answered[-1][0] + answered[-1][1]
+            work = self._confirm_work(con, op, rows_of(lo, hi), [], outcome, result)
+            reported.extend(n for _first, n, _o in answered)
+            answered.clear()
+            return work
+
+        def commit(*works: Callable[[], None]) -> None:
+            self._transaction(con, lambda: [work() for work in works])
+            while reported and self.on_batch:  # batches confirmed by this transaction
+                self.on_batch(op, reported.pop(0))
+            reported.clear()
 
         def send_window() -> None:
-            """Journal the batches read ahead, then send them."""
-            window = pa.concat_tables([journal for _rows, journal in ahead])
-            with _registered(con, "__journal", window):
-                self._write_intent(con, op, "__journal", len(ahead[0][0]), result)
+            """Confirm what came back, journal the batches read ahead, then send them."""
+            lo = ahead[0][1]
+            hi = ahead[-1][1] + len(ahead[-1][0])
+            confirm = confirm_work()
+            result.sent += hi - lo
+            intent = self._intent_work(con, op, f"({rows_of(lo, hi)})", len(ahead[0][0]), result)
+            commit(confirm, intent)
             while ahead:
-                rows, journal = ahead.popleft()
-                result.sent += len(rows)
+                rows, first = ahead.popleft()
                 fut = pool.submit(self._deliver_leaves, dest, op, rows)
-                in_flight.append((fut, rows, journal))
+                in_flight.append((fut, rows, first))
                 while len(in_flight) > depth:
-                    settle()
+                    collect()
 
         try:
-            for rows, journal in batches:
-                ahead.append((rows, journal))
-                target = target or len(rows)
-                if sum(len(r) for r, _j in ahead) >= target:
-                    target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
+            try:
+                for rows, first in batches:
+                    ahead.append((rows, first))
+                    target = target or len(rows)
+                    if sum(len(r) for r, _f in ahead) >= target:
+                        target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
+                        send_window()
+                if ahead:
                     send_window()
-            if ahead:
-                send_window()
-            while in_flight:
-                settle()
+                while in_flight:
+                    collect()
+            except DestinationError:
+                # the run stops: what was answered before the failure is still confirmed
+                commit(confirm_work())
+                raise
+            commit(confirm_work())
         finally:
             # Break the future -> exception -> traceback -> frame cycle.
-            for fut, _rows, _journal in in_flight:
+            for fut, _rows, _first in in_flight:
                 fut.cancel()
             in_flight.clear()
 
@@ -980,9 +1052,13 @@ class SyncEngine:
                     con.execute("rollback")
             raise
 
-    def _write_intent(self, con, op: str, table: str, batch_size: int, result: RunResult) -> None:
-        """Record the pending operations of the rows of ``table`` (plan columns, batches of
-        ``batch_size`` in ``__pk`` order) in one transaction, before they leave.
+    def _intent_work(
+        self, con, op: str, table: str, batch_size: int, result: RunResult
+    ) -> Callable[[], None]:
+        """Record the pending operations of the rows of ``table`` (a relation of plan
+        columns __pk, __hash, __identity, __dest_id, __event_id, in batches of
+        ``batch_size`` in ``__pk`` order), before they leave: the statements, for the caller's
+        transaction.
         ``position`` is each row's place in its batch (a job's rows in their order). The
         run's progress counters move here too (once a window, not once a batch)."""
         run_id = result.run_id
@@ -1015,7 +1091,7 @@ class SyncEngine:
                 [result.sent, result.confirmed, result.rejected, run_id],
             )
 
-        self._transaction(con, work)
+        return work
 
     def _confirm(
         self,
@@ -1027,21 +1103,45 @@ class SyncEngine:
         results: list[RowResult],
         result: RunResult,
     ) -> None:
-        """One transaction for an answered batch (``rows``, as DuckDB reads them: ``sql``
-        with ``params``, columns __pk, __hash, __identity, __dest_id): the state advances
-        for the confirmed rows, rejected rows are recorded with the API's reason, answered
-        rows leave ``pending`` (a row without an answer stays: its outcome is unknown), and
-        the run's counters move (in memory; written once a window and at the end)."""
-        s = self.schema
+        """One transaction confirming answered rows (see ``_confirm_work``)."""
+        work = self._confirm_work(con, op, sql, params, self._outcome(rows, results), result)
+        self._transaction(con, work)
+
+    def _outcome(self, rows: list[Row], results: list[RowResult]) -> Outcome:
         by_pk = {r.pk: r for r in rows}
         answered = {r.pk for r in results if r.pk in by_pk}
         ok = [r for r in results if r.ok and r.pk in by_pk]
+        unanswered = [pk for pk in by_pk if pk not in answered]
         bad = [
             (r.pk, self.scrub(r.reason or "")[:1000]) for r in results if not r.ok and r.pk in by_pk
         ]
-        unanswered = [pk for pk in by_pk if pk not in answered]
-        bad += [(pk, "no result from destination") for pk in unanswered]
-        new_ids = [r for r in ok if r.dest_id and r.dest_id != by_pk[r.pk].dest_id]
+        return Outcome(
+            ok=len(ok),
+            updates=any(by_pk[r.pk].kind != "create" for r in ok),
+            bad=bad + [(pk, "no result from destination") for pk in unanswered],
+            unanswered=unanswered,
+            new_ids=[
+                (r.pk, r.dest_id) for r in ok if r.dest_id and r.dest_id != by_pk[r.pk].dest_id
+            ],
+        )
+
+    def _confirm_work(
+        self,
+        con,
+        op: str,
+        sql: str,
+        params: list[Any],
+        outcome: Outcome,
+        result: RunResult,
+    ) -> Callable[[], None]:
+        """The statements confirming answered rows (as DuckDB reads them: ``sql``
+        with ``params``, columns __pk, __hash, __identity, __dest_id), for the caller's
+        transaction: the state advances for the confirmed rows, rejected rows are recorded
+        with the API's reason, answered rows leave ``pending`` (a row without an answer
+        stays: its outcome is unknown). The run's counters move at once (in memory; written
+        with the next window's intent and at the end)."""
+        s = self.schema
+        ok, bad, unanswered, new_ids = outcome.ok, outcome.bad, outcome.unanswered, outcome.new_ids
         removal = op in REMOVAL_OPS
         gdpr = op == GDPR_DELETE
         # The exception filters and joins only when there are exceptions: the common batch
@@ -1058,7 +1158,7 @@ class SyncEngine:
                 "left join (select unnest(cast(? as varchar[])) as pk, "
                 "unnest(cast(? as varchar[])) as dest_id) as ids on ids.pk = o.__pk"
             )
-            ids_params = [[r.pk for r in new_ids], [r.dest_id for r in new_ids]]
+            ids_params = [[pk for pk, _ in new_ids], [i for _, i in new_ids]]
         answered_rows, answered_params = sql, list(params)
         if unanswered:
             answered_rows = f"select * from ({sql}) where {not_in}"
@@ -1066,7 +1166,7 @@ class SyncEngine:
         ts = now_utc()
 
         def work() -> None:
-            if ok and any(by_pk[r.pk].kind != "create" for r in ok):
+            if ok and outcome.updates:
                 con.execute(
                     f"delete from {s}.sync_state where {self._mine()} "
                     f"and pk in (select __pk from ({ok_rows}))",
@@ -1109,9 +1209,9 @@ class SyncEngine:
                     ],
                 )
 
-        self._transaction(con, work)
-        result.confirmed += len(ok)
+        result.confirmed += ok
         result.rejected += len(bad)
+        return work
 
     def _resume(self, con, dest: Destination, lock: Lock, result: RunResult) -> None:
         """Settle the asynchronous jobs a crashed run left pending (e.g. Klaviyo bulk imports):

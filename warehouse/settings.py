@@ -99,6 +99,14 @@ class SyncSettings(BaseModel):
     max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
     # Persons with an erasure request (dbt core.erased_persons): suppressed in every sync.
     erasure_relation: str = "core.erased_persons"
+    # DuckDB of one sync run (the diff, the plan, the journal): a memory cap, beyond which
+    # it spills to a temporary directory next to the warehouse, and its threads.
+    memory_limit: str = "256MB"
+    threads: int = Field(default=2, ge=1)
+    # Batches sent and not yet answered at once, one keep-alive connection each: the
+    # network wait overlaps reading and journaling the next batches. Receivers see
+    # batches concurrently (answers are confirmed in order); 1 sends strictly one by one.
+    max_in_flight: int = Field(default=2, ge=1, le=8)
 
 
 class IngestSettings(BaseModel):

@@ -368,6 +368,10 @@ class Destination:
         url = base_url or cfg.base_url or getattr(cls, "default_base_url", "") or ""
         return f"{cls.name}:{url.rstrip('/')}"
 
+    # the record record_sql renders is all ``deliver`` reads of a row that has one: the
+    # engine then builds no payload dict for it
+    record_is_complete: ClassVar[bool] = False
+
     @classmethod
     def record_sql(cls, op: str, targets: list[str], null_policy: str) -> str | None:
         """Optional: a DuckDB expression over columns f0..fn that renders this row's JSON

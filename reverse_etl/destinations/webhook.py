@@ -87,6 +87,7 @@ class SignedWebhook(HttpDestination):
     config = WebhookConfig
     max_batch = 500
     default_rps = 50.0
+    record_is_complete = True  # record_sql renders event_id, key and attributes
     ops = frozenset({UPSERT, UPDATE, DELETE, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
@@ -113,10 +114,14 @@ class SignedWebhook(HttpDestination):
 
     @classmethod
     def record_sql(cls, op: str, targets: list[str], null_policy: str) -> str | None:
-        """A record's ``attributes`` rendered by DuckDB (to_json keeps nulls, which is
-        null_policy clear; with skip Python builds them instead): large batches skip the
-        per-row dict and JSON work."""
-        if op not in (UPSERT, UPDATE, LIST_ADD) or null_policy != "clear" or not targets:
+        """The whole record (``event_id``, ``key`` and, for writes, ``attributes``) rendered
+        by DuckDB: a batch's body is its records' texts joined, with no per-row Python.
+        (to_json keeps nulls, which is null_policy clear; with skip Python builds the
+        attributes instead.)"""
+        head = '"event_id" := __event_id, "key" := __pk'
+        if op not in (UPSERT, UPDATE, LIST_ADD):
+            return f"to_json(struct_pack({head}))"
+        if null_policy != "clear" or not targets:
             return None
         tree: dict[str, Any] = {}
         for i, key in enumerate(targets):
@@ -127,21 +132,22 @@ class SignedWebhook(HttpDestination):
                 if not isinstance(node, dict):
                     return None  # a key is both a value and a parent: let Python decide
             node[path[-1]] = f"f{i}"
-        return "to_json(" + struct_sql(tree) + ")"
+        return f'to_json(struct_pack({head}, "attributes" := {struct_sql(tree)}))'
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
         with_attributes = op in (UPSERT, UPDATE, LIST_ADD)
         records = []
         for row in rows:
+            if row.record_json is not None:  # rendered by DuckDB
+                records.append(row.record_json)
+                continue
             head = f'{{"event_id":{json.dumps(row.event_id)},"key":{json.dumps(row.pk)}'
             if not with_attributes:
                 records.append(head + "}")
                 continue
-            attributes = row.record_json
-            if attributes is None:
-                attributes = json.dumps(
-                    nest(row.payload, self.sync.null_policy), separators=(",", ":"), default=str
-                )
+            attributes = json.dumps(
+                nest(row.payload, self.sync.null_policy), separators=(",", ":"), default=str
+            )
             records.append(f'{head},"attributes":{attributes}}}')
         msg_id = (
             "msg_"
