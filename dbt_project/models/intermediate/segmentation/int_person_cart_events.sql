@@ -1,17 +1,16 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='event_id',
         on_schema_change='fail',
+        **replace_partitions_config('occurred_date')
     )
 }}
 -- Add-to-cart and out-of-stock product views by identified persons (through the device's
 -- anonymous id in the identity graph), with the product's price. Incremental: each build
--- adds the events newer than the last one it holds, less cart_events_lookback_hours for
--- late arrivals, so the hourly cart path reads only the new hour. Devices stitched to a
--- person later are picked up for new events; `dbt build --full-refresh --select
--- int_person_cart_events` re-resolves the old ones.
+-- replaces the UTC days (occurred_date; a partition on Spark) from the newest event it
+-- holds, less cart_events_lookback_hours for late arrivals, so the hourly cart path reads
+-- only the last days. Devices stitched to a person later are picked up for new events;
+-- `dbt build --full-refresh --select int_person_cart_events` re-resolves the old ones.
 
 with
 
@@ -47,7 +46,8 @@ final as (
         events.product_id,
         events.is_in_stock,
         products.price,
-        events.occurred_at
+        events.occurred_at,
+        {{ utc_date('events.occurred_at') }} as occurred_date
     from events
     inner join stitched
         on events.anonymous_id = stitched.anonymous_id
@@ -59,7 +59,9 @@ final as (
     )
     {% if is_incremental() -%}
         and events.occurred_at >= (
-            select {{ dbt.dateadd('hour', -var('cart_events_lookback_hours'), 'max(occurred_at)') }}
+            select {{ utc_midnight(utc_date(
+                dbt.dateadd('hour', -var('cart_events_lookback_hours'), 'max(occurred_at)')
+            )) }}
             from {{ this }}
         )
     {%- endif %}
