@@ -73,14 +73,16 @@ docs: setup
 demo: generate build campaigns ml report sync docs
 	$(BIN)/python -m orchestration.demo_summary
 
-# Two workers: the suite is mostly dbt builds and servers waiting on I/O (about 11 min).
+# Two workers: the suite is mostly dbt builds and servers waiting on I/O. loadgroup keeps
+# each engine's cross-engine tests on one worker, so PostgreSQL and Spark build once.
 test: setup
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The dbt build on PostgreSQL (throwaway local cluster) and Spark (local mode), marts
-# compared with DuckDB's. RW_DBT_TARGET=postgres or spark runs one engine (default: both).
+# compared with DuckDB's (also part of `make test`). RW_DBT_TARGET=postgres or spark runs
+# one engine (default: both).
 test-engines: setup
-	RW_TEST_ENGINES=postgres,spark $(BIN)/python -m pytest tests/cross_engine
+	RW_TEST_ENGINES=postgres,spark $(BIN)/python -m pytest -n 2 --dist loadgroup tests/cross_engine
 
 # The Dagster UI on http://127.0.0.1:3000 over the demo warehouse (run `make demo` first).
 ui: setup

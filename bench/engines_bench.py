@@ -86,7 +86,8 @@ def bench_engine(engine: str, customers: int, workdir: Path, raw_dir: Path) -> d
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     env = engine_env(engine, root, raw_dir)
-    figures: dict = {"engine": engine, "customers": customers}
+    # the machine is shared: the load average at start and end qualifies every figure
+    figures: dict = {"engine": engine, "customers": customers, "load_start": os.getloadavg()}
     if engine != "duckdb":
         print(f"[{engine} {customers:,}] loading raw", flush=True)
         load = [sys.executable, "-m", "ingest.cli", "load-raw", "--target", engine,
@@ -100,22 +101,28 @@ def bench_engine(engine: str, customers: int, workdir: Path, raw_dir: Path) -> d
     figures["build_seconds"] = round(result["seconds"], 1)
     figures["build_peak_rss_gib"] = round(result["peak_rss_bytes"] / 2**30, 2)
     figures["layers_seconds"] = layer_seconds(target / "run_results.json")
+    figures["load_end"] = os.getloadavg()
     return figures
 
 
-def run_benchmarks(workdir: Path, scales: list[int], engines: list[str]) -> dict:
+def run_benchmarks(
+    workdir: Path, scales: list[int], engines: list[str], shops: dict[int, Path] | None = None
+) -> dict:
     runs = []
     for customers in scales:
         shop = workdir / "shops" / str(customers)
-        print(f"[engines {customers:,}] generating", flush=True)
-        size = generate(shop / "raw", shop / "truth", customers)
+        raw_dir = (shops or {}).get(customers, shop / "raw")
+        print(f"[engines {customers:,}] generating (or reusing {raw_dir})", flush=True)
+        size = generate(raw_dir, shop / "truth", customers)
         for engine in engines:
-            figures = bench_engine(engine, customers, workdir, shop / "raw")
+            figures = bench_engine(engine, customers, workdir, raw_dir)
             figures.update(events=size["events"], rows=size["rows"])
             figures["seconds_per_million_events"] = round(
                 figures["build_seconds"] / (size["events"] / 1e6), 1
             )
             runs.append(figures)
+            # kept after every run: a later, longer run may not finish
+            (workdir / "engines.partial.json").write_text(json.dumps(runs, indent=2))
     return {"scales": scales, "engines": engines, "load": os.getloadavg(), "runs": runs}
 
 
@@ -148,9 +155,18 @@ def main() -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
     parser.add_argument("--workdir", type=Path, default=BENCH_DIR / "out" / "engines")
+    parser.add_argument(
+        "--shop",
+        action="append",
+        default=[],
+        metavar="CUSTOMERS=RAW_DIR",
+        help="an already generated shop (seed 42) to use for a scale; only read",
+    )
     args = parser.parse_args()
+    shops = {int(k): Path(v).resolve() for k, v in (item.split("=", 1) for item in args.shop)}
+    args.workdir = args.workdir.resolve()  # dbt runs in dbt_project/: its paths must be absolute
     started = time.perf_counter()
-    results = run_benchmarks(args.workdir, args.scales, args.engines)
+    results = run_benchmarks(args.workdir, args.scales, args.engines, shops)
     results["command"] = f"python -m bench.engines_bench {' '.join(sys.argv[1:])}".strip()
     (args.workdir / "engines.json").write_text(json.dumps(results, indent=2))
     print(table(results))

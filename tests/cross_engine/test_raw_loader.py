@@ -28,6 +28,7 @@ def test_a_missing_raw_table_is_an_error_naming_the_file(shop: Path, tmp_path: P
         raw_files(tmp_path / "raw")
 
 
+@pytest.mark.xdist_group("engine_postgres")  # the worker that has the cluster already
 def test_postgres_load_is_exact_and_a_reload_replaces(
     shop: Path,
     postgres_server: PostgresServer,  # noqa: F811

@@ -17,25 +17,30 @@
 {#- Rendered when the hook runs (so `this` is the built relation): drop cutoffs that are
     neither kept for training nor today's, and any after today's. -#}
 {%- set prune_stale -%}{% raw %}
-    delete from {{ this }}
-    where cutoff_date not in (select cutoff_date from {{ ref('ml_cutoffs') }})
+    {%- set stale -%}
+        cutoff_date not in (select cutoff_date from {{ ref('ml_cutoffs') }})
         and (
             {{ 'true' if var('ml_rebuild_feature_cutoffs', false) else 'not is_training_cutoff' }}
             or cutoff_date > (select max(cutoff_date) from {{ ref('ml_cutoffs') }})
         )
+    {%- endset %}
+    {{ delete_rows(this, stale, 'cutoff_date') }}
 {% endraw %}{%- endset %}
 {#- Persons merged away since a kept cutoff was computed no longer exist: drop their rows
     (their labels would read as "no future orders"). The survivor's kept rows lack the
     merged history until the next rebuild of the schedule (the weekly retraining). -#}
 {%- set prune_merged -%}{% raw %}
-    delete from {{ this }}
-    where person_id not in (select person_id from {{ ref('dim_customers') }})
+    {{ delete_rows(
+        this,
+        'person_id not in (select person_id from ' ~ ref('dim_customers') ~ ')',
+        'cutoff_date',
+    ) }}
 {% endraw %}{%- endset %}
+{#- Replaced cutoff by cutoff: delete+insert, or a partition per cutoff on Spark. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='cutoff_date',
     on_schema_change='fail',
+    **replace_partitions_config('cutoff_date')
 ) }}
 {#- The widest model of the project (persons x cutoffs): cap DuckDB's memory while it builds
     so it spills to disk instead of growing with the shop (var ml_duckdb_memory_limit). -#}

@@ -3,8 +3,9 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where audience in "
-            ~ "{{ sql_list(audience_rules()) }}{% endif %}",
+        pre_hook="{% if is_incremental() %}{{ delete_rows(this, 'audience in '"
+            ~ " ~ sql_list(audience_rules()), 'audience') }}{% endif %}",
+        **spark_partitions_config('audience')
     )
 }}
 -- Every entry into every audience begun by the as-of point, one shape
