@@ -43,7 +43,7 @@ LAYERS = {
 
 
 def _measured(cmd: list[str], env: dict, cwd: Path | None = None) -> dict:
-    from bench.run import measured
+    from bench.measure import measured
 
     return measured(cmd, env=env, cwd=cwd)
 

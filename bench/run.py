@@ -17,7 +17,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,43 +26,16 @@ import duckdb
 import numpy as np
 import psutil
 
+from bench.measure import END_DATE, gib, measured, node_seconds
 from ingest.evaluation import stitching_quality
 from ingest.export import export_transactions_csv
 from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
-END_DATE = "2026-11-15"
 # The warehouse foundation: seeds, staging, identity, core marts and their tests. Later
 # layers (segmentation, ml, sync) have their own benchmarks on top of it.
 FOUNDATION = "+path:models/marts/core"
-
-
-def measured(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
-    """Wall time and peak RSS of `cmd`, run in a fresh measuring process."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.peak", "--", *cmd],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout)
-    if result["returncode"] != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} failed:\n{result['stdout_tail']}\n{result['stderr_tail']}"
-        )
-    return result
-
-
-def gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.2f} GiB"
-
-
-def node_seconds(run_results: Path) -> dict[str, float]:
-    data = json.loads(run_results.read_text())
-    return {r["unique_id"]: r["execution_time"] for r in data["results"]}
 
 
 def dbt_measured(command: list[str], raw_dir: Path, db: Path, dbt_vars: dict | None = None):

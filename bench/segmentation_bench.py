@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.run import END_DATE, measured, node_seconds
+from bench.measure import END_DATE, measured, node_seconds
 from warehouse.dbt import DBT_PROJECT_DIR, dbt_args, dbt_env
 from warehouse.settings import PROJECT_ROOT
 
