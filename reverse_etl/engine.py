@@ -70,6 +70,8 @@ SAMPLE_ROWS = 5
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
 JOURNAL_ROWS = 10_000
+# the state's row hash of a record whose person withdrew consent (unsubscribed, still there)
+REVOKED = "revoked"
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Plan:
     creates: int = 0
     updates: int = 0
     removals: int = 0
+    undos: int = 0  # of the removals: a crashed run's writes taken back (never in the state)
     revocations: int = 0  # delivered people whose consent is withdrawn: unsubscribed
     retirements: int = 0  # old identities (changed email) taken off a list/tag
     released: int = 0  # left the model, but their record is another key's now: not deleted
@@ -433,13 +436,16 @@ class SyncEngine:
             if with_revocations
             else f"select __pk from {desired_t} where false"
         )
+        # a record that outlives the revocation is remembered as revoked (see _confirm_work)
+        revoked_hash = f"'{REVOKED}'" if self._revocation_keeps_record else "null"
         revoke_sql = (
             f"""
             union all
-            select 'revoke', s.pk, null, s.identity, s.dest_id,
+            select 'revoke', s.pk, {revoked_hash}, s.identity, s.dest_id,
                 md5({run} || '|' || s.pk || '|revoke|' || s.row_hash){", " + rcols if rcols else ""}
             from state as s
             semi join revoked as rv on rv.__pk = s.pk
+            where s.row_hash is distinct from '{REVOKED}'
             """
             if with_revocations
             else ""
@@ -467,14 +473,16 @@ class SyncEngine:
             anti join invalid as inv on inv.__pk = s.pk
             anti join revoked as rv on rv.__pk = s.pk
             union all
-            -- a write of a crashed run may have been applied: undo it if no longer wanted
-            select 'remove', pe.pk, null, pe.identity, pe.dest_id,
-                md5({run} || '|' || pe.pk || '|undo|' || pe.row_hash){", " + pcols if pcols else ""}
+            -- a write of a crashed run may have been applied: undo it if no longer wanted;
+            -- an undo whose answer was lost is sent again (the same emission, the same id)
+            select 'undo', pe.pk, null, pe.identity, pe.dest_id,
+                case when pe.op_class = 'remove' then pe.event_id
+                else md5({run} || '|' || pe.pk || '|undo|' || pe.row_hash) end
+                {", " + pcols if pcols else ""}
             from pending as pe
             anti join state as s on s.pk = pe.pk
             anti join desired as d on d.__pk = pe.pk
             anti join invalid as inv on inv.__pk = pe.pk
-            where pe.op_class = 'write'
             """
             if with_removals
             else ""
@@ -489,14 +497,17 @@ class SyncEngine:
             join desired as d on d.__pk = s.pk
             where s.identity is distinct from d.__identity
             union all
-            -- a crashed run may have added the person under an address they no longer have
+            -- a crashed run may have added the person under an address they no longer have,
+            -- or its retirement of that address may not have been answered (sent again,
+            -- the same emission)
             select 'retire', pe.pk, null, pe.identity, pe.dest_id,
-                md5({run} || '|' || pe.pk || '|retire|' || pe.row_hash)
+                case when pe.op_class = 'remove' then pe.event_id
+                else md5({run} || '|' || pe.pk || '|retire|' || pe.row_hash) end
                 {", " + pcols if pcols else ""}
             from pending as pe
             join desired as d on d.__pk = pe.pk
             left join state as s on s.pk = pe.pk
-            where pe.op_class = 'write' and pe.identity is distinct from d.__identity
+            where pe.identity is distinct from d.__identity
                 and (s.pk is null or s.identity is not distinct from d.__identity)
             """
             if sync.mode == "list" and ident
@@ -577,7 +588,8 @@ class SyncEngine:
             source_rows=counts[0],
             creates=kinds.get("create", 0),
             updates=kinds.get("update", 0),
-            removals=kinds.get("remove", 0),
+            removals=kinds.get("remove", 0) + kinds.get("undo", 0),
+            undos=kinds.get("undo", 0),
             revocations=kinds.get("revoke", 0),
             retirements=kinds.get("retire", 0),
             released=kinds.get("release", 0),
@@ -597,7 +609,7 @@ class SyncEngine:
             if n:
                 plan.api_calls[op] = shape.calls_for(op, n)
         plan.quota_note = shape.quota_note()
-        for kind in ("create", "update", "remove", "revoke", "retire"):
+        for kind in ("create", "update", "remove", "undo", "revoke", "retire"):
             if kinds.get(kind):
                 rel = con.execute(
                     f"select * from {plan_t} where __kind = ? order by __pk limit {SAMPLE_ROWS}",
@@ -615,6 +627,14 @@ class SyncEngine:
         plan.seconds = time.perf_counter() - t0
         return plan
 
+    @property
+    def _revocation_keeps_record(self) -> bool:
+        """Whether the platform's record outlives a consent revocation (an unsubscribed
+        profile in mirror and upsert modes; a list sync only takes the member off): its
+        state row stays, marked revoked, so that a later leave still deletes it (mirror) and
+        a return finds it by its destination id."""
+        return self.sync.mode in ("mirror", "upsert", "update")
+
     def _guard(self, plan: Plan) -> str | None:
         """Why this plan must not run (guard rails of the sync), or None."""
         guard = self.sync.guard
@@ -625,9 +645,12 @@ class SyncEngine:
                 f"source {self.sync.source} is empty while {plan.state_rows} rows are delivered"
                 " (a failed build?); set guard.allow_empty_source to sync an empty model"
             )
-        if plan.removals > guard.max_removal_share * plan.state_rows:
+        # the share is of the delivered rows (the state): undos take back a crashed run's
+        # unconfirmed writes (at most a journal window), which the state never held
+        removals = plan.removals - plan.undos
+        if removals > guard.max_removal_share * plan.state_rows:
             return (
-                f"{plan.removals} removals are {plan.removals / plan.state_rows:.1%} of the "
+                f"{removals} removals are {removals / plan.state_rows:.1%} of the "
                 f"{plan.state_rows} delivered rows, above guard.max_removal_share "
                 f"{guard.max_removal_share:.0%}; check the model, or raise the share for this sync"
             )
@@ -653,9 +676,9 @@ class SyncEngine:
         if mode == "update":
             return [(UPDATE, ("create", "update"))]
         if mode == "mirror":
-            return [(UPSERT, ("create", "update")), (DELETE, ("remove",))]
+            return [(UPSERT, ("create", "update")), (DELETE, ("remove", "undo"))]
         if mode == "list":
-            return [(LIST_REMOVE, ("remove", "retire")), (LIST_ADD, ("create", "update"))]
+            return [(LIST_REMOVE, ("remove", "retire", "undo")), (LIST_ADD, ("create", "update"))]
         if mode == "gdpr_delete":
             return [(GDPR_DELETE, ("create",))]
         raise ValueError(mode)
@@ -774,6 +797,7 @@ class SyncEngine:
                                 "remove": "removals",
                                 "revoke": "revocations",
                                 "retire": "retirements",
+                                "undo": "undos",
                             }[k],
                         )
                         for k in kinds
@@ -1142,7 +1166,7 @@ class SyncEngine:
         with the next window's intent and at the end)."""
         s = self.schema
         ok, bad, unanswered, new_ids = outcome.ok, outcome.bad, outcome.unanswered, outcome.new_ids
-        removal = op in REMOVAL_OPS
+        removal = op in REMOVAL_OPS and not (op == UNSUBSCRIBE and self._revocation_keeps_record)
         gdpr = op == GDPR_DELETE
         # The exception filters and joins only when there are exceptions: the common batch
         # (all confirmed, no new ids) is a plain insert and a plain delete.

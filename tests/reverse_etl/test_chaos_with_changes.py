@@ -25,7 +25,7 @@ from .conftest import FIELDS, desired_people, engine_for, make_customers
 from .platform_view import desired, view
 from .test_crash import REPO, _cmd, _env, _write_sync
 
-KILLS = int(os.environ.get("RW_CHAOS_KILLS", "3"))
+KILLS = int(os.environ.get("RW_CHAOS_KILLS", "8"))
 N = 80
 LIST_DEST = {
     "klaviyo": ({"object": "list", "list_id": "Chaos"}, "Chaos"),

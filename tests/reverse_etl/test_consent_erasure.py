@@ -60,7 +60,45 @@ def test_withdrawn_consent_is_the_platforms_own_unsubscribe(
     r = engine.run()
     assert r.status == "success" and r.plan.revocations == 1
     assert _platform_says_unsubscribed(emulator.state.snapshot(), dest) == {"person1@shop.test"}
-    assert "P000001" not in state_rows(db, sync.name)
+    # the record stays at the platform, unsubscribed: the state keeps it marked revoked (not
+    # as delivered content), so that a return finds it and a later leave still reaches it
+    assert state_rows(db, sync.name)["P000001"] == "revoked"
+    assert engine.plan().total == 0
+
+
+def test_a_revoked_record_is_still_deleted_when_its_person_leaves(emulator, secrets_env, tmp_path):
+    """Mirror mode: an unsubscribed Braze user is kept while the person stays in the model
+    without consent; when the person leaves the model, the user is deleted like any other;
+    a person who consents again is written to the same user."""
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 30)
+    sync = sync_config(
+        "braze",
+        mode="mirror",
+        consent=CONSENT,
+        holdout={"column": "is_holdout", "policy": "attribute"},
+        guard={"max_removal_share": 1.0},
+    )
+    engine = engine_for(sync, db, emulator.url, tmp_path)
+    assert engine.run().status == "success"
+    _sql(
+        db,
+        "update dim_customers set is_email_consented = false "
+        "where person_id in ('P000001', 'P000002')",
+    )
+    r = engine.run()
+    assert r.status == "success" and r.plan.revocations == 2 and r.plan.removals == 0
+    users = emulator.state.snapshot()["braze"]["users"]
+    assert users["P000001"]["email_subscribe"] == "unsubscribed"
+    assert engine.plan().total == 0  # revoked once, not again on every run
+
+    _sql(db, "delete from dim_customers where person_id = 'P000001'")
+    _sql(db, "update dim_customers set is_email_consented = true where person_id = 'P000002'")
+    r = engine.run()
+    assert r.status == "success" and r.plan.removals == 1 and r.plan.updates == 1
+    snap = emulator.state.snapshot()
+    assert "P000001" not in snap["braze"]["users"] and "P000001" in snap["braze"]["deleted"]
+    assert snap["braze"]["users"]["P000002"]["email"] == "person2@shop.test"
     assert engine.plan().total == 0
 
 

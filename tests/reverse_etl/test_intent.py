@@ -96,6 +96,57 @@ def test_pending_removal_of_a_person_who_came_back_is_sent_again(emulator, secre
     assert engine.plan().total == 0
 
 
+def _crash(sync, db, emulator, tmp_path, fault: str) -> None:
+    """One run whose first request meets ``fault`` (no retry): it fails with its rows pending."""
+    emulator.state.config.fault_rate = 1.0
+    emulator.state.config.fault_kinds = [fault]
+    assert engine_for(sync, db, emulator.url, tmp_path, max_attempts=1).run().status == "failed"
+    emulator.state.config.fault_rate = 0.0
+
+
+def _tagged(emulator) -> set[str]:
+    return view(emulator.state.snapshot(), "salesmanago", "", "VIP")[1]
+
+
+def test_an_undo_that_never_arrived_is_sent_again(emulator, secrets_env, tmp_path):
+    """A crashed run's writes landed; the next run's undo of them (consent withdrawn) is
+    lost on the way: the run after it still takes everybody off the tag."""
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 20)
+    sync = _list_sync("salesmanago")
+    _crash(sync, db, emulator, tmp_path, "drop_after")  # tagged, answer lost
+    assert len(_tagged(emulator)) == 14
+    _sql(db, "update dim_customers set is_email_consented = false")
+    _crash(sync, db, emulator, tmp_path, "drop_before")  # the undo never reaches the platform
+    assert len(_tagged(emulator)) == 14 and {op for _pk, op, _j in _pending(db, sync.name)} == {
+        "list_remove"
+    }
+    engine = engine_for(sync, db, emulator.url, tmp_path)
+    r = engine.run()
+    assert r.status == "success" and r.plan.removals == r.plan.undos == 14
+    assert _tagged(emulator) == set()
+    assert _pending(db, sync.name) == [] and engine.plan().total == 0
+
+
+def test_a_retirement_that_never_arrived_is_sent_again(emulator, secrets_env, tmp_path):
+    """A person tagged by a crashed run changes address; the retirement of the old address
+    is lost on the way: the next run still takes the old address off the tag."""
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 20)
+    sync = _list_sync("salesmanago")
+    _crash(sync, db, emulator, tmp_path, "drop_after")  # tagged, answer lost
+    assert "person0@shop.test" in _tagged(emulator)
+    _sql(db, "update dim_customers set email = 'new0@shop.test' where person_id = 'P000000'")
+    _crash(sync, db, emulator, tmp_path, "drop_before")  # the retirement goes first and is lost
+    assert "person0@shop.test" in _tagged(emulator)
+    engine = engine_for(sync, db, emulator.url, tmp_path)
+    assert engine.run().status == "success"
+    tagged = _tagged(emulator)
+    assert "person0@shop.test" not in tagged and "new0@shop.test" in tagged
+    assert len(tagged) == 14
+    assert _pending(db, sync.name) == [] and engine.plan().total == 0
+
+
 def test_klaviyo_job_of_a_dead_run_is_resumed_by_id(emulator, secrets_env, tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 40)

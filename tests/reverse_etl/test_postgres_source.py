@@ -83,11 +83,14 @@ def test_a_sync_reads_from_postgresql(pg_settings, postgres_server):
 
     # The state lives in the DuckDB file; the source was never copied there.
     with duckdb.connect(str(pg_settings.duckdb_path), read_only=True) as con:
-        (states,) = con.execute(
-            "select count(*) from reverse_etl.sync_state where sync_name = 'pg_people'"
+        states = con.execute(
+            "select count(*) filter (where row_hash <> 'revoked'), "
+            "list(pk) filter (where row_hash = 'revoked') "
+            "from reverse_etl.sync_state where sync_name = 'pg_people'"
         ).fetchone()
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-    assert states == 29  # the withdrawn person is no longer delivered
+    # the withdrawn person is no longer delivered: remembered as revoked (the record stays)
+    assert states == (29, ["P0002"])
     assert "sync_pg__people" not in tables
 
 
