@@ -147,26 +147,38 @@ class HubSpot(Vendor):
                         }
                     )
                     continue
-                props = self.contacts[cid]
-                for k, v in (inp.get("properties") or {}).items():
-                    if k == "email":
-                        self.by_email.pop(props.get("email", ""), None)
-                        self.by_email[str(v).lower()] = cid
-                        props["email"] = str(v).lower()
-                    elif v == "" or v is None:
-                        props.pop(k, None)
-                    else:
-                        props[k] = str(v)
+                self._write(cid, inp.get("properties") or {})
                 st.effect("hubspot.contacts_updated")
-                results.append(
-                    {
-                        "id": cid,
-                        "properties": dict(props),
-                        "createdAt": now,
-                        "updatedAt": now,
-                        "archived": False,
-                    }
-                )
+                results.append(self._record(cid, now))
+        return self._answer(results, errors, now)
+
+    def _write(self, cid: str, properties: dict[str, Any]) -> None:
+        """Set a contact's properties: an empty string clears one; a new email re-keys it."""
+        props = self.contacts[cid]
+        for k, v in properties.items():
+            if k == "email":
+                self.by_email.pop(props.get("email", ""), None)
+                self.by_email[str(v).lower()] = cid
+                props["email"] = str(v).lower()
+            elif v == "" or v is None:
+                props.pop(k, None)
+            else:
+                props[k] = str(v)
+
+    def _record(self, cid: str, now: str, **extra: Any) -> dict[str, Any]:
+        props = self.contacts[cid]
+        return {
+            "id": cid,
+            "properties": dict(props),
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+            **extra,
+        }
+
+    @staticmethod
+    def _answer(results: list[Any], errors: list[Any], now: str) -> Response:
+        """A batch answer: 200, or 207 Multi-Status with the per-record ``errors``."""
         out: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,
@@ -295,34 +307,10 @@ class HubSpot(Vendor):
                         st.effect("hubspot.contacts_created")
                     else:
                         st.effect("hubspot.contacts_updated")
-                    props = self.contacts[cid]
-                    for k, v in (inp.get("properties") or {}).items():
-                        if v == "" or v is None:
-                            props.pop(k, None)  # empty string clears a property
-                        else:
-                            props[k] = str(v)
-                    props["email"] = email
-                    results.append(
-                        {
-                            "id": cid,
-                            "properties": dict(props),
-                            "createdAt": now,
-                            "updatedAt": now,
-                            "archived": False,
-                            "new": is_new,
-                        }
-                    )
-            out: dict[str, Any] = {
-                "status": "COMPLETE",
-                "results": results,
-                "startedAt": now,
-                "completedAt": now,
-            }
-            if errors:
-                out["errors"] = errors
-                out["numErrors"] = len(errors)
-                return 207, out, None
-            return 200, out, None
+                    # keyed by the address in ``id``: a different ``email`` property is ignored
+                    self._write(cid, {**(inp.get("properties") or {}), "email": email})
+                    results.append(self._record(cid, now, new=is_new))
+            return self._answer(results, errors, now)
         m = re.match(r"^/crm/v3/lists/([^/]+)/memberships/add-and-remove$", path)
         if method == "PUT" and m:
             add = [str(x) for x in doc.get("recordIdsToAdd", [])]
