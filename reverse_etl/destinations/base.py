@@ -395,6 +395,13 @@ class Destination:
         pair, keyed by the previous person's key; a pair already merged counts as done."""
         raise NotImplementedError
 
+    def rename(self, pairs: list[Any]) -> list[RowResult] | None:
+        """Hand each ``merges.MergePair``'s previous record to its survivor, who has no
+        record here yet (Braze renames the external id): one RowResult per pair, keyed by the
+        previous person's key. None (the default): not possible here; the previous person
+        is then handled as having left."""
+        return None
+
     def address_holders(self, emails: list[str]) -> dict[str, str]:
         """Where ``records_follow_identity``: email -> id of the records that hold these
         addresses now (``merges.py`` merges a record left holding a person's new address)."""
