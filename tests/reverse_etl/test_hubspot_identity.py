@@ -21,10 +21,12 @@ import json
 import duckdb
 import httpx
 
+from reverse_etl.config import load_syncs
 from reverse_etl.destinations import DeliveryContext
 from reverse_etl.destinations.base import Row
 from reverse_etl.destinations.hubspot import HubSpot
 from reverse_etl.emulator import DEFAULT_CREDENTIALS
+from warehouse.settings import SYNCS_DIR
 
 from .conftest import engine_for, make_customers, sync_config
 
@@ -61,10 +63,6 @@ DOC_READ = {
     ],
     "startedAt": "2023-11-07T05:31:56Z",
     "completedAt": "2023-11-07T05:31:56Z",
-}
-CONSENTED = {
-    "consent": {"column": "is_email_consented", "channel": "email"},
-    "destination": {"subscription_id": "9001"},
 }
 
 
@@ -167,36 +165,59 @@ def test_emulator_answers_update_by_id_as_documented(emulator):
     assert contacts["c@shop.test"]["id"] == ids["b@shop.test"]
 
 
+def _shipped_contacts_model(db) -> None:
+    """The columns the shipped ``hubspot_contacts`` sync reads (``sync_hubspot__contacts``)."""
+    con = duckdb.connect(str(db))
+    con.execute("create schema if not exists sync")
+    con.execute(
+        """
+        create or replace table sync.sync_hubspot__contacts as
+        select 'P' || lpad(cast(i as varchar), 6, '0') as person_id,
+            'person' || i || '@shop.test' as email, 'First' || i as first_name,
+            'Last' || i as last_name, 'PL' as country, i as orders_count,
+            cast(i * 10.5 as decimal(12, 2)) as net_revenue,
+            timestamp '2026-11-01 10:00:00' + to_hours(i) as last_order_at,
+            case when i % 2 = 0 then 'winback' end as current_audience,
+            true as is_email_consented, false as is_holdout
+        from range(8) as t(i)
+        """
+    )
+    con.close()
+
+
 def test_email_change_then_revocation_leaves_one_unsubscribed_contact(
     emulator, secrets_env, tmp_path
 ):
-    """The world changes between runs: the address changes, then consent is withdrawn. The
-    person ends with exactly one contact (the one first created), under the new address,
-    unsubscribed; nothing was archived and no second contact was ever created."""
+    """The shipped ``hubspot_contacts`` sync while the world changes between runs: the
+    address changes, then consent is withdrawn. The person ends with exactly one contact
+    (the one first created), under the new address, unsubscribed from the sync's
+    subscription type; nothing was archived and no second contact was ever created."""
     db = tmp_path / "w.duckdb"
-    make_customers(db, 10)
-    engine = engine_for(sync_config("hubspot", **CONSENTED), db, emulator.url, tmp_path)
+    _shipped_contacts_model(db)
+    sync = load_syncs(SYNCS_DIR)["hubspot_contacts"]
+    engine = engine_for(sync, db, emulator.url, tmp_path)
     assert engine.run().status == "success"
     first_id = _contacts(emulator)["person1@shop.test"]["id"]
     created = emulator.state.snapshot()["effects"]["hubspot.contacts_created"]
+    assert created == 8
 
-    _sql(db, "update dim_customers set email = 'renamed1@shop.test' where person_id = 'P000001'")
+    model = "sync.sync_hubspot__contacts"
+    _sql(db, f"update {model} set email = 'renamed1@shop.test' where person_id = 'P000001'")
     assert engine.run().status == "success"
     contacts = _contacts(emulator)
-    assert "person1@shop.test" not in contacts
+    assert "person1@shop.test" not in contacts and len(contacts) == 8
     assert contacts["renamed1@shop.test"]["id"] == first_id
-    assert [c for c in contacts.values() if c.get("firstname") == "First1"] == [
-        contacts["renamed1@shop.test"]
-    ]
+    assert contacts["renamed1@shop.test"]["firstname"] == "First1"
 
-    _sql(db, "update dim_customers set is_email_consented = false where person_id = 'P000001'")
+    _sql(db, f"update {model} set is_email_consented = false where person_id = 'P000001'")
     r = engine.run()
     assert r.status == "success" and r.plan.revocations == 1
     snap = emulator.state.snapshot()
     mine = [c for c in snap["hubspot"]["contacts"].values() if c.get("firstname") == "First1"]
     assert mine == [snap["hubspot"]["contacts"]["renamed1@shop.test"]]
     assert mine[0]["id"] == first_id
-    assert "renamed1@shop.test/9001" in snap["hubspot"]["unsubscribed"]
+    subscription = sync.destination.subscription_id
+    assert snap["hubspot"]["unsubscribed"] == [f"renamed1@shop.test/{subscription}"]
     assert snap["effects"]["hubspot.contacts_created"] == created
     assert snap["effects"].get("hubspot.contacts_archived", 0) == 0
     assert engine.plan().total == 0
