@@ -286,7 +286,7 @@ class HubSpot(HttpDestination):
                     out[r.pk] = RowResult(r.pk, True, dest_id=found[self._email(r)])
                 else:
                     out[r.pk] = RowResult(r.pk, False, reason="no result returned for input")
-            todo = []
+            break
         return [out[r.pk] for r in rows]
 
     def _conflicts(self, resp: Any, rows: list[Row]) -> dict[str, RowResult]:
@@ -296,7 +296,7 @@ class HubSpot(HttpDestination):
         if not holder:
             return {}
         holder_id = holder.group(1)
-        found = self.read_emails([holder_id])
+        found = self._read({"inputs": [{"id": holder_id}]})  # by record id
         address = next(iter(found), None)
         reason = (
             f"409 CONFLICT: the new email address already belongs to HubSpot contact "
@@ -309,14 +309,7 @@ class HubSpot(HttpDestination):
             if address and self._email(r) == address and str(r.dest_id) != holder_id
         }
 
-    def read_emails(self, record_ids: list[str]) -> dict[str, str]:
-        """email -> record id of the given contacts (``batch/read`` by id)."""
-        return self._read({"inputs": [{"id": i} for i in record_ids]})
-
     def address_holders(self, emails: list[str]) -> dict[str, str]:
-        return self.ids_by_email(emails)
-
-    def ids_by_email(self, emails: list[str]) -> dict[str, str]:
         """email -> record id of the contacts that hold these addresses (``batch/read`` by
         email, 100 per call); an address no contact holds is absent."""
         found: dict[str, str] = {}
@@ -326,6 +319,7 @@ class HubSpot(HttpDestination):
         return found
 
     def _read(self, body: dict[str, Any]) -> dict[str, str]:
+        """email -> record id of the contacts ``batch/read`` finds (by id or ``idProperty``)."""
         resp = self.http.request(
             "POST",
             "/crm/v3/objects/contacts/batch/read",
@@ -343,7 +337,7 @@ class HubSpot(HttpDestination):
     def _ids(self, rows: list[Row]) -> dict[str, str]:
         ids = {r.pk: r.dest_id for r in rows if r.dest_id}
         need = [r for r in rows if not r.dest_id and self._email(r)]
-        found = self.ids_by_email([self._email(r) for r in need]) if need else {}
+        found = self.address_holders([self._email(r) for r in need]) if need else {}
         ids.update({r.pk: found[self._email(r)] for r in need if self._email(r) in found})
         return ids
 
