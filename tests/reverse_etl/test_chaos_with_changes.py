@@ -34,6 +34,7 @@ CASES = [
     ("hubspot", "list"),
     ("salesmanago", "list"),
     ("braze", "mirror"),
+    ("hubspot", "upsert"),  # the shipped hubspot_contacts shape: contacts follow by record id
     ("webhook", "mirror"),
 ]
 BASE = {
@@ -59,6 +60,10 @@ def _spec(dest: str, mode: str) -> dict:
         spec["consent"] = {"column": "is_email_consented"}
         spec["holdout"] = {"column": "is_holdout", "policy": "exclude"}
     elif dest == "braze":
+        spec["consent"] = {"column": "is_email_consented"}
+        spec["holdout"] = {"column": "is_holdout", "policy": "attribute"}
+    elif dest == "hubspot":
+        spec["destination"]["subscription_id"] = "9001"
         spec["consent"] = {"column": "is_email_consented"}
         spec["holdout"] = {"column": "is_holdout", "policy": "attribute"}
     return spec
@@ -129,7 +134,7 @@ def _intended(db, dest: str, mode: str) -> tuple[dict, set[str] | None]:
     if mode == "list":
         people = desired_people(db, "is_email_consented and not is_holdout")
         return desired(people, dest), set(desired(people, dest))
-    where = "is_email_consented" if dest == "braze" else "true"
+    where = "is_email_consented" if dest in ("braze", "hubspot") else "true"
     return desired(desired_people(db, where), dest), None
 
 
@@ -183,6 +188,11 @@ def test_kills_with_changes_converge_exactly(dest, mode, emulator, secrets_env, 
         for key in set(records) - set(want):
             assert key in people and not people[key]["is_email_consented"], key
             assert snap["braze"]["users"][key]["email_subscribe"] == "unsubscribed", key
+    elif dest == "hubspot":
+        # every consented person's contact holds exactly their attributes, under their
+        # address; contacts are never archived by an upsert sync
+        assert {k: records.get(k) for k in want} == want
+        assert snap["effects"].get("hubspot.contacts_archived", 0) == 0
     else:
         assert records == want, "records differ from the intended state"
     eff = snap["effects"]
