@@ -487,19 +487,25 @@ class SyncEngine:
             if with_removals
             else ""
         )
-        # list/tag: an identity change (new email) takes the old identity off the list first
-        retire_sql = (
-            f"""
+        # list/tag: an identity change (new email) takes the old identity off the list first,
+        # except where a record this sync holds follows its person's change by record id
+        moves = destination_class(sync.destination.type).records_follow_identity
+        retire_held = f"""
             union all
             select 'retire', s.pk, null, s.identity, s.dest_id,
                 md5({run} || '|' || s.pk || '|retire|' || s.row_hash){", " + rcols if rcols else ""}
             from state as s
             join desired as d on d.__pk = s.pk
             where s.identity is distinct from d.__identity
+            """
+        retire_sql = (
+            f"""
+            {"" if moves else retire_held}
             union all
-            -- a crashed run may have added the person under an address they no longer have,
-            -- or its retirement of that address may not have been answered (sent again,
-            -- the same emission)
+            -- a crashed run may have added the person under an address they no longer have
+            -- (a record whose id the crash kept from us cannot follow them), or its
+            -- retirement of that address may not have been answered (sent again, the same
+            -- emission)
             select 'retire', pe.pk, null, pe.identity, pe.dest_id,
                 case when pe.op_class = 'remove' then pe.event_id
                 else md5({run} || '|' || pe.pk || '|retire|' || pe.row_hash) end
@@ -509,6 +515,7 @@ class SyncEngine:
             left join state as s on s.pk = pe.pk
             where pe.identity is distinct from d.__identity
                 and (s.pk is null or s.identity is not distinct from d.__identity)
+                {"and s.pk is null and pe.dest_id is null" if moves else ""}
             """
             if sync.mode == "list" and ident
             else ""

@@ -343,6 +343,9 @@ class Destination:
     # the destination identifies a record by its email (not by our key): a record whose
     # address another key now has belongs to that key and is never deleted for this one
     keyed_by_email = False
+    # a record this sync holds is written by its record id, so it follows its person's
+    # identity change (no retirement of the old address; ``address_holders`` frees the new)
+    records_follow_identity = False
     max_batch = 1000
     default_rps = 10.0
     ops: frozenset[str] = frozenset()
@@ -390,6 +393,18 @@ class Destination:
         """Merge each ``merges.MergePair``'s previous record into its survivor's through the
         vendor's merge endpoint (destinations with ``MERGE`` in ``ops``): one RowResult per
         pair, keyed by the previous person's key; a pair already merged counts as done."""
+        raise NotImplementedError
+
+    def rename(self, pairs: list[Any]) -> list[RowResult] | None:
+        """Hand each ``merges.MergePair``'s previous record to its survivor, who has no
+        record here yet (Braze renames the external id): one RowResult per pair, keyed by the
+        previous person's key. None (the default): not possible here; the previous person
+        is then handled as having left."""
+        return None
+
+    def address_holders(self, emails: list[str]) -> dict[str, str]:
+        """Where ``records_follow_identity``: email -> id of the records that hold these
+        addresses now (``merges.py`` merges a record left holding a person's new address)."""
         raise NotImplementedError
 
     def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]] | None:

@@ -10,11 +10,20 @@
   ``merge_updates`` of ``identifier_to_merge`` / ``identifier_to_keep`` external ids (at most
   50 per request). Braze keeps the kept user, copies onto it what only the merged user had,
   and removes the merged user; merging a user that no longer exists changes nothing.
+- rename (a merged person's user handed to a survivor Braze has no user for yet,
+  ``merges.py``): ``POST /users/external_ids/rename`` with ``external_id_renames`` of
+  ``current_external_id`` / ``new_external_id`` (at most 50 per request). The user keeps its
+  history under the survivor's id; the old id stays a deprecated alias (``/users/delete``
+  with it would delete the whole profile), so it is then removed with ``POST
+  /users/external_ids/remove`` and a person who later returns under it is a new user. A
+  rename Braze refuses (``rename_errors``: the new id is already a user's, made outside the
+  sync or by a rename a crashed run did) falls back to ``/users/merge``.
 - Nulls: Braze removes a custom attribute sent as ``null``; ``skip`` omits it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from reverse_etl.destinations.base import (
@@ -25,6 +34,7 @@ from reverse_etl.destinations.base import (
     UPDATE,
     UPSERT,
     DestinationConfig,
+    FatalError,
     HttpDestination,
     Row,
     RowResult,
@@ -32,6 +42,8 @@ from reverse_etl.destinations.base import (
     register,
     secret_from_env,
 )
+
+log = logging.getLogger(__name__)
 
 # Braze's standard user profile fields (exported at the top level; everything else that a
 # sync writes is a custom attribute)
@@ -62,6 +74,8 @@ class Braze(HttpDestination):
         ("POST", r"^/users/track$", ((3000, 3),)),
         ("POST", r"^/users/export/ids$", ((250, 60),)),
         ("POST", r"^/users/(delete|merge|identify|alias/new|alias/update)$", ((20000, 60),)),
+        # the external id migration endpoints' own page: 1,000 requests per minute
+        ("POST", r"^/users/external_ids/(rename|remove)$", ((1000, 60),)),
     )
     default_base_url = "https://rest.iad-01.braze.com"
     ops = frozenset({UPSERT, UPDATE, DELETE, GDPR_DELETE, UNSUBSCRIBE, MERGE})
@@ -101,6 +115,51 @@ class Braze(HttpDestination):
                 )
             out += [RowResult(p.previous_pk, True, dest_id=p.survivor_pk) for p in chunk]
         return out
+
+    def rename(self, pairs: list[Any]) -> list[RowResult]:
+        out = []
+        for i in range(0, len(pairs), 50):
+            chunk = pairs[i : i + 50]
+            renames = [
+                {"current_external_id": p.previous_pk, "new_external_id": p.survivor_pk}
+                for p in chunk
+            ]
+            resp = self.http.request(
+                "POST", "/users/external_ids/rename", json_body={"external_id_renames": renames}
+            )
+            if resp.status_code not in (200, 201, 202):
+                raise batch_error(
+                    resp.status_code, f"rename HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
+            # "array of arrays": each names the index of the refused rename object
+            errors = resp.json().get("rename_errors") or []
+            refused = {
+                x
+                for err in errors
+                for x in (err if isinstance(err, list) else [err])
+                if isinstance(x, int)
+            }
+            if errors and not refused:
+                refused = set(range(len(chunk)))  # not attributable: merge them all
+            if refused:  # the survivor is a user already: merge into it instead
+                self.merge([p for j, p in enumerate(chunk) if j in refused])
+            self._remove_deprecated([p.previous_pk for p in chunk])
+            out += [RowResult(p.previous_pk, True, dest_id=p.survivor_pk) for p in chunk]
+        return out
+
+    def _remove_deprecated(self, external_ids: list[str]) -> None:
+        """Drop the renamed users' old ids (``/users/external_ids/remove``). Braze refuses
+        an id that is not deprecated (a user merged instead), which is fine; an API key
+        without this permission keeps the aliases, said in the log."""
+        try:
+            resp = self.http.request(
+                "POST", "/users/external_ids/remove", json_body={"external_ids": external_ids}
+            )
+        except FatalError as exc:
+            log.warning("deprecated Braze external ids kept (%s): %d ids", exc, len(external_ids))
+            return
+        if resp.status_code not in (200, 201, 202):
+            log.warning("deprecated Braze external ids kept: HTTP %s", resp.status_code)
 
     def read_back(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The users of ``keys`` (external ids): ``POST /users/export/ids``, 50 per request,

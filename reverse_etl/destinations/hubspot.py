@@ -4,6 +4,13 @@
   call). HubSpot answers 200, or 207 Multi-Status with ``errors[]`` whose ``context.ids`` name
   the failed inputs; a 400 refuses the whole batch.
 - update: ``POST /crm/v3/objects/contacts/batch/update`` (missing contacts fail per row).
+- A contact this sync already holds (``dest_id``) is written by ``batch/update`` by record id,
+  email included, whatever the mode: after an address change the person keeps their contact.
+  Email is unique at HubSpot: when the new address is another contact's, HubSpot refuses the
+  request with 409 CONFLICT ("Contact already exists. Existing ID: N"); that row is rejected
+  with the reason and the rest re-sent. ``merges.py`` first merges a contact no key of the
+  sync holds into the person's (a contact left behind), so only another person's contact
+  conflicts (their own change, or a swap of two addresses, is still to be applied).
 - list_add / list_remove: contacts are upserted (list_add) or read by email (list_remove) to
   learn their record ids, then ``PUT /crm/v3/lists/{listId}/memberships/add-and-remove``.
 - delete (mirror): ``POST /crm/v3/objects/contacts/batch/archive``;
@@ -19,6 +26,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
 from reverse_etl.destinations.base import (
@@ -65,6 +73,7 @@ class HubSpotConfig(DestinationConfig):
 class HubSpot(HttpDestination):
     config = HubSpotConfig
     keyed_by_email = True
+    records_follow_identity = True
     max_batch = 100
     default_rps = 10.0
     # One rolling window per account for every endpoint: 100 requests per 10 s for a private
@@ -203,59 +212,133 @@ class HubSpot(HttpDestination):
         return RowResult(row.pk, False, reason=f"unsubscribe HTTP {resp.status_code}: {text}")
 
     def _write(self, op: str, rows: list[Row]) -> tuple[list[RowResult], dict[str, str]]:
-        inputs = [
-            {"idProperty": "email", "id": self._email(r), "properties": self._properties(r)}
-            for r in rows
-        ]
-        path = f"/crm/v3/objects/contacts/batch/{'upsert' if op == UPSERT else 'update'}"
-        resp = self.http.request("POST", path, json_body={"inputs": inputs})
-        if resp.status_code not in (200, 201, 207):
-            raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
-        body = resp.json()
-        failed: dict[str, str] = {}
-        for err in body.get("errors", []):
-            for email in (err.get("context") or {}).get("ids", []):
-                failed[str(email).lower()] = f"{err.get('category')}: {err.get('message')}"[:500]
-        by_email = {}
-        for res in body.get("results", []):
-            email = str((res.get("properties") or {}).get("email") or "").lower()
-            by_email[email] = str(res["id"])
-        results, ids = [], {}
-        for r in rows:
-            email = self._email(r)
-            if email in failed:
-                results.append(RowResult(r.pk, False, reason=failed[email]))
-            elif email in by_email:
-                ids[r.pk] = by_email[email]
-                results.append(RowResult(r.pk, True, dest_id=by_email[email]))
+        """Rows whose contact this sync already holds (``dest_id``) are updated by record id,
+        their ``email`` included, so the contact follows the person when the address
+        changes (no orphan under the old address). The others are upserted (``update``: updated)
+        by email, as is a row whose contact no longer exists at HubSpot."""
+        results: dict[str, RowResult] = {}
+        known = [r for r in rows if r.dest_id]
+        gone = []  # their record was archived or deleted at HubSpot: found by email again
+        for r, res in zip(known, self._batch("update", known, by_id=True), strict=True):
+            if res is None:
+                gone.append(r)
             else:
-                results.append(RowResult(r.pk, False, reason="no result returned for input"))
-        return results, ids
+                results[r.pk] = res
+        by_email = [r for r in rows if not r.dest_id] + gone
+        action = "upsert" if op == UPSERT else "update"
+        for r, res in zip(by_email, self._batch(action, by_email, by_id=False), strict=True):
+            results[r.pk] = res or RowResult(r.pk, False, reason="OBJECT_NOT_FOUND")
+        ids = {pk: res.dest_id for pk, res in results.items() if res.ok and res.dest_id}
+        return [results[r.pk] for r in rows], ids
+
+    def _batch(self, action: str, rows: list[Row], by_id: bool) -> list[RowResult | None]:
+        """``batch/{action}`` of ``rows`` by record id or by email: a RowResult per row, None
+        for a record id HubSpot no longer has. A 409 CONFLICT (HubSpot refuses the whole
+        request when an address is already another contact's, naming that contact: "Contact
+        already exists. Existing ID: N") rejects the rows that asked for that address and
+        sends the others again; another contact's record is never touched."""
+        out: dict[str, RowResult | None] = {}
+        todo = list(rows)
+        while todo:
+            inputs = [
+                {
+                    **(
+                        {"id": str(r.dest_id)}
+                        if by_id
+                        else {"idProperty": "email", "id": self._email(r)}
+                    ),
+                    "properties": self._properties(r),
+                }
+                for r in todo
+            ]
+            path = f"/crm/v3/objects/contacts/batch/{action}"
+            resp = self.http.request("POST", path, json_body={"inputs": inputs})
+            if resp.status_code == 409:
+                clash = self._conflicts(resp, todo)
+                if not clash:  # not attributable to a row: bisect
+                    raise batch_error(409, f"HTTP 409: {self.error_text(resp)}")
+                out.update(clash)
+                todo = [r for r in todo if r.pk not in clash]
+                continue
+            if resp.status_code not in (200, 201, 207):
+                raise batch_error(
+                    resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}"
+                )
+            body = resp.json()
+            failed: dict[str, tuple[str, str]] = {}
+            for err in body.get("errors", []):
+                for key in (err.get("context") or {}).get("ids", []):
+                    failed[str(key).lower()] = (str(err.get("category")), str(err.get("message")))
+            found = {
+                str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
+                for res in body.get("results", [])
+            }
+            for r in todo:
+                key = str(r.dest_id) if by_id else self._email(r)
+                if key in failed:
+                    category, message = failed[key]
+                    out[r.pk] = (
+                        None
+                        if by_id and category == "OBJECT_NOT_FOUND"
+                        else RowResult(r.pk, False, reason=f"{category}: {message}"[:500])
+                    )
+                elif self._email(r) in found:
+                    out[r.pk] = RowResult(r.pk, True, dest_id=found[self._email(r)])
+                else:
+                    out[r.pk] = RowResult(r.pk, False, reason="no result returned for input")
+            break
+        return [out[r.pk] for r in rows]
+
+    def _conflicts(self, resp: Any, rows: list[Row]) -> dict[str, RowResult]:
+        """The rows a 409 CONFLICT names: those asking for the address of the contact in
+        "Existing ID: N" (that contact's address is read by id), each rejected with why."""
+        holder = re.search(r"Existing ID: (\d+)", resp.text)
+        if not holder:
+            return {}
+        holder_id = holder.group(1)
+        found = self._read({"inputs": [{"id": holder_id}]})  # by record id
+        address = next(iter(found), None)
+        reason = (
+            f"409 CONFLICT: the new email address already belongs to HubSpot contact "
+            f"{holder_id}; this person's contact keeps its old address until the two "
+            "contacts are merged in HubSpot or the address is corrected in the warehouse"
+        )
+        return {
+            r.pk: RowResult(r.pk, False, reason=reason)
+            for r in rows
+            if address and self._email(r) == address and str(r.dest_id) != holder_id
+        }
+
+    def address_holders(self, emails: list[str]) -> dict[str, str]:
+        """email -> record id of the contacts that hold these addresses (``batch/read`` by
+        email, 100 per call); an address no contact holds is absent."""
+        found: dict[str, str] = {}
+        for i in range(0, len(emails), 100):
+            chunk = emails[i : i + 100]
+            found.update(self._read({"idProperty": "email", "inputs": [{"id": e} for e in chunk]}))
+        return found
+
+    def _read(self, body: dict[str, Any]) -> dict[str, str]:
+        """email -> record id of the contacts ``batch/read`` finds (by id or ``idProperty``)."""
+        resp = self.http.request(
+            "POST",
+            "/crm/v3/objects/contacts/batch/read",
+            json_body={"properties": ["email"], **body},
+        )
+        if resp.status_code not in (200, 207):
+            raise batch_error(
+                resp.status_code, f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
+            )
+        return {
+            str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
+            for res in resp.json().get("results", [])
+        }
 
     def _ids(self, rows: list[Row]) -> dict[str, str]:
         ids = {r.pk: r.dest_id for r in rows if r.dest_id}
         need = [r for r in rows if not r.dest_id and self._email(r)]
-        if need:
-            resp = self.http.request(
-                "POST",
-                "/crm/v3/objects/contacts/batch/read",
-                json_body={
-                    "idProperty": "email",
-                    "properties": ["email"],
-                    "inputs": [{"id": self._email(r)} for r in need],
-                },
-            )
-            if resp.status_code not in (200, 207):
-                raise batch_error(
-                    resp.status_code, f"batch read HTTP {resp.status_code}: {self.error_text(resp)}"
-                )
-            found = {
-                str((res.get("properties") or {}).get("email") or "").lower(): str(res["id"])
-                for res in resp.json().get("results", [])
-            }
-            for r in need:
-                if self._email(r) in found:
-                    ids[r.pk] = found[self._email(r)]
+        found = self.address_holders([self._email(r) for r in need]) if need else {}
+        ids.update({r.pk: found[self._email(r)] for r in need if self._email(r) in found})
         return ids
 
     # -- read back (reconcile) -------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from reverse_etl.emulator.server import EmulatorConfig, EmulatorServer
+from reverse_etl.emulator.server import EmulatorServer
+from reverse_etl.emulator.state import EmulatorConfig
 
 
 def main() -> None:

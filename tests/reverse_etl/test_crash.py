@@ -3,49 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 
 from reverse_etl.config import load_syncs
 
-from .conftest import SECRET_ENV, desired_people, engine_for, make_customers, state_rows
+from .cli_runs import REPO, run_and_kill, run_cmd, run_env, write_sync
+from .conftest import desired_people, engine_for, make_customers, state_rows
 from .platform_view import desired, view
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _write_sync(dir_: Path, name: str, spec: dict) -> None:
-    dir_.mkdir(parents=True, exist_ok=True)
-    (dir_ / f"{name}.yml").write_text(yaml.safe_dump({"name": name, **spec}))
-
-
-def _cmd(syncs: Path, db: Path, outbox: Path, url: str, name: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "reverse_etl.cli",
-        "run",
-        name,
-        "--syncs-dir",
-        str(syncs),
-        "--duckdb-path",
-        str(db),
-        "--outbox-dir",
-        str(outbox),
-        "--base-url",
-        url,
-    ]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, **SECRET_ENV, "PYTHONPATH": str(REPO)}
 
 
 @pytest.mark.slow
@@ -86,7 +54,7 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
                 "properties.net_revenue": "net_revenue",
             },
         }
-    _write_sync(syncs, name, spec)
+    write_sync(syncs, name, spec)
     # Every request is slow so the kill lands mid-run; the kill points differ per round.
     emulator.state.config.fault_rate = 1.0
     emulator.state.config.fault_kinds = ["slow"]
@@ -95,23 +63,8 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
     kills = 0
     checkpoints = []  # (request index at kill, pks confirmed at kill)
     for kill_after in (4, 8):
-        before = len(emulator.state.requests)
-        proc = subprocess.Popen(
-            _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
-            env=_env(),
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.time() + 60
-        while len(emulator.state.requests) - before < kill_after and time.time() < deadline:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.005)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait(timeout=30)
+        cmd = run_cmd(syncs, db, tmp_path / "outbox", emulator.url, name)
+        kills += run_and_kill(cmd, emulator, kill_after)
         checkpoints.append((len(emulator.state.requests), set(state_rows(db, name))))
     assert kills >= 2, "the sync should have been killed mid-run"
     confirmed_before = len(state_rows(db, name))
@@ -119,8 +72,8 @@ def test_sigkill_mid_run_then_rerun_converges_without_duplicates(dest, emulator,
 
     emulator.state.config.fault_rate = 0.0
     done = subprocess.run(
-        _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
-        env=_env(),
+        run_cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+        env=run_env(),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -175,7 +128,7 @@ def test_sigterm_stops_cleanly_and_loses_nothing(emulator, tmp_path):
     make_customers(db, n)
     syncs = tmp_path / "syncs"
     name = "term_webhook"
-    _write_sync(
+    write_sync(
         syncs,
         name,
         {
@@ -199,8 +152,8 @@ def test_sigterm_stops_cleanly_and_loses_nothing(emulator, tmp_path):
     emulator.state.config.fault_kinds = ["slow"]
     emulator.state.config.slow_s = 0.03
     proc = subprocess.Popen(
-        _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
-        env=_env(),
+        run_cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+        env=run_env(),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -219,8 +172,8 @@ def test_sigterm_stops_cleanly_and_loses_nothing(emulator, tmp_path):
     assert status == "failed" and ("signal" in error or "interrupted" in error) and locks == 0
     emulator.state.config.fault_rate = 0.0
     done = subprocess.run(
-        _cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
-        env=_env(),
+        run_cmd(syncs, db, tmp_path / "outbox", emulator.url, name),
+        env=run_env(),
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,6 +1,9 @@
 """Braze REST: /users/track attributes (errors[].index per object), /users/delete, /users/merge
-(the kept user takes what only the merged user had; the merged user is removed) and
-/users/export/ids."""
+(the kept user takes what only the merged user had; the merged user is removed),
+/users/export/ids, and the external id migration: /users/external_ids/rename (the user gets
+a new primary id; the old one stays a deprecated alias that every endpoint resolves, so
+/users/delete with it deletes the whole profile) and /users/external_ids/remove (deprecated
+ids only)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ class Braze(Vendor):
         ("POST", r"^/users/track$", ((3000, 3),)),
         ("POST", r"^/users/export/ids$", ((250, 60),)),
         ("POST", r"^/users/(delete|merge|identify|alias/new|alias/update)$", ((20000, 60),)),
+        ("POST", r"^/users/external_ids/(rename|remove)$", ((1000, 60),)),
     )
 
     def throttled(self, wait_s: float, limit: float, window_s: float) -> Response:
@@ -38,9 +42,53 @@ class Braze(Vendor):
     def reset(self) -> None:
         self.users: dict[str, dict[str, Any]] = {}
         self.deleted: list[str] = []
+        self.deprecated: dict[str, str] = {}  # deprecated external id -> the user's primary
 
     def snapshot(self) -> dict[str, Any]:
-        return {"users": dict(self.users), "deleted": list(self.deleted)}
+        return {
+            "users": dict(self.users),
+            "deleted": list(self.deleted),
+            "deprecated": dict(self.deprecated),
+        }
+
+    def _primary(self, ext: Any) -> Any:
+        """The user's primary external id (a deprecated id identifies its user too)."""
+        return self.deprecated.get(ext, ext)
+
+    def _migrate(self, path: str, doc: dict[str, Any], req: Request) -> Response:
+        """/users/external_ids/rename and /remove: at most 50 objects; per-object refusals in
+        ``rename_errors`` / ``removal_errors`` as [index, message] (by the request index)."""
+        st = self.state
+        rename = path.endswith("/rename")
+        items = doc.get("external_id_renames" if rename else "external_ids") or []
+        req.items = len(items)
+        if not items or len(items) > 50:
+            return 400, {"message": "between 1 and 50 objects per request"}, None
+        done, errors = [], []
+        with st.lock:
+            for i, item in enumerate(items):
+                if rename:
+                    old, new = item.get("current_external_id"), item.get("new_external_id")
+                    if old not in self.users:
+                        errors.append([i, "current_external_id must be a user's primary id"])
+                    elif not new or new == old or new in self.users or new in self.deprecated:
+                        errors.append([i, "new_external_id is already in use"])
+                    else:
+                        self.users[new] = self.users.pop(old)
+                        self.deprecated = {
+                            k: (new if v == old else v) for k, v in self.deprecated.items()
+                        }
+                        self.deprecated[old] = new
+                        done.append(old)
+                        st.effect("braze.users_renamed")
+                elif item in self.deprecated:
+                    del self.deprecated[item]
+                    done.append(item)
+                else:
+                    errors.append([i, "only deprecated external ids can be removed"])
+        if rename:
+            return 201, {"message": "success", "external_ids": done, "rename_errors": errors}, None
+        return 201, {"message": "success", "removed_ids": done, "removal_errors": errors}, None
 
     def handle(self, req: Request) -> Response:
         path, body, fault = req.path, req.body, req.fault
@@ -59,7 +107,7 @@ class Braze(Vendor):
             reject = {st.rng.randrange(len(attrs))} if fault == "reject_rows" and attrs else set()
             with st.lock:
                 for i, obj in enumerate(attrs):
-                    ext = obj.get("external_id")
+                    ext = self._primary(obj.get("external_id"))
                     if not ext:
                         errors.append(
                             {"type": "Missing external_id", "input_array": "attributes", "index": i}
@@ -111,13 +159,14 @@ class Braze(Vendor):
             users, invalid = [], []
             with st.lock:
                 for ext in ids:
-                    user = self.users.get(ext)
+                    user = self.users.get(self._primary(ext))
                     if user is None:
                         invalid.append(ext)
                         continue
                     standard = {k: v for k, v in user.items() if k in BRAZE_STANDARD}
                     custom = {k: v for k, v in user.items() if k not in BRAZE_STANDARD}
-                    full = {"external_id": ext, "braze_id": f"b-{ext}", **standard}
+                    primary = self._primary(ext)
+                    full = {"external_id": primary, "braze_id": f"b-{primary}", **standard}
                     if custom:
                         full["custom_attributes"] = custom
                     users.append({k: v for k, v in full.items() if not wanted or k in wanted})
@@ -132,8 +181,8 @@ class Braze(Vendor):
                 return 400, {"message": "at most 50 merge_updates"}, None
             with st.lock:
                 for u in updates:
-                    old = (u.get("identifier_to_merge") or {}).get("external_id")
-                    kept = (u.get("identifier_to_keep") or {}).get("external_id")
+                    old = self._primary((u.get("identifier_to_merge") or {}).get("external_id"))
+                    kept = self._primary((u.get("identifier_to_keep") or {}).get("external_id"))
                     if old == kept or old not in self.users or kept not in self.users:
                         continue  # nothing (left) to merge
                     gone = self.users.pop(old)
@@ -141,6 +190,8 @@ class Braze(Vendor):
                         self.users[kept].setdefault(k, v)  # only what the kept user lacks
                     st.effect("braze.users_merged")
             return 202, {"message": "success"}, None
+        if path.startswith("/users/external_ids/"):
+            return self._migrate(path, doc, req)
         if path == "/users/delete":
             ids = doc.get("external_ids", [])
             req.items = len(ids)
@@ -149,7 +200,9 @@ class Braze(Vendor):
             deleted = 0
             with st.lock:
                 for ext in ids:
-                    if self.users.pop(ext, None) is not None:
+                    primary = self._primary(ext)  # a deprecated id deletes its user too
+                    if self.users.pop(primary, None) is not None:
+                        self.deprecated = {k: v for k, v in self.deprecated.items() if v != primary}
                         deleted += 1
                         self.deleted.append(ext)
                         st.effect("braze.users_deleted")

@@ -1,7 +1,9 @@
 """HubSpot CRM v3: contacts batch upsert/update/read/archive (207 multi-status per-record
-errors), contact merge (the primary survives, keeps its values and takes the values only the
-merged contact had, its list memberships and its address as an additional email; the merged
-id then answers with the primary), list memberships add-and-remove and GDPR delete."""
+errors; email is unique: an update by record id that gives a contact another contact's
+address is a 409 CONFLICT naming that contact), contact merge (the primary survives, keeps
+its values and takes the values only the merged contact had, its list memberships and its
+address as an additional email; the merged id then answers with the primary), list
+memberships add-and-remove and GDPR delete."""
 
 from __future__ import annotations
 
@@ -104,6 +106,95 @@ class HubSpot(Vendor):
                 None,
             )
 
+    def _update_by_id(self, inputs: list[dict[str, Any]], fault: str | None) -> Response:
+        """``batch/update`` by record id (no ``idProperty``). Email is unique: an input that
+        gives a contact an address another contact holds refuses the whole request with 409
+        CONFLICT naming that contact, nothing applied (HubSpot: "Contact already exists.
+        Existing ID: N"). A merged-away id updates the contact it went into; an unknown id is
+        a per-record OBJECT_NOT_FOUND (207)."""
+        st = self.state
+        now = datetime.now(UTC).isoformat()
+        results, errors = [], []
+        with st.lock:
+            wanted: dict[str, str] = {}  # new address -> the contact asking for it
+            for inp in inputs:
+                cid = self._resolve(str(inp.get("id", "")))
+                email = str((inp.get("properties") or {}).get("email") or "").lower()
+                if cid not in self.contacts or not email:
+                    continue
+                if not EMAIL.match(email):
+                    return self.error(400, f"Property values were not valid: email {email!r}")
+                holder = self.by_email.get(email, wanted.get(email))
+                if holder is not None and holder != cid:
+                    return self.error(
+                        409, f"Contact already exists. Existing ID: {holder}", "CONFLICT"
+                    )
+                wanted[email] = cid
+            reject = {st.rng.randrange(len(inputs))} if fault == "reject_rows" and inputs else set()
+            for i, inp in enumerate(inputs):
+                rid = str(inp.get("id", ""))
+                cid = self._resolve(rid)
+                if i in reject or cid not in self.contacts:
+                    injected = i in reject
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "RATE_LIMITS" if injected else "OBJECT_NOT_FOUND",
+                            "message": "injected per-record failure"
+                            if injected
+                            else "Object not found.",
+                            "context": {"ids": [rid]},
+                        }
+                    )
+                    continue
+                self._write(cid, inp.get("properties") or {})
+                st.effect("hubspot.contacts_updated")
+                results.append(self._record(cid, now))
+        return self._answer(results, errors, now)
+
+    def _write(self, cid: str, properties: dict[str, Any]) -> None:
+        """Set a contact's properties: an empty string clears one; a new email re-keys it."""
+        props = self.contacts[cid]
+        for k, v in properties.items():
+            if k == "email":
+                self.by_email.pop(props.get("email", ""), None)
+                self.by_email[str(v).lower()] = cid
+                props["email"] = str(v).lower()
+            elif v == "" or v is None:
+                props.pop(k, None)
+            else:
+                props[k] = str(v)
+
+    def _record(self, cid: str, now: str, **extra: Any) -> dict[str, Any]:
+        props = self.contacts[cid]
+        return {
+            "id": cid,
+            "properties": dict(props),
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+            **extra,
+        }
+
+    @staticmethod
+    def _answer(results: list[Any], errors: list[Any], now: str) -> Response:
+        """A batch answer: 200, or 207 Multi-Status with the per-record ``errors``."""
+        out: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now,
+            "completedAt": now,
+        }
+        if errors:
+            return 207, {**out, "errors": errors, "numErrors": len(errors)}, None
+        return 200, out, None
+
+    def _resolve(self, cid: str) -> str:
+        """A merged-away record id answers with the contact it was merged into."""
+        while cid in self.merged:
+            cid = self.merged[cid]
+        return cid
+
     def handle(self, req: Request) -> Response:
         method, path, body, fault = req.method, req.path, req.body, req.fault
         st = self.state
@@ -119,9 +210,7 @@ class HubSpot(Vendor):
         m = re.match(r"^/crm/v3/objects/contacts/(\d+)$", path)
         if method == "GET" and m:
             with st.lock:
-                cid = m.group(1)
-                while cid in self.merged:  # a merged-away id answers with its primary
-                    cid = self.merged[cid]
+                cid = self._resolve(m.group(1))
                 props = self.contacts.get(cid)
                 if props is None:
                     return self.error(404, "Object not found.", "OBJECT_NOT_FOUND")
@@ -145,6 +234,8 @@ class HubSpot(Vendor):
                                 members.discard(str(inp["id"]))
                             st.effect("hubspot.contacts_archived")
                 return 204, None, None
+            if action == "update" and all("idProperty" not in inp for inp in inputs):
+                return self._update_by_id(inputs, fault)
             if action in ("upsert", "update"):
                 for inp in inputs:
                     if inp.get("idProperty") != "email":
@@ -216,34 +307,10 @@ class HubSpot(Vendor):
                         st.effect("hubspot.contacts_created")
                     else:
                         st.effect("hubspot.contacts_updated")
-                    props = self.contacts[cid]
-                    for k, v in (inp.get("properties") or {}).items():
-                        if v == "" or v is None:
-                            props.pop(k, None)  # empty string clears a property
-                        else:
-                            props[k] = str(v)
-                    props["email"] = email
-                    results.append(
-                        {
-                            "id": cid,
-                            "properties": dict(props),
-                            "createdAt": now,
-                            "updatedAt": now,
-                            "archived": False,
-                            "new": is_new,
-                        }
-                    )
-            out: dict[str, Any] = {
-                "status": "COMPLETE",
-                "results": results,
-                "startedAt": now,
-                "completedAt": now,
-            }
-            if errors:
-                out["errors"] = errors
-                out["numErrors"] = len(errors)
-                return 207, out, None
-            return 200, out, None
+                    # keyed by the address in ``id``: a different ``email`` property is ignored
+                    self._write(cid, {**(inp.get("properties") or {}), "email": email})
+                    results.append(self._record(cid, now, new=is_new))
+            return self._answer(results, errors, now)
         m = re.match(r"^/crm/v3/lists/([^/]+)/memberships/add-and-remove$", path)
         if method == "PUT" and m:
             add = [str(x) for x in doc.get("recordIdsToAdd", [])]
