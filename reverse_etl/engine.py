@@ -70,7 +70,7 @@ SAMPLE_ROWS = 5
 # Most rows whose intent one transaction records, ahead of sending them (a window of
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
-JOURNAL_ROWS = 10_000
+JOURNAL_ROWS = 20_000
 # The in-memory database holding a run's desired and plan tables (see SyncEngine._tables).
 SCRATCH = "rw_sync_scratch"
 
@@ -1012,6 +1012,11 @@ class SyncEngine:
         answered: list[tuple[int, int, int, Outcome]] = []  # (lo, hi, rows, outcome)
         reported: list[int] = []  # sizes of the batches the next commit confirms
         stop = threading.Event()  # a delivery failed (or the run ends): send nothing more
+        replace = bool(
+            con.execute(
+                f"select count(*) from {self.schema}.pending where {self._mine()}"
+            ).fetchone()[0]
+        )
         target = 0
         last_window = 0  # batches of the window sent last (the rest of in_flight is older)
 
@@ -1042,9 +1047,12 @@ class SyncEngine:
             outcome = Outcome()
             for _lo, _hi, _n, got in answered:
                 outcome.add(got)
-            work = self._confirm_work(
-                con, op, rows_of(answered[0][0], answered[-1][1]), [], outcome, result
+            lo, hi = answered[0][0], answered[-1][1]
+            journaled = (
+                f"run_id = {_lit(result.run_id)} and op = {_lit(op)} "
+                f"and n >= {int(lo)} and n < {int(hi)}"
             )
+            work = self._confirm_work(con, op, rows_of(lo, hi), [], outcome, result, journaled)
             reported.extend(n for _lo, _hi, n, _o in answered)
             answered.clear()
             return work
@@ -1075,7 +1083,7 @@ class SyncEngine:
             confirm = confirm_work()
             result.sent += sum(len(rows) for rows, _lo, _hi in ahead)
             window = f"({rows_of(ahead[0][1], ahead[-1][2])})"
-            intent = self._intent_work(con, op, window, len(ahead[0][0]), result)
+            intent = self._intent_work(con, op, window, len(ahead[0][0]), result, replace)
             commit(confirm, intent)
             last_window = len(ahead)
             while ahead:
@@ -1124,28 +1132,32 @@ class SyncEngine:
             raise
 
     def _intent_work(
-        self, con, op: str, table: str, batch_size: int, result: RunResult
+        self, con, op: str, table: str, batch_size: int, result: RunResult, replace: bool = True
     ) -> Callable[[], None]:
         """Record the pending operations of the rows of ``table`` (a relation of plan
         columns __pk, __hash, __identity, __dest_id, __event_id, __n, in batches of
         ``batch_size`` in ``__n`` order), before they leave: the statements, for the
         caller's transaction.
         ``position`` is each row's place in its batch (a job's rows in their order). The
-        run's progress counters move here too (once a window, not once a batch)."""
+        run's progress counters move here too (once a window, not once a batch). With
+        ``replace``, older pending operations of the same keys are dropped first (when the
+        journal holds none of this sync, there are none to drop)."""
         run_id = result.run_id
         s = self.schema
         removal = op in REMOVAL_OPS
 
         def work() -> None:
-            con.execute(
-                f"delete from {s}.pending where {self._mine()} and pk in (select __pk from {table})"
-            )
+            if replace:
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} "
+                    f"and pk in (select __pk from {table})"
+                )
             con.execute(
                 f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
-                dest_id, event_id, position, job_id, run_id, recorded_at, target)
+                dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
                 select ?, __pk, ?, ?, {"null" if removal else "__hash"}, __identity, __dest_id,
                     __event_id, cast((row_number() over (order by __n) - 1) % ? as integer),
-                    null, ?, ?, ?
+                    null, ?, ?, ?, __n
                 from {table}""",
                 [
                     self.sync.name,
@@ -1211,9 +1223,11 @@ class SyncEngine:
         params: list[Any],
         outcome: Outcome,
         result: RunResult,
+        journaled: str | None = None,
     ) -> Callable[[], None]:
         """The statements confirming answered rows (as DuckDB reads them: ``sql``
-        with ``params``, columns __pk, __hash, __identity, __dest_id), for the caller's
+        with ``params``, columns __pk, __hash, __identity, __dest_id; ``journaled``: the
+        condition selecting their rows in ``pending``, when known), for the caller's
         transaction: the state advances for the confirmed rows, rejected rows are recorded
         with the API's reason, answered rows leave ``pending`` (a row without an answer
         stays: its outcome is unknown). The run's counters move at once (in memory; written
@@ -1268,11 +1282,19 @@ class SyncEngine:
                     ],
                 )
             # the destination answered for these rows: they are no longer of unknown outcome
-            con.execute(
-                f"delete from {s}.pending where {self._mine()} "
-                f"and pk in (select __pk from ({answered_rows}))",
-                answered_params,
-            )
+            if journaled:
+                keep = " and pk not in (select unnest(cast(? as varchar[])))"
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} and {journaled}"
+                    + (keep if unanswered else ""),
+                    [unanswered] if unanswered else [],
+                )
+            else:
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} "
+                    f"and pk in (select __pk from ({answered_rows}))",
+                    answered_params,
+                )
             if bad:
                 con.execute(
                     f"insert into {s}.rejections select ?, ?, unnest(cast(? as varchar[])), ?,"
