@@ -70,7 +70,7 @@ SAMPLE_ROWS = 5
 # Most rows whose intent one transaction records, ahead of sending them (a window of
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
-JOURNAL_ROWS = 20_000
+JOURNAL_ROWS = 10_000
 # The in-memory database holding a run's desired and plan tables (see SyncEngine._tables).
 SCRATCH = "rw_sync_scratch"
 
