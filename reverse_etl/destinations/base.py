@@ -135,18 +135,11 @@ class Row:
 class RowBatch(Sequence[Row]):
     """A batch of plan rows as DuckDB returned them (tuples of ``COLUMNS``), for destinations
     whose record DuckDB renders whole (``record_is_complete``): no Row object is built per
-    row unless someone iterates or indexes the batch (a slice is a RowBatch again)."""
+    row unless someone iterates or indexes the batch (a slice is a RowBatch again). Such a
+    destination reads the record, key and event id only: the rows carry no payload, hash or
+    identity."""
 
-    COLUMNS = (
-        "__pk",
-        "__hash",
-        "__dest_id",
-        "__kind",
-        "__identity",
-        "__record",
-        "__event_id",
-        "__n",
-    )
+    COLUMNS = ("__pk", "__dest_id", "__kind", "__record", "__event_id", "__n")
     __slots__ = ("tuples",)
 
     def __init__(self, tuples: list[tuple]) -> None:
@@ -158,8 +151,8 @@ class RowBatch(Sequence[Row]):
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return RowBatch(self.tuples[i])
-        pk, row_hash, dest_id, kind, identity, record, event_id, _n = self.tuples[i]
-        return Row(pk, row_hash or "removed", {}, dest_id, kind, identity, record, event_id)
+        pk, dest_id, kind, record, event_id, _n = self.tuples[i]
+        return Row(pk, "", {}, dest_id, kind, None, record, event_id)
 
     def column(self, name: str) -> list[Any]:
         j = self.COLUMNS.index(name)
