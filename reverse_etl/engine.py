@@ -7,12 +7,16 @@ One run of a sync:
    consent for the channel and (per sync) holdout members, and hash each row's payload:
    ``md5(config fingerprint || to_json(struct_pack(...)))``.
 2. **Plan** (SQL): anti-join/join desired against ``reverse_etl.sync_state`` to get creates,
-   updates and (mirror/list modes) removals. Nothing is loaded into Python here.
-3. **Deliver**: stream the plan from DuckDB in batches of the destination's size; a
+   updates and (mirror/list modes) removals (a first sync, with no state, skips the joins).
+   Desired and plan live in an in-memory database attached for the run (never written to
+   the warehouse file). Nothing is loaded into Python here.
+3. **Deliver**: stream the plan from DuckDB in batches of the destination's size (as the
+   tuples DuckDB returns, records rendered by DuckDB where the destination allows); a
    whole-batch rejection is bisected until the bad rows are isolated.
 4. **Journal**: before a window of batches (``JOURNAL_ROWS``) leaves, one transaction records
    its pending operations and confirms the outcomes that came back since the previous
-   window: the state advances for confirmed rows, rejected rows are recorded with the API's
+   window (and, while waiting on the network, further transactions confirm answers as they
+   come): the state advances for confirmed rows, rejected rows are recorded with the API's
    reason, the run's counters move. A crash at any point loses nothing (rows that may have
    been sent are in ``pending``: re-sent with their event ids, or undone) and duplicates no
    effect (confirmed rows are not re-sent; a re-sent event keeps its id).
