@@ -283,7 +283,13 @@ def run_benchmarks(workdir: str | Path, scales: tuple[int, ...] = (100_000, 300_
     drt_python = drt_venv(workdir)
     receiver = Receiver()
     try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
         results = {
+            "commit": commit or None,
+            # our engine's settings from the environment (defaults otherwise)
+            "ours_settings": {k: v for k, v in os.environ.items() if k.startswith("RW_SYNC_")},
             "peer": f"{DRT_CORE} (own venv {drt_python.parent.parent}), rest_api batch mode, "
             f"read batch {READ_BATCH}, {PER_REQUEST} records per request, no rate limit",
             "ours": f"rw-sync webhook sync, mode mirror, {PER_REQUEST} records per request",

@@ -7,12 +7,16 @@ One run of a sync:
    consent for the channel and (per sync) holdout members, and hash each row's payload:
    ``md5(config fingerprint || to_json(struct_pack(...)))``.
 2. **Plan** (SQL): anti-join/join desired against ``reverse_etl.sync_state`` to get creates,
-   updates and (mirror/list modes) removals. Nothing is loaded into Python here.
-3. **Deliver**: stream the plan from DuckDB in batches of the destination's size; a
+   updates and (mirror/list modes) removals (a first sync, with no state, skips the joins).
+   Desired and plan live in an in-memory database attached for the run (never written to
+   the warehouse file). Nothing is loaded into Python here.
+3. **Deliver**: stream the plan from DuckDB in batches of the destination's size (as the
+   tuples DuckDB returns, records rendered by DuckDB where the destination allows); a
    whole-batch rejection is bisected until the bad rows are isolated.
 4. **Journal**: before a window of batches (``JOURNAL_ROWS``) leaves, one transaction records
    its pending operations and confirms the outcomes that came back since the previous
-   window: the state advances for confirmed rows, rejected rows are recorded with the API's
+   window (and, while waiting on the network, further transactions confirm answers as they
+   come): the state advances for confirmed rows, rejected rows are recorded with the API's
    reason, the run's counters move. A crash at any point loses nothing (rows that may have
    been sent are in ``pending``: re-sent with their event ids, or undone) and duplicates no
    effect (confirmed rows are not re-sent; a re-sent event keeps its id).
@@ -29,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +56,7 @@ from reverse_etl.destinations.base import (
     Destination,
     DestinationError,
     Row,
+    RowBatch,
     RowResult,
 )
 from reverse_etl.merges import replay_merges
@@ -72,6 +77,8 @@ SAMPLE_ROWS = 5
 JOURNAL_ROWS = 10_000
 # the state's row hash of a record whose person withdrew consent (unsubscribed, still there)
 REVOKED = "revoked"
+# The in-memory database holding a run's desired and plan tables (see SyncEngine._tables).
+SCRATCH = "rw_sync_scratch"
 
 
 @dataclass
@@ -208,6 +215,7 @@ class SyncEngine:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
         con.execute(f"set threads = {int(self.settings.sync.threads)}")
+        con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
         ensure_schema(con, self.schema)
         return con
 
@@ -265,11 +273,15 @@ class SyncEngine:
 
     # -- SQL -------------------------------------------------------------------------------
     def _tables(self, temp: bool) -> tuple[str, str]:
+        """The desired and plan tables: a dry run's are temporary (this connection's); a
+        run's live in an in-memory database attached to the warehouse's DuckDB, which the
+        run's other cursors (the reader) see too. Neither is ever written to the warehouse
+        file: a run rebuilds its plan, and what a crash must not lose is in ``pending``."""
         if temp:
             return _q(f"__desired__{self.sync.name}"), _q(f"__plan__{self.sync.name}")
         return (
-            f"{self.schema}.{_q('_desired__' + self.sync.name)}",
-            f"{self.schema}.{_q('_plan__' + self.sync.name)}",
+            f"{SCRATCH}.main.{_q('_desired__' + self.sync.name)}",
+            f"{SCRATCH}.main.{_q('_plan__' + self.sync.name)}",
         )
 
     def _build(
@@ -392,6 +404,14 @@ class SyncEngine:
         where_desired = self.desired_where()
         state_t = f"{self.schema}.sync_state"
         pending_t = f"{self.schema}.pending"
+        state_rows, pending_rows = con.execute(
+            f"select (select count(*) from {state_t} where {self._mine()}), "
+            f"(select count(*) from {pending_t} where {self._mine()})"
+        ).fetchone()
+        # Nothing delivered and nothing pending (a first sync): every desired row is a
+        # create and there is nothing to remove, retire or revoke; the plan is the desired
+        # rows alone (no diff joins, which would hold the desired keys in memory).
+        fresh = not state_rows and not pending_rows
         if is_gdpr:
             cond = "s.pk is null"
         elif full_resync:
@@ -520,13 +540,30 @@ class SyncEngine:
             if sync.mode == "list" and ident
             else ""
         )
-        # Each row's operation (``__op``) and ordinal within it (``__n``, key order): the
-        # journal writes a window's intent and confirms answered batches as ranges of
-        # ``__n``, set-based from this table (no rows pass back through Python).
+        # Each row's operation (``__op``) and ordinal (``__n``, numbered as the rows are
+        # stored: no sort, which would hold every planned row in memory at once): delivery
+        # streams an operation's rows in that order, and the journal writes a window's
+        # intent and confirms answered batches as ranges of ``__n``, set-based from this
+        # table (no rows pass back through Python).
         op_of = " ".join(
             f"when {_lit(k)} then {_lit(op)}" for op, kinds in self.op_groups() for k in kinds
         )
         op_case = f"case __kind {op_of} else null end"
+        fc = ", " + fcols if fcols else ""
+        if fresh:
+            writes = f"""select 'create' as __kind, d.__pk, d.__hash, d.__identity,
+                    cast(null as varchar) as __dest_id,
+                    md5({run} || '|' || d.__pk || '|write|' || d.__hash) as __event_id{fc}
+                from desired as d"""
+            removal_sql = retire_sql = revoke_sql = ""
+        else:
+            writes = f"""select case when s.pk is null then 'create' else 'update' end as __kind,
+                    d.__pk, d.__hash, d.__identity,
+                    s.dest_id as __dest_id, {write_id} as __event_id{fc}
+                from desired as d
+                left join state as s on s.pk = d.__pk
+                left join pending as pe on pe.pk = d.__pk
+                where {cond}"""
         con.execute(
             f"""
             create or replace {tmp}table {plan_t} as
@@ -540,25 +577,13 @@ class SyncEngine:
             invalid as (select __pk from {desired_t} where __invalid is not null),
             revoked as ({revoked_cte}),
             planned as (
-                select case when s.pk is null then 'create' else 'update' end as __kind,
-                    d.__pk, d.__hash, d.__identity,
-                    s.dest_id as __dest_id, {write_id} as __event_id{", " + fcols if fcols else ""}
-                from desired as d
-                left join state as s on s.pk = d.__pk
-                left join pending as pe on pe.pk = d.__pk
-                where {cond}
+                {writes}
                 {removal_sql}
                 {retire_sql}
                 {revoke_sql}
             ),
-            numbered as (
-                select *, {op_case} as __op,
-                    row_number() over (partition by {op_case} order by __pk) - 1 as __n
-                from planned
-            )
-            select * from numbered
-            -- stored by operation, in key order: delivery streams it without sorting again
-            order by __op, __n
+            numbered as (select *, {op_case} as __op from planned)
+            select *, row_number() over () - 1 as __n from numbered
             """
         )
         counts = con.execute(
@@ -584,9 +609,6 @@ class SyncEngine:
             """,
             [sync.name, sync.name],
         ).fetchone()[0]
-        state_rows = con.execute(f"select count(*) from {state_t} where {self._mine()}").fetchone()[
-            0
-        ]
         plan = Plan(
             sync_name=sync.name,
             mode=sync.mode,
@@ -787,6 +809,7 @@ class SyncEngine:
                     f"delete from {s}.sync_state where {self._mine()} "
                     f"and pk in (select __pk from {desired_t} where __erased)"
                 )
+            con.execute(f"drop table {desired_t}")  # the plan has all delivery needs: free it
             targets = self._targets()
             reader_con = con.cursor()
             # Deliveries run on a small pool (max_in_flight requests at once) while this
@@ -815,23 +838,20 @@ class SyncEngine:
                     record = type(dest).record_sql(
                         op, [t for t, _c in targets], self.sync.null_policy
                     )
-                    extra = f", {record} as __record" if record else ""
-                    # stored by operation in key order (insertion order is kept): no sort;
-                    # streamed a batch at a time as Python tuples (no Arrow tables)
-                    reader = reader_con.execute(
-                        f"select *{extra} from {plan_t} where __op = {_lit(op)}"
-                    )
-                    self._deliver_op(
-                        pool,
-                        con,
-                        dest,
-                        op,
-                        self._batches(
-                            reader, targets, removal, size, type(dest).record_is_complete
-                        ),
-                        result,
-                        plan_t,
-                    )
+                    # in __n order (insertion order is kept; checked while reading): no
+                    # sort; streamed a batch at a time as Python tuples (no Arrow tables)
+                    where = f"from {plan_t} where __op = {_lit(op)}"
+                    if record and type(dest).record_is_complete:
+                        # all the destination reads is DuckDB's record: the batch stays the
+                        # tuples of the plan's columns (RowBatch), no Row per row
+                        cols = ", ".join(record if c == "__record" else c for c in RowBatch.COLUMNS)
+                        reader = reader_con.execute(f"select {cols} {where}")
+                        batches = self._tuple_batches(reader, size)
+                    else:
+                        extra = f", {record} as __record" if record else ""
+                        reader = reader_con.execute(f"select *{extra} {where}")
+                        batches = self._batches(reader, targets, removal, size)
+                    self._deliver_op(pool, con, dest, op, batches, result, plan_t)
             result.status = "success" if result.rejected == 0 else "partial"
         except (DestinationError, SyncConfigError, GuardRailError, duckdb.Error, OSError) as exc:
             result.status = "failed"
@@ -907,19 +927,14 @@ class SyncEngine:
         )
 
     @staticmethod
-    def _rows(
-        names: list[str], tuples: list[tuple], targets, removal: bool, complete: bool = False
-    ) -> list[Row]:
-        """Plan rows (tuples with columns ``names``) -> Rows (no payload when the rendered
-        record is ``complete``: all the destination reads)."""
+    def _rows(names: list[str], tuples: list[tuple], targets, removal: bool) -> list[Row]:
+        """Plan rows (tuples with columns ``names``) -> Rows."""
         ix = {name: i for i, name in enumerate(names)}
         keep = [
             (t, ix[f"f{i}"])
             for i, (t, _c) in enumerate(targets)
             if not removal or t in IDENTITY_FIELDS
         ]
-        if complete and "__record" in ix:
-            keep = []
         pk, row_hash, dest_id, kind, ident, event_id = (
             ix[c] for c in ("__pk", "__hash", "__dest_id", "__kind", "__identity", "__event_id")
         )
@@ -959,26 +974,55 @@ class SyncEngine:
                 dest, op, rows[mid:]
             )
 
-    def _batches(self, reader, targets, removal: bool, size: int, complete: bool = False):
+    @staticmethod
+    def _ranges(tuples: list[tuple], n_at: int, last: int) -> int:
+        """Check that the plan streams in ``__n`` order (column ``n_at``; ``last``: the
+        previous row's): a batch is then exactly the operation's rows of its ``__n``
+        range, which the journal reads back. Returns the last ``__n``."""
+        for t in tuples:
+            if t[n_at] <= last:
+                raise RuntimeError("sync plan read out of __n order")
+            last = t[n_at]
+        return last
+
+    def _tuple_batches(self, reader, size: int):
+        """Like ``_batches``, each batch a RowBatch of the reader's tuples."""
+        n_at = RowBatch.COLUMNS.index("__n")
+        last = -1
+        buf: list[tuple] = []
+        while chunk := reader.fetchmany(size - len(buf)):
+            last = self._ranges(chunk, n_at, last)
+            buf += chunk
+            if len(buf) >= size:
+                yield RowBatch(buf), buf[0][n_at], last + 1
+                buf = []
+        if buf:
+            yield RowBatch(buf), buf[0][n_at], last + 1
+
+    def _batches(self, reader, targets, removal: bool, size: int):
         """The plan's rows for one operation in batches of the destination's size: each as
-        (rows, first) where ``first`` is the batch's first ``__n`` (its rows are
-        ``first .. first + len(rows) - 1``: the journal reads them from the plan by range)."""
+        (rows, lo, hi): the operation's rows with ``lo <= __n < hi`` (the journal reads
+        them back from the plan by that range)."""
         buf: list[Row] = []
-        first = 0
         names = [d[0] for d in reader.description]
+        n_at = names.index("__n")
+        last = -1
+        lo = 0
         while chunk := reader.fetchmany(size):
-            rows = self._rows(names, chunk, targets, removal, complete)
+            rows = self._rows(names, chunk, targets, removal)
             start = 0
             while start < len(rows):
                 take = min(size - len(buf), len(rows) - start)
+                if not buf:
+                    lo = chunk[start][n_at]
+                last = self._ranges(chunk[start : start + take], n_at, last)
                 buf.extend(rows[start : start + take])
                 start += take
                 if len(buf) >= size:
-                    yield buf, first
-                    first += len(buf)
+                    yield buf, lo, last + 1
                     buf = []
         if buf:
-            yield buf, first
+            yield buf, lo, last + 1
 
     def _deliver_op(
         self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str
@@ -989,39 +1033,62 @@ class SyncEngine:
         and confirms the batches answered since the previous window: a crash leaves every
         row that may have been sent, or whose answer is not yet recorded, in ``pending``
         (the next run re-sends it with its event id, which receivers de-duplicate, or
-        undoes it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows. At
-        most ``max_in_flight`` batches are unanswered at any moment. DuckDB reads the
+        undoes it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows.
+        A window's batches go to the pool (``max_in_flight`` requests at once) while this
+        thread reads and journals the next window (DuckDB's work and the commit's wait
+        overlap the network) and, until the window before is answered, confirms answers
+        as they come (a group commit: as many transactions as the destination's pace
+        needs). After a failed delivery no further batch leaves. DuckDB reads the
         journal's rows from the stored plan by ``__n`` range; Python passes only the
         exceptions (rejected rows, new destination ids)."""
-        depth = max(1, self.max_in_flight)
-        in_flight: deque[tuple[Future, list[Row], int]] = deque()
-        ahead: deque[tuple[list[Row], int]] = deque()  # read, not yet journaled
-        answered: list[tuple[int, int, Outcome]] = []  # (first, rows, outcome) not confirmed
+        # batches as (rows, lo, hi): the operation's rows with lo <= __n < hi
+        in_flight: deque[tuple[Future, Sequence[Row], int, int]] = deque()
+        ahead: deque[tuple[Sequence[Row], int, int]] = deque()  # read, not yet journaled
+        answered: list[tuple[int, int, int, Outcome]] = []  # (lo, hi, rows, outcome)
         reported: list[int] = []  # sizes of the batches the next commit confirms
+        stop = threading.Event()  # a delivery failed (or the run ends): send nothing more
+        replace = bool(
+            con.execute(
+                f"select count(*) from {self.schema}.pending where {self._mine()}"
+            ).fetchone()[0]
+        )
         target = 0
+        last_window = 0  # batches of the window sent last (the rest of in_flight is older)
+
+        def send(rows: Sequence[Row]) -> list[tuple[Sequence[Row], list[RowResult]]] | None:
+            if stop.is_set():
+                return None  # never sent: its rows stay pending for the next run
+            try:
+                return self._deliver_leaves(dest, op, rows)
+            except BaseException:
+                stop.set()
+                raise
 
         def rows_of(lo: int, hi: int) -> str:
             return (
-                f"select __pk, __hash, __identity, __dest_id, __event_id from {plan_t} "
+                f"select __pk, __hash, __identity, __dest_id, __event_id, __n from {plan_t} "
                 f"where __op = {_lit(op)} and __n >= {int(lo)} and __n < {int(hi)}"
             )
 
         def collect() -> None:
-            fut, rows, first = in_flight.popleft()
+            fut, rows, lo, hi = in_flight.popleft()
             results = [x for _rows, got in fut.result() for x in got]
-            answered.append((first, len(rows), self._outcome(rows, results)))
+            answered.append((lo, hi, len(rows), self._outcome(rows, results)))
 
         def confirm_work() -> Callable[[], None]:
             """Statements confirming the answered batches (one contiguous ``__n`` range)."""
             if not answered:
                 return lambda: None
             outcome = Outcome()
-            for _first, _n, got in answered:
+            for _lo, _hi, _n, got in answered:
                 outcome.add(got)
-            lo = answered[0][0]
-            hi = answered[-1][0] + answered[-1][1]
-            work = self._confirm_work(con, op, rows_of(lo, hi), [], outcome, result)
-            reported.extend(n for _first, n, _o in answered)
+            lo, hi = answered[0][0], answered[-1][1]
+            journaled = (
+                f"run_id = {_lit(result.run_id)} and op = {_lit(op)} "
+                f"and n >= {int(lo)} and n < {int(hi)}"
+            )
+            work = self._confirm_work(con, op, rows_of(lo, hi), [], outcome, result, journaled)
+            reported.extend(n for _lo, _hi, n, _o in answered)
             answered.clear()
             return work
 
@@ -1031,41 +1098,57 @@ class SyncEngine:
                 self.on_batch(op, reported.pop(0))
             reported.clear()
 
+        def drain(until: int) -> None:
+            """Wait until at most ``until`` batches are out, confirming answers as they come
+            (each commit covers what came back during the previous one: a row answered but
+            not confirmed would be sent again after a crash)."""
+            while len(in_flight) > until:
+                collect()
+                while in_flight and in_flight[0][0].done():
+                    collect()
+                if len(in_flight) > until:
+                    commit(confirm_work())
+            while in_flight and in_flight[0][0].done():
+                collect()
+
         def send_window() -> None:
             """Confirm what came back, journal the batches read ahead, then send them."""
-            lo = ahead[0][1]
-            hi = ahead[-1][1] + len(ahead[-1][0])
+            nonlocal last_window
+            drain(last_window)
             confirm = confirm_work()
-            result.sent += hi - lo
-            intent = self._intent_work(con, op, f"({rows_of(lo, hi)})", len(ahead[0][0]), result)
+            result.sent += sum(len(rows) for rows, _lo, _hi in ahead)
+            window = f"({rows_of(ahead[0][1], ahead[-1][2])})"
+            intent = self._intent_work(con, op, window, len(ahead[0][0]), result, replace)
             commit(confirm, intent)
+            last_window = len(ahead)
             while ahead:
-                rows, first = ahead.popleft()
-                fut = pool.submit(self._deliver_leaves, dest, op, rows)
-                in_flight.append((fut, rows, first))
-                while len(in_flight) > depth:
-                    collect()
+                rows, lo, hi = ahead.popleft()
+                in_flight.append((pool.submit(send, rows), rows, lo, hi))
 
         try:
             try:
-                for rows, first in batches:
-                    ahead.append((rows, first))
+                ahead_rows = 0
+                for rows, lo, hi in batches:
+                    ahead.append((rows, lo, hi))
+                    ahead_rows += len(rows)
                     target = target or len(rows)
-                    if sum(len(r) for r, _f in ahead) >= target:
+                    if ahead_rows >= target:
                         target = min(2 * target, max(JOURNAL_ROWS, len(rows)))
                         send_window()
+                        ahead_rows = 0
                 if ahead:
                     send_window()
-                while in_flight:
-                    collect()
+                drain(0)
             except DestinationError:
                 # the run stops: what was answered before the failure is still confirmed
+                stop.set()
                 commit(confirm_work())
                 raise
             commit(confirm_work())
         finally:
+            stop.set()
             # Break the future -> exception -> traceback -> frame cycle.
-            for fut, _rows, _first in in_flight:
+            for fut, *_batch in in_flight:
                 fut.cancel()
             in_flight.clear()
 
@@ -1084,28 +1167,32 @@ class SyncEngine:
             raise
 
     def _intent_work(
-        self, con, op: str, table: str, batch_size: int, result: RunResult
+        self, con, op: str, table: str, batch_size: int, result: RunResult, replace: bool = True
     ) -> Callable[[], None]:
         """Record the pending operations of the rows of ``table`` (a relation of plan
-        columns __pk, __hash, __identity, __dest_id, __event_id, in batches of
-        ``batch_size`` in ``__pk`` order), before they leave: the statements, for the caller's
-        transaction.
+        columns __pk, __hash, __identity, __dest_id, __event_id, __n, in batches of
+        ``batch_size`` in ``__n`` order), before they leave: the statements, for the
+        caller's transaction.
         ``position`` is each row's place in its batch (a job's rows in their order). The
-        run's progress counters move here too (once a window, not once a batch)."""
+        run's progress counters move here too (once a window, not once a batch). With
+        ``replace``, older pending operations of the same keys are dropped first (when the
+        journal holds none of this sync, there are none to drop)."""
         run_id = result.run_id
         s = self.schema
         removal = op in REMOVAL_OPS
 
         def work() -> None:
-            con.execute(
-                f"delete from {s}.pending where {self._mine()} and pk in (select __pk from {table})"
-            )
+            if replace:
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} "
+                    f"and pk in (select __pk from {table})"
+                )
             con.execute(
                 f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
-                dest_id, event_id, position, job_id, run_id, recorded_at, target)
+                dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
                 select ?, __pk, ?, ?, {"null" if removal else "__hash"}, __identity, __dest_id,
-                    __event_id, cast((row_number() over (order by __pk) - 1) % ? as integer),
-                    null, ?, ?, ?
+                    __event_id, cast((row_number() over (order by __n) - 1) % ? as integer),
+                    null, ?, ?, ?, __n
                 from {table}""",
                 [
                     self.sync.name,
@@ -1139,6 +1226,13 @@ class SyncEngine:
         self._transaction(con, work)
 
     def _outcome(self, rows: list[Row], results: list[RowResult]) -> Outcome:
+        if isinstance(rows, RowBatch) and len(results) == len(rows):
+            # the common answer, every row confirmed and no new ids: no Row per row
+            pks = rows.column("__pk")
+            plain = all(r.ok and r.dest_id is None for r in results)
+            if plain and {r.pk for r in results} == set(pks):
+                kinds = rows.column("__kind")
+                return Outcome(ok=len(pks), updates=any(k != "create" for k in kinds))
         by_pk = {r.pk: r for r in rows}
         answered = {r.pk for r in results if r.pk in by_pk}
         ok = [r for r in results if r.ok and r.pk in by_pk]
@@ -1164,9 +1258,11 @@ class SyncEngine:
         params: list[Any],
         outcome: Outcome,
         result: RunResult,
+        journaled: str | None = None,
     ) -> Callable[[], None]:
         """The statements confirming answered rows (as DuckDB reads them: ``sql``
-        with ``params``, columns __pk, __hash, __identity, __dest_id), for the caller's
+        with ``params``, columns __pk, __hash, __identity, __dest_id; ``journaled``: the
+        condition selecting their rows in ``pending``, when known), for the caller's
         transaction: the state advances for the confirmed rows, rejected rows are recorded
         with the API's reason, answered rows leave ``pending`` (a row without an answer
         stays: its outcome is unknown). The run's counters move at once (in memory; written
@@ -1221,11 +1317,19 @@ class SyncEngine:
                     ],
                 )
             # the destination answered for these rows: they are no longer of unknown outcome
-            con.execute(
-                f"delete from {s}.pending where {self._mine()} "
-                f"and pk in (select __pk from ({answered_rows}))",
-                answered_params,
-            )
+            if journaled:
+                keep = " and pk not in (select unnest(cast(? as varchar[])))"
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} and {journaled}"
+                    + (keep if unanswered else ""),
+                    [unanswered] if unanswered else [],
+                )
+            else:
+                con.execute(
+                    f"delete from {s}.pending where {self._mine()} "
+                    f"and pk in (select __pk from ({answered_rows}))",
+                    answered_params,
+                )
             if bad:
                 con.execute(
                     f"insert into {s}.rejections select ?, ?, unnest(cast(? as varchar[])), ?,"

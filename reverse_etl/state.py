@@ -138,6 +138,9 @@ def ddl(schema: str) -> list[str]:
         f"alter table {s}.pending add column if not exists target varchar",
         f"alter table {s}.runs add column if not exists target varchar",
         f"alter table {s}.locks add column if not exists owner_boot_id varchar",
+        # a pending row's ordinal in its run's plan (``__n``): answered batches leave the
+        # journal by range
+        f"alter table {s}.pending add column if not exists n bigint",
     ]
 
 

@@ -100,8 +100,10 @@ class SyncSettings(BaseModel):
     # Persons with an erasure request (dbt core.erased_persons): suppressed in every sync.
     erasure_relation: str = "core.erased_persons"
     # DuckDB of one sync run (the diff, the plan, the journal): a memory cap, beyond which
-    # it spills to a temporary directory next to the warehouse, and its threads.
-    memory_limit: str = "256MB"
+    # it spills to a temporary directory next to the warehouse, and its threads. (The plan
+    # needs no sort: above this cap DuckDB only caches more; see bench/RESULTS.md,
+    # retlfast2, for 128 to 256 MB at 300k and 1M rows.)
+    memory_limit: str = "144MB"
     threads: int = Field(default=2, ge=1)
     # Batches sent and not yet answered at once, one keep-alive connection each: the
     # network wait overlaps reading and journaling the next batches. Receivers see

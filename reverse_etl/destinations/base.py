@@ -8,7 +8,7 @@ import logging
 import os
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -130,6 +130,33 @@ class Row:
     def __post_init__(self) -> None:
         if not self.event_id:
             self.event_id = hashlib.sha256(f"{self.pk}|{self.row_hash}".encode()).hexdigest()[:32]
+
+
+class RowBatch(Sequence[Row]):
+    """A batch of plan rows as DuckDB returned them (tuples of ``COLUMNS``), for destinations
+    whose record DuckDB renders whole (``record_is_complete``): no Row object is built per
+    row unless someone iterates or indexes the batch (a slice is a RowBatch again). Such a
+    destination reads the record, key and event id only: the rows carry no payload, hash or
+    identity."""
+
+    COLUMNS = ("__pk", "__dest_id", "__kind", "__record", "__event_id", "__n")
+    __slots__ = ("tuples",)
+
+    def __init__(self, tuples: list[tuple]) -> None:
+        self.tuples = tuples
+
+    def __len__(self) -> int:
+        return len(self.tuples)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return RowBatch(self.tuples[i])
+        pk, dest_id, kind, record, event_id, _n = self.tuples[i]
+        return Row(pk, "", {}, dest_id, kind, None, record, event_id)
+
+    def column(self, name: str) -> list[Any]:
+        j = self.COLUMNS.index(name)
+        return [t[j] for t in self.tuples]
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from reverse_etl.destinations.base import (
     DestinationConfig,
     HttpDestination,
     Row,
+    RowBatch,
     RowResult,
     batch_error,
     nest,
@@ -135,24 +136,15 @@ class SignedWebhook(HttpDestination):
         return f'to_json(struct_pack({head}, "attributes" := {struct_sql(tree)}))'
 
     def deliver(self, op: str, rows: list[Row]) -> list[RowResult]:
-        with_attributes = op in (UPSERT, UPDATE, LIST_ADD)
-        records = []
-        for row in rows:
-            if row.record_json is not None:  # rendered by DuckDB
-                records.append(row.record_json)
-                continue
-            head = f'{{"event_id":{json.dumps(row.event_id)},"key":{json.dumps(row.pk)}'
-            if not with_attributes:
-                records.append(head + "}")
-                continue
-            attributes = json.dumps(
-                nest(row.payload, self.sync.null_policy), separators=(",", ":"), default=str
-            )
-            records.append(f'{head},"attributes":{attributes}}}')
-        msg_id = (
-            "msg_"
-            + hashlib.sha256("|".join(sorted(r.event_id for r in rows)).encode()).hexdigest()[:26]
-        )
+        if isinstance(rows, RowBatch):  # records rendered by DuckDB: no Row per row
+            records = rows.column("__record")
+            event_ids = rows.column("__event_id")
+            pks = rows.column("__pk")
+        else:
+            records = self._records(op, rows)
+            event_ids = [r.event_id for r in rows]
+            pks = [r.pk for r in rows]
+        msg_id = "msg_" + hashlib.sha256("|".join(sorted(event_ids)).encode()).hexdigest()[:26]
         envelope = json.dumps(
             {
                 "type": f"sync.{op}",
@@ -173,4 +165,22 @@ class SignedWebhook(HttpDestination):
         resp = self.http.request("POST", self.path, content=body, headers=headers)
         if resp.status_code >= 300:
             raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self.error_text(resp)}")
-        return [RowResult(r.pk, True) for r in rows]
+        return [RowResult(pk, True) for pk in pks]
+
+    def _records(self, op: str, rows: list[Row]) -> list[str]:
+        """Each row's record as JSON text (rendered by DuckDB, or here)."""
+        with_attributes = op in (UPSERT, UPDATE, LIST_ADD)
+        records = []
+        for row in rows:
+            if row.record_json is not None:  # rendered by DuckDB
+                records.append(row.record_json)
+                continue
+            head = f'{{"event_id":{json.dumps(row.event_id)},"key":{json.dumps(row.pk)}'
+            if not with_attributes:
+                records.append(head + "}")
+                continue
+            attributes = json.dumps(
+                nest(row.payload, self.sync.null_policy), separators=(",", ":"), default=str
+            )
+            records.append(f'{head},"attributes":{attributes}}}')
+        return records
