@@ -35,6 +35,7 @@ from reverse_etl.destinations.base import (
     DestinationConfig,
     HttpDestination,
     Row,
+    RowBatch,
     RowResult,
     TransientError,
     batch_error,
@@ -122,6 +123,8 @@ class Klaviyo(HttpDestination):
         )
     )
     default_base_url = "https://a.klaviyo.com"
+    # a bulk import reads the rendered profile and the key of each row, nothing else
+    record_is_complete = True
     ops = frozenset({UPSERT, LIST_ADD, LIST_REMOVE, GDPR_DELETE, UNSUBSCRIBE, MERGE})
 
     def __init__(self, sync: Any, ctx: Any) -> None:
@@ -204,9 +207,14 @@ class Klaviyo(HttpDestination):
         }
         if list_id:
             data["relationships"] = {"lists": {"data": [{"type": "list", "id": list_id}]}}
-        if all(r.record_json is not None for r in rows):
+        if isinstance(rows, RowBatch):  # rendered by DuckDB: no Row per row
+            pks = rows.column("__pk")
+            profiles_json = "[" + ",".join(rows.column("__record")) + "]"
+        elif all(r.record_json is not None for r in rows):
+            pks = [r.pk for r in rows]
             profiles_json = "[" + ",".join(r.record_json for r in rows) + "]"  # from DuckDB
         else:
+            pks = [r.pk for r in rows]
             profiles_json = json.dumps(
                 [
                     {
@@ -234,13 +242,17 @@ class Klaviyo(HttpDestination):
             raise batch_error(resp.status_code, f"HTTP {resp.status_code}: {self._errors(resp)}")
         job_id = resp.json()["data"]["id"]
         if self.ctx.on_job is not None:
-            self.ctx.on_job(job_id, [r.pk for r in rows])
-        return self._outcome(job_id, self._wait(job_id), rows)
+            self.ctx.on_job(job_id, pks)
+        return self._outcome(job_id, self._wait(job_id), rows, pks)
 
-    def _outcome(self, job_id: str, job: dict[str, Any], rows: list[Row]) -> list[RowResult]:
+    def _outcome(
+        self, job_id: str, job: dict[str, Any], rows: list[Row], pks: list[str] | None = None
+    ) -> list[RowResult]:
         failed: dict[int, str] = {}
         if job["attributes"].get("status") == "cancelled":
             raise TransientError(f"bulk import job {job_id} was cancelled")
+        if pks is None:
+            pks = [r.pk for r in rows]
         failed_count = int(job["attributes"].get("failed_count") or 0)
         if failed_count:
             failed = self._import_errors(job_id, rows)
@@ -248,12 +260,10 @@ class Klaviyo(HttpDestination):
             # Klaviyo counted failures it did not attribute: no row of this job can be called
             # delivered for sure, so none is confirmed (the next run re-sends; an upsert)
             reason = f"job {job_id}: failed_count {failed_count} > {len(failed)} errors matched"
-            return [
-                RowResult(r.pk, False, reason=failed.get(i, reason)) for i, r in enumerate(rows)
-            ]
+            return [RowResult(pk, False, reason=failed.get(i, reason)) for i, pk in enumerate(pks)]
         return [
-            RowResult(r.pk, False, reason=failed[i]) if i in failed else RowResult(r.pk, True)
-            for i, r in enumerate(rows)
+            RowResult(pk, False, reason=failed[i]) if i in failed else RowResult(pk, True)
+            for i, pk in enumerate(pks)
         ]
 
     def resume(self, op: str, job_id: str, rows: list[Row]) -> list[RowResult] | None:
