@@ -1,8 +1,10 @@
 {#- The members of one audience as a marketing list for a sync model: person, email, first
-    name, the audience's message attributes given in `columns`, the holdout flag and the
-    email consent from dim_customers, so the sync enforces both again at the boundary.
-    Members without an email cannot be on a list. -#}
-{% macro audience_list_members(audience, columns=[]) -%}
+    name, the audience's message attributes given in `columns` (each may carry an alias), the
+    holdout flag and the email consent from dim_customers, so the sync enforces both again at
+    the boundary. `key`, when given, is a leading column (an expression over `memberships`)
+    for syncs keyed by something else than the person, e.g. one row per reminder. Members
+    without an email cannot be on a list. -#}
+{% macro audience_list_members(audience, columns=[], key=none) -%}
 
 with
 
@@ -22,6 +24,9 @@ customers as (
 final as (
 
     select
+        {%- if key %}
+        {{ key }},
+        {%- endif %}
         memberships.person_id,
         memberships.email,
         memberships.first_name,

@@ -3,44 +3,11 @@
 -- one exactly once, whichever build (daily or hourly) first sees it. Holdout members and people
 -- without email consent stay in the model and are excluded by the sync.
 
-with
-
-memberships as (
-
-    select * from {{ ref('audience_memberships') }}
-    where audience = 'cart_abandonment'
-
-),
-
-customers as (
-
-    select * from {{ ref('dim_customers') }}
-
-),
-
-final as (
-
-    select
-        memberships.person_id || '|'
-        || cast(memberships.entered_at as {{ dbt.type_string() }}) || '|'
-        || cast(memberships.step as {{ dbt.type_string() }}) as reminder_id,
-        memberships.person_id,
-        memberships.email,
-        memberships.first_name,
-        memberships.step as cart_step,
-        memberships.step_at,
-        memberships.entered_at,
-        memberships.cart_value,
-        memberships.cart_value_tier,
-        memberships.product_id,
-        memberships.offer_type,
-        memberships.is_holdout,
-        coalesce(customers.is_email_consented, false) as is_email_consented
-    from memberships
-    inner join customers
-        on memberships.person_id = customers.person_id
-    where memberships.email is not null
-
-)
-
-select * from final
+{{ audience_list_members(
+    'cart_abandonment',
+    ['step as cart_step', 'step_at', 'entered_at', 'cart_value', 'cart_value_tier',
+     'product_id', 'offer_type'],
+    key="memberships.person_id || '|'
+        || cast(memberships.entered_at as " ~ dbt.type_string() ~ ") || '|'
+        || cast(memberships.step as " ~ dbt.type_string() ~ ") as reminder_id"
+) }}
