@@ -79,6 +79,9 @@ JOURNAL_ROWS = 10_000
 REVOKED = "revoked"
 # The in-memory database holding a run's desired and plan tables (see SyncEngine._tables).
 SCRATCH = "rw_sync_scratch"
+# Connections to one DuckDB file in one process share its database instance, attachments
+# included: ATTACH IF NOT EXISTS from two threads at once can both try to create it.
+_SCRATCH_ATTACH = threading.Lock()
 
 
 @dataclass
@@ -215,7 +218,8 @@ class SyncEngine:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
         con.execute(f"set threads = {int(self.settings.sync.threads)}")
-        con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
+        with _SCRATCH_ATTACH:
+            con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
         ensure_schema(con, self.schema)
         return con
 

@@ -414,6 +414,41 @@ def test_two_threads_cannot_run_the_same_sync(tmp_path):
     assert sorted(outcomes) in (["locked", "success"], ["success", "success"])
 
 
+def test_runs_connecting_at_once_share_the_scratch_database(tmp_path):
+    """Syncs started together in one process (threads of a Dagster run) all connect: the
+    in-memory scratch database they share is attached once, not raced for. (The race is on
+    a database's first attachment: each round starts a new warehouse file.)"""
+    import threading
+
+    from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
+
+    errors: list[BaseException] = []
+    for round_ in range(30):
+        db = tmp_path / f"w{round_}.duckdb"
+        make_customers(db, 2)
+        st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+        engines = [SyncEngine(_file_sync(), settings=st) for _ in range(6)]
+        start = threading.Barrier(len(engines))
+        cons = []
+
+        def connect(engine, start=start, cons=cons):
+            start.wait()
+            try:
+                cons.append(engine._connect())
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=connect, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for con in cons:
+            con.close()
+    assert errors == []
+
+
 def test_dead_lock_owners_are_flagged_and_taken_over(tmp_path):
     """Another host's owner that stopped beating, or one from before this host rebooted,
     is dead: status says so and the next run takes the lock over at once."""
