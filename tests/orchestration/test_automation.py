@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from orchestration.defs.automation.hourly import DAILY_BUILT_INPUTS, hourly_cart_sensor
 from orchestration.defs.automation.schedules import build_schedules
 from orchestration.defs.automation.sensors import failure_payload, report_run_failures
 from orchestration.resources import ReverseEtlResource, WarehouseResource
@@ -81,6 +82,38 @@ def test_schedule_skips_while_the_same_job_runs(instance):
     daily = _schedules()["daily_build_schedule"]
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
     assert daily.evaluate_tick(context).run_requests
+
+
+def _hourly_tick(instance, raw_dir, cursor=None):
+    warehouse = WarehouseResource(
+        duckdb_path=str(raw_dir.parent / "w.duckdb"), raw_dir=str(raw_dir), truth_dir="t"
+    )
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"warehouse": warehouse}
+    )
+    return hourly_cart_sensor(context), context
+
+
+def test_hourly_sensor_waits_for_data_and_for_the_first_daily_build(instance, tmp_path):
+    """A fresh install gets raw data before its first daily build; the hourly build reads
+    the daily identity tables, so a run then could only fail (it did, under dagster dev)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    result, _ = _hourly_tick(instance, raw)
+    assert "no raw events" in result.skip_message
+    (raw / "events.parquet").write_bytes(b"new events")
+    result, _ = _hourly_tick(instance, raw)
+    assert "waiting for the first daily build" in result.skip_message
+    assert "intermediate/int_identifiers_stitched" in result.skip_message
+
+    for key in DAILY_BUILT_INPUTS:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+    request, context = _hourly_tick(instance, raw)
+    assert request.run_key.startswith("hourly_cart:events.parquet:")
+    assert datetime.fromisoformat(request.tags["rw/now"]).tzinfo is not None
+    # the same files again: nothing new to refresh
+    result, _ = _hourly_tick(instance, raw, cursor=context.cursor)
+    assert "no new raw events" in result.skip_message
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -167,3 +167,13 @@ def test_as_of_from_config_or_run_tag():
     assert resolve_as_of("2026-01-31", {AS_OF_TAG: "2025-12-31"}) == "2026-01-31"
     assert resolve_as_of(None, {AS_OF_TAG: "2025-12-31"}) == "2025-12-31"
     assert resolve_as_of(None, {}) is None
+
+
+def test_hourly_sensor_waits_for_assets_of_the_daily_build(graph):
+    """The keys the hourly sensor waits for are real assets the daily build materializes."""
+    from orchestration.defs.automation.hourly import DAILY_BUILT_INPUTS
+    from orchestration.defs.automation.jobs import daily_build_selection
+    from orchestration.defs.dbt import definitions as dbt
+
+    (dbt_models,) = dbt.defs().assets
+    assert set(DAILY_BUILT_INPUTS) <= daily_build_selection(dbt_models).resolve(graph)

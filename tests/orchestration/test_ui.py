@@ -139,16 +139,29 @@ def _wait_for_assets(ui: str, expected: dict[str, list[str]], timeout_s: float) 
     return groups
 
 
-def _wait_for_run(ui: str, timeout_s: float, finished: bool) -> dict:
-    """The newest run once it exists (or, with `finished`, once it has finished)."""
+def _wait_for_new_run(ui: str, known: set[str], timeout_s: float) -> str:
+    """The id of the first run started after `known` was listed (the daemon's sensors may
+    start others later: the test follows the one it launched)."""
     deadline = time.monotonic() + timeout_s
     runs: list[dict] = []
     while time.monotonic() < deadline:
-        runs = _runs(ui)
-        if runs and (not finished or runs[0]["status"] in FINISHED):
-            return runs[0]
+        runs = [r for r in _runs(ui) if r["runId"] not in known]
+        if runs:
+            return runs[-1]["runId"]  # oldest new run
         time.sleep(2)
-    raise TimeoutError(f"no {'finished ' if finished else ''}run after {timeout_s}s: {runs}")
+    raise TimeoutError(f"no new run after {timeout_s}s")
+
+
+def _wait_until_finished(ui: str, run_id: str, timeout_s: float) -> str:
+    """The run's final status."""
+    deadline = time.monotonic() + timeout_s
+    status = None
+    while time.monotonic() < deadline:
+        status = next((r["status"] for r in _runs(ui) if r["runId"] == run_id), None)
+        if status in FINISHED:
+            return status
+        time.sleep(2)
+    raise TimeoutError(f"run {run_id} not finished after {timeout_s}s (status {status})")
 
 
 def _dismiss_popups(page) -> None:
@@ -203,20 +216,21 @@ def test_asset_graph_and_materialization(ui: str, expect):
             expect(page.get_by_text("raw", exact=True).first).to_be_visible()
 
             # Launch a materialization of the raw group (the sample-shop generator).
+            known = {r["runId"] for r in _runs(ui)}
             page.get_by_role("button", name="Materialize all").click()
-            run = _wait_for_run(ui, 180, finished=False)
-            page.goto(f"{ui}/runs/{run['runId']}")
-            run = _wait_for_run(ui, 300, finished=True)
+            run_id = _wait_for_new_run(ui, known, 180)
+            page.goto(f"{ui}/runs/{run_id}")
+            status = _wait_until_finished(ui, run_id, 300)
+            assert status == "SUCCESS", "see test-artifacts/dagster_dev.log"
             page.reload()
             expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "ui_run.png"))
-            assert run["status"] == "SUCCESS", "see test-artifacts/dagster_dev.log"
 
             page.goto(f"{ui}/assets/raw/orders")
             expect(page.get_by_text("Latest materialization").first).to_be_visible()
             # The heading shows before the event loads (then it reads "None"): wait for the
             # latest materialization to name the run that made it.
-            expect(page.locator(f'a[href*="/runs/{run["runId"]}"]').first).to_be_visible()
+            expect(page.locator(f'a[href*="/runs/{run_id}"]').first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "ui_raw_orders.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "ui_failure.png"))  # what the browser saw

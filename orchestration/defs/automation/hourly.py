@@ -55,6 +55,12 @@ HOURLY_SELECTION = (
     "sync_file__browse_reminders",
 )
 
+# what the hourly selection reads from the daily build (identity stitching is daily)
+DAILY_BUILT_INPUTS = (
+    dg.AssetKey(["intermediate", "int_identifiers_stitched"]),
+    dg.AssetKey(["intermediate", "int_records_persons"]),
+)
+
 # where the data tests the hourly build leaves to the daily build live (they read whole
 # tables: minutes at 1M customers, for rules that did not change within the hour)
 HOURLY_DAILY_TESTED = (
@@ -220,6 +226,14 @@ def hourly_cart_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse
     marker = raw_events_marker(warehouse.raw)
     if marker is None:
         return dg.SkipReason(f"no raw events under {warehouse.raw}")
+    unbuilt = [
+        key.to_user_string()
+        for key in DAILY_BUILT_INPUTS
+        if context.instance.get_latest_materialization_event(key) is None
+    ]
+    if unbuilt:
+        # the hourly build reads the daily identity build; before it exists the run can only fail
+        return dg.SkipReason(f"waiting for the first daily build ({', '.join(unbuilt)})")
     if marker == context.cursor:
         return dg.SkipReason("no new raw events or orders since the last hourly run")
     now = datetime.now(UTC).replace(microsecond=0)
