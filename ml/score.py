@@ -153,7 +153,9 @@ def score(settings: Settings, as_of_date: str | date | None = None) -> dict:
         con.write_table("score_runs", run, mode="append")
     run_dir = settings.artifacts_dir / "score_runs" / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "drift.json").write_text(drift_frame.to_json(orient="records", indent=1, date_format="iso"))
+    (run_dir / "drift.json").write_text(
+        drift_frame.to_json(orient="records", indent=1, date_format="iso")
+    )
     total = time.perf_counter() - started
     log.info("scored %d persons as of %s in %.1fs", len(out), cutoff.date(), total)
     return {

@@ -137,6 +137,26 @@ class RunResult:
     duration_s: float = 0.0
     error: str | None = None
     destination_stats: dict[str, Any] = field(default_factory=dict)
+    # where the run's time went: wall seconds of this thread per step (see StepTimes)
+    steps_s: dict[str, float] = field(default_factory=dict)
+
+
+class StepTimes:
+    """Wall seconds a run's own thread spends per step: ``plan`` (diff and plan), ``read``
+    (reading the plan, DuckDB rendering the records), ``journal`` (the transactions that
+    record intents and confirm answers), ``wait`` (waiting for the destination's answers).
+    The rest of ``duration_s`` is set-up and the end of the run."""
+
+    def __init__(self, into: dict[str, float]) -> None:
+        self.seconds = into
+
+    @contextlib.contextmanager
+    def __call__(self, step: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - started
 
 
 @dataclass
@@ -198,6 +218,7 @@ class SyncEngine:
         self._job_con: duckdb.DuckDBPyConnection | None = None
         self._beat_con: duckdb.DuckDBPyConnection | None = None
         self._stop_beat: Callable[[], None] | None = None
+        self._step = StepTimes({})  # a run's own, from run()
 
     # -- helpers ---------------------------------------------------------------------------
     def _secret_values(self) -> list[str]:
@@ -762,6 +783,7 @@ class SyncEngine:
             "running",
             Plan(self.sync.name, self.sync.mode, self.sync.destination.type, self.sync.source),
         )
+        self._step = StepTimes(result.steps_s)
         dest: Destination | None = None
         reader_con = None
         desired_t, plan_t = self._tables(temp=False)
@@ -777,7 +799,8 @@ class SyncEngine:
             dest = build_destination(self.sync, ctx)
             self._resume(con, dest, lock, result)
             replay_merges(self, con, dest)  # person merges via the vendor's merge endpoint
-            plan = self._build(con, temp=False, full_resync=full_resync, run_id=run_id)
+            with self._step("plan"):
+                plan = self._build(con, temp=False, full_resync=full_resync, run_id=run_id)
             result.plan = plan
             con.execute(
                 f"""insert into {s}.rejections
@@ -849,11 +872,13 @@ class SyncEngine:
                         # all the destination reads is DuckDB's record: the batch stays the
                         # tuples of the plan's columns (RowBatch), no Row per row
                         cols = ", ".join(record if c == "__record" else c for c in RowBatch.COLUMNS)
-                        reader = reader_con.execute(f"select {cols} {where}")
+                        with self._step("read"):
+                            reader = reader_con.execute(f"select {cols} {where}")
                         batches = self._tuple_batches(reader, size)
                     else:
                         extra = f", {record} as __record" if record else ""
-                        reader = reader_con.execute(f"select *{extra} {where}")
+                        with self._step("read"):
+                            reader = reader_con.execute(f"select *{extra} {where}")
                         batches = self._batches(reader, targets, removal, size)
                     self._deliver_op(pool, con, dest, op, batches, result, plan_t)
             result.status = "success" if result.rejected == 0 else "partial"
@@ -879,6 +904,7 @@ class SyncEngine:
             result.throttled = int(result.destination_stats.get("throttled", 0))
             dest.close()
         result.duration_s = time.perf_counter() - started
+        result.steps_s = {k: round(v, 3) for k, v in result.steps_s.items()}
         if reader_con is not None:
             reader_con.close()
         if self._job_con is not None:
@@ -895,8 +921,8 @@ class SyncEngine:
                 con.execute("rollback")
             con.execute(
                 f"""update {s}.runs set status = ?, finished_at = ?, duration_s = ?, sent = ?,
-                confirmed = ?, rejected = ?, api_calls = ?, retries = ?, throttled = ?, error = ?
-                where run_id = ?""",
+                confirmed = ?, rejected = ?, api_calls = ?, retries = ?, throttled = ?, error = ?,
+                steps = ? where run_id = ?""",
                 [
                     result.status,
                     now_utc(),
@@ -908,6 +934,7 @@ class SyncEngine:
                     result.retries,
                     result.throttled,
                     result.error,
+                    json.dumps(result.steps_s),
                     result.run_id,
                 ],
             )
@@ -918,7 +945,8 @@ class SyncEngine:
         finally:
             con.close()
         log.info(
-            "sync %s run %s %s: planned=%d sent=%d confirmed=%d rejected=%d invalid=%d in %.2fs",
+            "sync %s run %s %s: planned=%d sent=%d confirmed=%d rejected=%d invalid=%d in %.2fs"
+            " (%s)",
             self.sync.name,
             result.run_id,
             result.status,
@@ -928,6 +956,7 @@ class SyncEngine:
             result.rejected,
             result.plan.invalid,
             result.duration_s,
+            ", ".join(f"{step} {sec:.2f}s" for step, sec in result.steps_s.items()) or "no steps",
         )
 
     @staticmethod
@@ -994,8 +1023,12 @@ class SyncEngine:
         n_at = RowBatch.COLUMNS.index("__n")
         last = -1
         buf: list[tuple] = []
-        while chunk := reader.fetchmany(size - len(buf)):
-            last = self._ranges(chunk, n_at, last)
+        while True:
+            with self._step("read"):
+                chunk = reader.fetchmany(size - len(buf))
+                if not chunk:
+                    break
+                last = self._ranges(chunk, n_at, last)
             buf += chunk
             if len(buf) >= size:
                 yield RowBatch(buf), buf[0][n_at], last + 1
@@ -1012,8 +1045,12 @@ class SyncEngine:
         n_at = names.index("__n")
         last = -1
         lo = 0
-        while chunk := reader.fetchmany(size):
-            rows = self._rows(names, chunk, targets, removal)
+        while True:
+            with self._step("read"):
+                chunk = reader.fetchmany(size)
+                if not chunk:
+                    break
+                rows = self._rows(names, chunk, targets, removal)
             start = 0
             while start < len(rows):
                 take = min(size - len(buf), len(rows) - start)
@@ -1076,7 +1113,9 @@ class SyncEngine:
 
         def collect() -> None:
             fut, rows, lo, hi = in_flight.popleft()
-            results = [x for _rows, got in fut.result() for x in got]
+            with self._step("wait"):
+                answers = fut.result()
+            results = [x for _rows, got in answers for x in got]
             answered.append((lo, hi, len(rows), self._outcome(rows, results)))
 
         def confirm_work() -> Callable[[], None]:
@@ -1097,7 +1136,8 @@ class SyncEngine:
             return work
 
         def commit(*works: Callable[[], None]) -> None:
-            self._transaction(con, lambda: [work() for work in works])
+            with self._step("journal"):
+                self._transaction(con, lambda: [work() for work in works])
             while reported and self.on_batch:  # batches confirmed by this transaction
                 self.on_batch(op, reported.pop(0))
             reported.clear()

@@ -141,6 +141,8 @@ def ddl(schema: str) -> list[str]:
         # a pending row's ordinal in its run's plan (``__n``): answered batches leave the
         # journal by range
         f"alter table {s}.pending add column if not exists n bigint",
+        # where a run's time went: seconds per step as JSON (RunResult.steps_s)
+        f"alter table {s}.runs add column if not exists steps varchar",
     ]
 
 

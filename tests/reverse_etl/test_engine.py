@@ -297,6 +297,28 @@ def test_file_outbox_jsonl(tmp_path):
     assert len({x["event_id"] for x in lines}) == 120
 
 
+def test_a_run_records_where_its_time_went(tmp_path):
+    """Seconds per step (plan, read, journal, wait) in the result, the log and `runs`;
+    together never more than the run's duration. A run with nothing to send reads nothing."""
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 300)
+    from reverse_etl.engine import SyncEngine
+    from warehouse.settings import Settings
+
+    st = Settings(duckdb_path=db, outbox_dir=tmp_path / "outbox")
+    first = SyncEngine(_file_sync(), settings=st).run()
+    again = SyncEngine(_file_sync(), settings=st).run()
+    assert set(first.steps_s) == {"plan", "read", "journal", "wait"}
+    assert all(sec >= 0 for sec in first.steps_s.values())
+    assert first.steps_s["plan"] > 0 and first.steps_s["journal"] > 0
+    assert sum(first.steps_s.values()) <= first.duration_s
+    assert set(again.steps_s) == {"plan"}  # an empty plan: nothing read, journaled or sent
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = dict(con.execute("select run_id, steps from reverse_etl.runs").fetchall())
+    assert json.loads(stored[first.run_id]) == first.steps_s
+    assert json.loads(stored[again.run_id]) == again.steps_s
+
+
 def test_lock_blocks_second_run_and_stale_lock_is_taken_over(tmp_path):
     db = tmp_path / "w.duckdb"
     make_customers(db, 5)

@@ -202,6 +202,7 @@ def build_sync_asset(sync, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefiniti
                 "retries": result.retries,
                 "throttled": result.throttled,
                 "duration_s": round(result.duration_s, 2),
+                **{f"step_{step}_s": round(sec, 2) for step, sec in result.steps_s.items()},
                 "full_resync": config.full_resync,
             },
         )
