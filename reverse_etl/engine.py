@@ -13,13 +13,18 @@ One run of a sync:
 3. **Deliver**: stream the plan from DuckDB in batches of the destination's size (as the
    tuples DuckDB returns, records rendered by DuckDB where the destination allows); a
    whole-batch rejection is bisected until the bad rows are isolated.
-4. **Journal**: before a window of batches (``JOURNAL_ROWS``) leaves, one transaction records
-   its pending operations and confirms the outcomes that came back since the previous
-   window (and, while waiting on the network, further transactions confirm answers as they
-   come): the state advances for confirmed rows, rejected rows are recorded with the API's
-   reason, the run's counters move. A crash at any point loses nothing (rows that may have
-   been sent are in ``pending``: re-sent with their event ids, or undone) and duplicates no
-   effect (confirmed rows are not re-sent; a re-sent event keeps its id).
+4. **Journal**: the plan's operations are written to ``reverse_etl.journal`` once, in bulk,
+   before anything is sent. Before a window of batches (``JOURNAL_ROWS``) leaves, one small
+   transaction records it as ``sent`` and the answers that came back since the previous
+   window as ``answered`` (while waiting on the network, further transactions record answers
+   as they come); rejected rows are recorded with the API's reason at once. When an
+   operation ends, the state takes its answered rows in one set-based statement. A crash at
+   any point loses nothing (the next run settles the dead run's journal first: answered rows
+   go to the state, sent but unanswered ones to ``pending``, to be re-sent with their event
+   ids or undone) and duplicates no effect (answered rows are not re-sent; a re-sent event
+   keeps its id). Bulk writes, not a transaction per batch with rows in it: DuckDB writes
+   a large insert straight to the file, compressed, while small row-bearing transactions
+   each pay for their write-ahead log.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ SAMPLE_ROWS = 5
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
 JOURNAL_ROWS = 10_000
+# While waiting on the network, answers that came back are recorded at least this often
+# (seconds); a fast destination's answers go with the next window's transaction instead.
+RECORD_ANSWERS_S = 0.25
 # the state's row hash of a record whose person withdrew consent (unsubscribed, still there)
 REVOKED = "revoked"
 # The in-memory database holding a run's desired and plan tables (see SyncEngine._tables).
@@ -239,6 +247,8 @@ class SyncEngine:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
         con.execute(f"set threads = {int(self.settings.sync.threads)}")
+        if os.environ.get("FC"):
+            con.execute(f"set force_compression = '{os.environ['FC']}'")
         with _SCRATCH_ATTACH:
             con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
         ensure_schema(con, self.schema)
@@ -784,6 +794,8 @@ class SyncEngine:
             Plan(self.sync.name, self.sync.mode, self.sync.destination.type, self.sync.source),
         )
         self._step = StepTimes(result.steps_s)
+        self._run_id = run_id
+        self._journaled = False  # whether this run's plan is in the journal (to settle)
         dest: Destination | None = None
         reader_con = None
         desired_t, plan_t = self._tables(temp=False)
@@ -797,6 +809,7 @@ class SyncEngine:
             ctx.run_id = run_id
             ctx.on_job = self._record_job
             dest = build_destination(self.sync, ctx)
+            self._settle_dead(con, run_id)  # a crashed run's journal, before pending is read
             self._resume(con, dest, lock, result)
             replay_merges(self, con, dest)  # person merges via the vendor's merge endpoint
             with self._step("plan"):
@@ -837,6 +850,9 @@ class SyncEngine:
                     f"and pk in (select __pk from {desired_t} where __erased)"
                 )
             con.execute(f"drop table {desired_t}")  # the plan has all delivery needs: free it
+            if plan.total:
+                with self._step("journal"):
+                    self._journal_plan(con, dest, plan_t, run_id)
             targets = self._targets()
             reader_con = con.cursor()
             # Deliveries run on a small pool (max_in_flight requests at once) while this
@@ -903,8 +919,6 @@ class SyncEngine:
             result.retries = int(result.destination_stats.get("retries", 0))
             result.throttled = int(result.destination_stats.get("throttled", 0))
             dest.close()
-        result.duration_s = time.perf_counter() - started
-        result.steps_s = {k: round(v, 3) for k, v in result.steps_s.items()}
         if reader_con is not None:
             reader_con.close()
         if self._job_con is not None:
@@ -919,6 +933,16 @@ class SyncEngine:
             # back (nothing of it was confirmed) so the run record below is really committed.
             with contextlib.suppress(duckdb.Error):
                 con.execute("rollback")
+            try:
+                if self._journaled:
+                    with self._step("journal"):
+                        self._settle(con, result.run_id)
+            except duckdb.Error as exc:  # the journal stays: the next run settles it
+                result.status = "failed"
+                result.error = self.scrub(f"settling the journal: {type(exc).__name__}: {exc}")
+                result.error = result.error[:1000]
+            result.duration_s = time.perf_counter() - started
+            result.steps_s = {k: round(v, 3) for k, v in result.steps_s.items()}
             con.execute(
                 f"""update {s}.runs set status = ?, finished_at = ?, duration_s = ?, sent = ?,
                 confirmed = ?, rejected = ?, api_calls = ?, retries = ?, throttled = ?, error = ?,
@@ -1068,20 +1092,20 @@ class SyncEngine:
     def _deliver_op(
         self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str
     ) -> None:
-        """Send one operation's batches; one transaction per window of batches.
+        """Send one operation's batches; one small transaction per window of batches.
 
-        Before a window of batches leaves, one transaction records their pending operations
-        and confirms the batches answered since the previous window: a crash leaves every
-        row that may have been sent, or whose answer is not yet recorded, in ``pending``
-        (the next run re-sends it with its event id, which receivers de-duplicate, or
-        undoes it). Windows start at one batch and double up to ``JOURNAL_ROWS`` rows.
-        A window's batches go to the pool (``max_in_flight`` requests at once) while this
-        thread reads and journals the next window (DuckDB's work and the commit's wait
-        overlap the network) and, until the window before is answered, confirms answers
-        as they come (a group commit: as many transactions as the destination's pace
-        needs). After a failed delivery no further batch leaves. DuckDB reads the
-        journal's rows from the stored plan by ``__n`` range; Python passes only the
-        exceptions (rejected rows, new destination ids)."""
+        Before a window of batches leaves, one transaction records it as ``sent`` (its
+        rows are in ``journal`` since the plan was made) and the batches answered since
+        the previous window as ``answered``: after a crash, the next run finds every row
+        that may have been sent and whose answer is not recorded (and re-sends it with its
+        event id, which receivers de-duplicate, or undoes it). Windows start at one batch
+        and double up to ``JOURNAL_ROWS`` rows. A window's batches go to the pool
+        (``max_in_flight`` requests at once) while this thread reads and journals the next
+        window and, until the window before is answered, records answers as they come (a
+        group commit: as many transactions as the destination's pace needs). After a failed
+        delivery no further batch leaves. Windows are ``__n`` ranges: Python passes only
+        the exceptions (rejected rows, unanswered rows, new destination ids), which are
+        applied to the state at once; the state takes the rest when the operation ends."""
         # batches as (rows, lo, hi): the operation's rows with lo <= __n < hi
         in_flight: deque[tuple[Future, Sequence[Row], int, int]] = deque()
         ahead: deque[tuple[Sequence[Row], int, int]] = deque()  # read, not yet journaled
@@ -1094,6 +1118,7 @@ class SyncEngine:
             ).fetchone()[0]
         )
         target = 0
+        last_commit = time.monotonic()
         last_window = 0  # batches of the window sent last (the rest of in_flight is older)
 
         def send(rows: Sequence[Row]) -> list[tuple[Sequence[Row], list[RowResult]]] | None:
@@ -1119,38 +1144,45 @@ class SyncEngine:
             answered.append((lo, hi, len(rows), self._outcome(rows, results)))
 
         def confirm_work() -> Callable[[], None]:
-            """Statements confirming the answered batches (one contiguous ``__n`` range)."""
+            """Statements recording the answered batches (one contiguous ``__n`` range): an
+            ``answered`` window, or, when some rows were rejected, unanswered or given a new
+            destination id, their state applied at once (a ``settled`` window)."""
             if not answered:
                 return lambda: None
             outcome = Outcome()
             for _lo, _hi, _n, got in answered:
                 outcome.add(got)
             lo, hi = answered[0][0], answered[-1][1]
-            journaled = (
-                f"run_id = {_lit(result.run_id)} and op = {_lit(op)} "
-                f"and n >= {int(lo)} and n < {int(hi)}"
-            )
-            work = self._confirm_work(con, op, rows_of(lo, hi), [], outcome, result, journaled)
             reported.extend(n for _lo, _hi, n, _o in answered)
             answered.clear()
-            return work
+            if outcome.bad or outcome.unanswered or outcome.new_ids:
+                work = self._confirm_work(
+                    con, op, rows_of(lo, hi), [], outcome, result, journaled=(lo, hi)
+                )
+                settled = self._window_work(con, result.run_id, op, lo, hi, "settled")
+                return lambda: (work(), settled())
+            result.confirmed += outcome.ok
+            return self._window_work(con, result.run_id, op, lo, hi, "answered")
 
         def commit(*works: Callable[[], None]) -> None:
+            nonlocal last_commit
             with self._step("journal"):
                 self._transaction(con, lambda: [work() for work in works])
+            last_commit = time.monotonic()
             while reported and self.on_batch:  # batches confirmed by this transaction
                 self.on_batch(op, reported.pop(0))
             reported.clear()
 
         def drain(until: int) -> None:
-            """Wait until at most ``until`` batches are out, confirming answers as they come
-            (each commit covers what came back during the previous one: a row answered but
-            not confirmed would be sent again after a crash)."""
+            """Wait until at most ``until`` batches are out. A long wait records the answers
+            that came back every ``RECORD_ANSWERS_S`` (a row answered but not recorded would
+            be sent again after a crash); a short one leaves them to the next window's
+            transaction."""
             while len(in_flight) > until:
                 collect()
                 while in_flight and in_flight[0][0].done():
                     collect()
-                if len(in_flight) > until:
+                if len(in_flight) > until and time.monotonic() - last_commit > RECORD_ANSWERS_S:
                     commit(confirm_work())
             while in_flight and in_flight[0][0].done():
                 collect()
@@ -1161,8 +1193,8 @@ class SyncEngine:
             drain(last_window)
             confirm = confirm_work()
             result.sent += sum(len(rows) for rows, _lo, _hi in ahead)
-            window = f"({rows_of(ahead[0][1], ahead[-1][2])})"
-            intent = self._intent_work(con, op, window, len(ahead[0][0]), result, replace)
+            lo, hi = ahead[0][1], ahead[-1][2]
+            intent = self._intent_work(con, op, lo, hi, rows_of(lo, hi), result, replace)
             commit(confirm, intent)
             last_window = len(ahead)
             while ahead:
@@ -1184,11 +1216,14 @@ class SyncEngine:
                     send_window()
                 drain(0)
             except DestinationError:
-                # the run stops: what was answered before the failure is still confirmed
+                # the run stops: what was answered before the failure is still recorded (and
+                # settled when the run ends)
                 stop.set()
                 commit(confirm_work())
                 raise
             commit(confirm_work())
+            # the state takes this operation's answers before the next operation starts
+            commit(self._fold_work(con, result.run_id, op, plan_t))
         finally:
             stop.set()
             # Break the future -> exception -> traceback -> frame cycle.
@@ -1210,50 +1245,149 @@ class SyncEngine:
                     con.execute("rollback")
             raise
 
-    def _intent_work(
-        self, con, op: str, table: str, batch_size: int, result: RunResult, replace: bool = True
+    def _journal_plan(self, con, dest: Destination, plan_t: str, run_id: str) -> None:
+        """Write every planned operation to ``journal`` in one statement, before anything is
+        sent (windows then mark which of them left). ``position`` is each row's place in its
+        batch (a job's rows in their order): batches are the operation's rows in ``__n``
+        order, ``op_batch_size`` at a time."""
+        sizes = " ".join(
+            f"when {_lit(op)} then {dest.op_batch_size(op)}" for op, _ in self.op_groups()
+        )
+        removal = ", ".join(_lit(op) for op in sorted(REMOVAL_OPS))
+        con.execute(
+            f"""insert into {self.schema}.journal (sync_name, target, run_id, op, op_class, kind,
+                n, pk, row_hash, identity, dest_id, event_id, position)
+            select ?, ?, ?, __op,
+                case when __op in ({removal}) then 'remove' else 'write' end, __kind, __n,
+                __pk, __hash, __identity, __dest_id, __event_id,
+                cast((row_number() over (partition by __op order by __n) - 1)
+                     % (case __op {sizes} end) as integer)
+            from {plan_t} where __op is not null""",
+            [self.sync.name, self.target, run_id],
+        )
+        self._journaled = True
+
+    def _window_work(
+        self, con, run_id: str, op: str, lo: int, hi: int, state: str
     ) -> Callable[[], None]:
-        """Record the pending operations of the rows of ``table`` (a relation of plan
-        columns __pk, __hash, __identity, __dest_id, __event_id, __n, in batches of
-        ``batch_size`` in ``__n`` order), before they leave: the statements, for the
-        caller's transaction.
-        ``position`` is each row's place in its batch (a job's rows in their order). The
-        run's progress counters move here too (once a window, not once a batch). With
-        ``replace``, older pending operations of the same keys are dropped first (when the
-        journal holds none of this sync, there are none to drop)."""
+        """The statement recording the journal's rows of ``op`` with lo <= n < hi as
+        ``sent``, ``answered`` or ``settled``."""
+
+        def work() -> None:
+            con.execute(
+                f"insert into {self.schema}.journal_windows values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [self.sync.name, self.target, run_id, op, int(lo), int(hi), state, now_utc()],
+            )
+
+        return work
+
+    def _intent_work(
+        self, con, op: str, lo: int, hi: int, rows_sql: str, result: RunResult, replace: bool
+    ) -> Callable[[], None]:
+        """Before a window of batches leaves (the plan's rows of ``op`` with lo <= __n < hi,
+        as ``rows_sql`` reads them): the statements, for the caller's transaction, that
+        record it as ``sent``. The run's progress counters move here too (once a window,
+        not once a batch). With ``replace``, older pending operations of the same keys are
+        dropped first (when ``pending`` holds none of this sync, there are none to drop)."""
         run_id = result.run_id
         s = self.schema
-        removal = op in REMOVAL_OPS
+        sent = self._window_work(con, run_id, op, lo, hi, "sent")
 
         def work() -> None:
             if replace:
                 con.execute(
                     f"delete from {s}.pending where {self._mine()} "
-                    f"and pk in (select __pk from {table})"
+                    f"and pk in (select __pk from ({rows_sql}))"
                 )
-            con.execute(
-                f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
-                dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
-                select ?, __pk, ?, ?, {"null" if removal else "__hash"}, __identity, __dest_id,
-                    __event_id, cast((row_number() over (order by __n) - 1) % ? as integer),
-                    null, ?, ?, ?, __n
-                from {table}""",
-                [
-                    self.sync.name,
-                    op,
-                    "remove" if removal else "write",
-                    batch_size,
-                    run_id,
-                    now_utc(),
-                    self.target,
-                ],
-            )
+            sent()
             con.execute(
                 f"update {s}.runs set sent = ?, confirmed = ?, rejected = ? where run_id = ?",
                 [result.sent, result.confirmed, result.rejected, run_id],
             )
 
         return work
+
+    def _fold_work(
+        self, con, run_id: str, op: str, plan_t: str | None = None
+    ) -> Callable[[], None]:
+        """The statements by which the state takes the rows of ``op`` in the run's
+        ``answered`` windows (which become ``settled``): one set-based pass, reading the
+        rows from the run's plan while it has one (in memory), else from the journal."""
+        s = self.schema
+        if plan_t:
+            source = f"""select __pk, __hash, __identity, __dest_id, __kind, __n
+                from {plan_t} where __op = {_lit(op)}"""
+        else:
+            source = f"""select pk as __pk, row_hash as __hash, identity as __identity,
+                dest_id as __dest_id, kind as __kind, n as __n
+                from {s}.journal where run_id = {_lit(run_id)} and op = {_lit(op)}"""
+        rows = f"""select j.* from ({source}) as j
+            semi join (select lo, hi from {s}.journal_windows
+                       where run_id = {_lit(run_id)} and op = {_lit(op)}
+                       and state = 'answered') as w
+                on j.__n >= w.lo and j.__n < w.hi"""
+
+        def work() -> None:
+            n, updates = con.execute(
+                f"select count(*), coalesce(bool_or(__kind <> 'create'), false) from ({rows})"
+            ).fetchone()
+            if n:
+                self._state_work(con, op, rows, [], updates=updates, run_id=run_id)()
+            con.execute(
+                f"update {s}.journal_windows set state = 'settled' "
+                "where run_id = ? and op = ? and state = 'answered'",
+                [run_id, op],
+            )
+
+        return work
+
+    def _settle(self, con, run_id: str) -> None:
+        """Close a run's journal (at its end, or the next run's start when it died): the
+        state takes its answered rows (operation by operation, in the order they run), its
+        sent but unanswered rows become ``pending`` (of unknown outcome), the rest (never
+        sent) is dropped."""
+        s = self.schema
+        found = {
+            op
+            for (op,) in con.execute(
+                f"select distinct op from {s}.journal_windows "
+                "where run_id = ? and state = 'answered'",
+                [run_id],
+            ).fetchall()
+        }
+        order = [op for op, _kinds in self.op_groups() if op in found]
+        order += sorted(found - set(order))  # the sync's mode changed since that run
+
+        def work() -> None:
+            for op in order:
+                self._fold_work(con, run_id, op)()
+            con.execute(
+                f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
+                    dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
+                select j.sync_name, j.pk, j.op, j.op_class,
+                    case when j.op_class = 'remove' then null else j.row_hash end, j.identity,
+                    j.dest_id, j.event_id, j.position, j.job_id, j.run_id, w.recorded_at,
+                    j.target, j.n
+                from {s}.in_flight as j
+                join {s}.journal_windows as w
+                    on w.run_id = j.run_id and w.op = j.op and w.state = 'sent'
+                    and j.n >= w.lo and j.n < w.hi
+                where j.run_id = ?""",
+                [run_id],
+            )
+            con.execute(f"delete from {s}.journal where run_id = ?", [run_id])
+            con.execute(f"delete from {s}.journal_windows where run_id = ?", [run_id])
+
+        self._transaction(con, work)
+
+    def _settle_dead(self, con, run_id: str) -> None:
+        """Settle the journals that runs of this sync (at this target) left when they died."""
+        for (dead,) in con.execute(
+            f"select distinct run_id from {self.schema}.journal "
+            f"where {self._mine()} and run_id <> ? order by run_id",
+            [run_id],
+        ).fetchall():
+            self._settle(con, dead)
 
     def _confirm(
         self,
@@ -1302,19 +1436,18 @@ class SyncEngine:
         params: list[Any],
         outcome: Outcome,
         result: RunResult,
-        journaled: str | None = None,
+        journaled: tuple[int, int] | None = None,
     ) -> Callable[[], None]:
-        """The statements confirming answered rows (as DuckDB reads them: ``sql``
-        with ``params``, columns __pk, __hash, __identity, __dest_id; ``journaled``: the
-        condition selecting their rows in ``pending``, when known), for the caller's
+        """The statements confirming answered rows at once (as DuckDB reads them: ``sql``
+        with ``params``, columns __pk, __hash, __identity, __dest_id), for the caller's
         transaction: the state advances for the confirmed rows, rejected rows are recorded
-        with the API's reason, answered rows leave ``pending`` (a row without an answer
-        stays: its outcome is unknown). The run's counters move at once (in memory; written
-        with the next window's intent and at the end)."""
+        with the API's reason, and a row without an answer is of unknown outcome: with
+        ``journaled`` (the ``__n`` range of this run's journal the rows come from) it is
+        written to ``pending``; rows read from ``pending`` (a dead run's job) leave it once
+        answered. The run's counters move at once (in memory; written with the next
+        window's intent and at the end)."""
         s = self.schema
         ok, bad, unanswered, new_ids = outcome.ok, outcome.bad, outcome.unanswered, outcome.new_ids
-        removal = op in REMOVAL_OPS and not (op == UNSUBSCRIBE and self._revocation_keeps_record)
-        gdpr = op == GDPR_DELETE
         # The exception filters and joins only when there are exceptions: the common batch
         # (all confirmed, no new ids) is a plain insert and a plain delete.
         not_in = "__pk not in (select unnest(cast(? as varchar[])))"
@@ -1322,57 +1455,38 @@ class SyncEngine:
         if bad:
             ok_rows = f"select * from ({sql}) where {not_in}"
             ok_params.append([pk for pk, _ in bad])
-        dest_id, ids_join, ids_params = "o.__dest_id", "", []
-        if new_ids:
-            dest_id = "coalesce(ids.dest_id, o.__dest_id)"
-            ids_join = (
-                "left join (select unnest(cast(? as varchar[])) as pk, "
-                "unnest(cast(? as varchar[])) as dest_id) as ids on ids.pk = o.__pk"
-            )
-            ids_params = [[pk for pk, _ in new_ids], [i for _, i in new_ids]]
         answered_rows, answered_params = sql, list(params)
         if unanswered:
             answered_rows = f"select * from ({sql}) where {not_in}"
             answered_params.append(unanswered)
         ts = now_utc()
+        state = self._state_work(
+            con, op, ok_rows, ok_params, updates=outcome.updates, run_id=result.run_id,
+            new_ids=new_ids, ts=ts,
+        )  # fmt: skip
 
         def work() -> None:
-            if ok and outcome.updates:
-                con.execute(
-                    f"delete from {s}.sync_state where {self._mine()} "
-                    f"and pk in (select __pk from ({ok_rows}))",
-                    ok_params,
-                )
-            if ok and not removal:
-                con.execute(
-                    f"""insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,
-                    last_op, last_run_id, delivered_at, target)
-                    select ?, o.__pk, {"'deleted'" if gdpr else "o.__hash"}, {dest_id},
-                        {"null" if gdpr else "o.__identity"}, ?, ?, ?, ?
-                    from ({ok_rows}) as o {ids_join}""",
-                    [
-                        self.sync.name,
-                        op,
-                        result.run_id,
-                        ts,
-                        self.target,
-                        *ok_params,
-                        *ids_params,
-                    ],
-                )
-            # the destination answered for these rows: they are no longer of unknown outcome
-            if journaled:
-                keep = " and pk not in (select unnest(cast(? as varchar[])))"
-                con.execute(
-                    f"delete from {s}.pending where {self._mine()} and {journaled}"
-                    + (keep if unanswered else ""),
-                    [unanswered] if unanswered else [],
-                )
-            else:
+            if ok:
+                state()
+            if journaled is None:
+                # the destination answered for these rows: they are no longer of unknown outcome
                 con.execute(
                     f"delete from {s}.pending where {self._mine()} "
                     f"and pk in (select __pk from ({answered_rows}))",
                     answered_params,
+                )
+            elif unanswered:
+                lo, hi = journaled
+                con.execute(
+                    f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
+                        dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
+                    select sync_name, pk, op, op_class,
+                        case when op_class = 'remove' then null else row_hash end, identity,
+                        dest_id, event_id, position, job_id, run_id, ?, target, n
+                    from {s}.journal
+                    where run_id = ? and op = ? and n >= ? and n < ?
+                        and pk in (select unnest(cast(? as varchar[])))""",
+                    [ts, result.run_id, op, int(lo), int(hi), unanswered],
                 )
             if bad:
                 con.execute(
@@ -1390,6 +1504,61 @@ class SyncEngine:
 
         result.confirmed += ok
         result.rejected += len(bad)
+        return work
+
+    def _state_work(
+        self,
+        con,
+        op: str,
+        rows_sql: str,
+        params: list[Any],
+        *,
+        updates: bool,
+        run_id: str,
+        new_ids: list[tuple[str, str]] = (),
+        ts: Any = None,
+    ) -> Callable[[], None]:
+        """The statements by which the state takes confirmed rows of ``op`` (``rows_sql``
+        with ``params``: columns __pk, __hash, __identity, __dest_id): a write replaces the
+        key's state row (``updates``: some key may have one), a removal deletes it, an
+        erasure leaves a tombstone; ``new_ids``: destination ids the answers gave."""
+        s = self.schema
+        removal = op in REMOVAL_OPS and not (op == UNSUBSCRIBE and self._revocation_keeps_record)
+        gdpr = op == GDPR_DELETE
+        dest_id, ids_join, ids_params = "o.__dest_id", "", []
+        if new_ids:
+            dest_id = "coalesce(ids.dest_id, o.__dest_id)"
+            ids_join = (
+                "left join (select unnest(cast(? as varchar[])) as pk, "
+                "unnest(cast(? as varchar[])) as dest_id) as ids on ids.pk = o.__pk"
+            )
+            ids_params = [[pk for pk, _ in new_ids], [i for _, i in new_ids]]
+
+        def work() -> None:
+            if updates or removal:
+                con.execute(
+                    f"delete from {s}.sync_state where {self._mine()} "
+                    f"and pk in (select __pk from ({rows_sql}))",
+                    params,
+                )
+            if not removal:
+                con.execute(
+                    f"""insert into {s}.sync_state (sync_name, pk, row_hash, dest_id, identity,
+                    last_op, last_run_id, delivered_at, target)
+                    select ?, o.__pk, {"'deleted'" if gdpr else "o.__hash"}, {dest_id},
+                        {"null" if gdpr else "o.__identity"}, ?, ?, ?, ?
+                    from ({rows_sql}) as o {ids_join}""",
+                    [
+                        self.sync.name,
+                        op,
+                        run_id,
+                        ts or now_utc(),
+                        self.target,
+                        *params,
+                        *ids_params,
+                    ],
+                )
+
         return work
 
     def _resume(self, con, dest: Destination, lock: Lock, result: RunResult) -> None:
@@ -1421,9 +1590,9 @@ class SyncEngine:
         with self._job_lock:
             cur = self._job_con
             cur.execute(
-                f"update {self.schema}.pending set job_id = ? where {self._mine()} "
+                f"update {self.schema}.journal set job_id = ? where run_id = ? "
                 "and pk in (select unnest(?))",
-                [job_id, pks],
+                [job_id, self._run_id, pks],
             )
 
 

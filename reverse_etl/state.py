@@ -6,7 +6,15 @@ Tables
   fields (email, ...) needed to remove it after it has left the model.
 - ``runs``: one row per run with planned/sent/confirmed/rejected/invalid counts and duration.
 - ``rejections``: one row per rejected or invalid row per run, with the API's reason.
-- ``pending``: the operations of batches in flight (intent recorded before each send).
+- ``journal`` and ``journal_windows``: a run's intent. The run writes every planned
+  operation to ``journal`` once, in bulk, when its plan is made; before each window of
+  batches leaves, a ``sent`` window records that its rows may be applied from now on; the
+  answers come back as ``answered`` windows (or ``settled`` ones, already applied with their
+  rejections). Settling a run (at the end of each operation and of the run, or at the start
+  of the next run when it died) folds its answered rows into ``sync_state``, moves the sent
+  but unanswered ones to ``pending`` and drops the rest.
+- ``pending``: operations of unknown outcome (sent, never answered): the next run re-sends
+  or undoes them.
 - ``locks``: one row per running sync (owner pid/host, heartbeat) with stale detection.
 """
 
@@ -124,6 +132,32 @@ def ddl(schema: str) -> list[str]:
             run_id varchar,
             recorded_at timestamptz
         )""",
+        f"""create table if not exists {s}.journal (
+            sync_name varchar not null,
+            target varchar,
+            run_id varchar not null,
+            op varchar not null,
+            op_class varchar not null,
+            kind varchar,
+            n bigint not null,
+            pk varchar not null,
+            row_hash varchar,
+            identity varchar,
+            dest_id varchar,
+            event_id varchar,
+            position integer,
+            job_id varchar
+        )""",
+        f"""create table if not exists {s}.journal_windows (
+            sync_name varchar not null,
+            target varchar,
+            run_id varchar not null,
+            op varchar not null,
+            lo bigint not null,
+            hi bigint not null,
+            state varchar not null,
+            recorded_at timestamptz
+        )""",
         f"""create table if not exists {s}.locks (
             sync_name varchar primary key,
             run_id varchar,
@@ -143,6 +177,15 @@ def ddl(schema: str) -> list[str]:
         f"alter table {s}.pending add column if not exists n bigint",
         # where a run's time went: seconds per step as JSON (RunResult.steps_s)
         f"alter table {s}.runs add column if not exists steps varchar",
+        # the operations a run has sent whose answer it has not recorded yet (live or dead)
+        f"""create view if not exists {s}.in_flight as
+        select j.* from {s}.journal as j
+        semi join {s}.journal_windows as w
+            on w.run_id = j.run_id and w.op = j.op and w.state = 'sent'
+            and j.n >= w.lo and j.n < w.hi
+        anti join {s}.journal_windows as a
+            on a.run_id = j.run_id and a.op = j.op and a.state <> 'sent'
+            and j.n >= a.lo and j.n < a.hi""",
     ]
 
 

@@ -198,12 +198,13 @@ def test_event_ids_are_new_for_every_lifecycle_event(emulator, secrets_env, tmp_
     assert snap["effects"]["webhook.events_applied"] == 7 + 4
 
 
-def test_every_row_is_pending_before_it_leaves_and_cleared_once_answered(
+def test_every_row_is_in_flight_before_it_leaves_and_settled_once_answered(
     emulator, secrets_env, tmp_path, monkeypatch
 ):
-    """The journal writes intent a window of batches at a time and confirms batch by batch:
-    whatever the window, a row handed to the destination is already in ``pending``, and
-    the journal holds only the rows not yet confirmed (a bounded window, not the whole run)."""
+    """The journal records a window of batches as sent before it leaves and the answers as
+    they come: whatever the window, a row handed to the destination is already among the
+    run's ``in_flight`` operations, which hold only the rows not yet answered (a bounded
+    window, not the whole run); once the run ends its journal is settled into the state."""
     from reverse_etl.destinations.webhook import SignedWebhook
 
     db = tmp_path / "w.duckdb"
@@ -214,13 +215,13 @@ def test_every_row_is_pending_before_it_leaves_and_cleared_once_answered(
 
     def checked(self, op, rows):
         with duckdb.connect(str(db)) as con:  # the same file, another connection
-            pending = {
+            in_flight = {
                 r[0]
                 for r in con.execute(
-                    "select pk from reverse_etl.pending where sync_name = ?", [sync.name]
+                    "select pk from reverse_etl.in_flight where sync_name = ?", [sync.name]
                 ).fetchall()
             }
-        seen.append((len(pending), {r.pk for r in rows} <= pending))
+        seen.append((len(in_flight), {r.pk for r in rows} <= in_flight))
         return deliver(self, op, rows)
 
     monkeypatch.setattr(SignedWebhook, "deliver", checked)
@@ -229,3 +230,10 @@ def test_every_row_is_pending_before_it_leaves_and_cleared_once_answered(
     assert len(seen) == 10 and all(ok for _n, ok in seen)  # intent before every send
     assert max(n for n, _ok in seen) < 95  # windows, not the whole run at once
     assert _pending(db, sync.name) == []
+    con = duckdb.connect(str(db))
+    try:
+        for table in ("journal", "journal_windows", "in_flight"):
+            assert con.execute(f"select count(*) from reverse_etl.{table}").fetchone() == (0,)
+    finally:
+        con.close()
+    assert len(state_rows(db, sync.name)) == 95
