@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-# The engine, destinations and settings (DuckDB, pyarrow, httpx, pydantic) load inside the
+# The engine, destinations and settings (DuckDB, pyarrow, pydantic) load inside the
 # commands, so `rw-sync --help` answers at once; tests/test_cli_startup.py keeps it so.
 if TYPE_CHECKING:
     from reverse_etl.config import SyncConfig

@@ -15,12 +15,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from reverse_etl.destinations.base import REGISTRY, Destination, DestinationConfig
 from reverse_etl.ratelimit import Backoff, Clock
+
+if TYPE_CHECKING:
+    import httpx
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":

@@ -10,11 +10,11 @@ import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from reverse_etl.http_pool import NETWORK_ERRORS, ConnectionPool, Response
 from reverse_etl.ratelimit import (
     Backoff,
     Clock,
@@ -23,6 +23,9 @@ from reverse_etl.ratelimit import (
     parse_retry_after,
     window_limiter,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +211,9 @@ class CallStats:
 
 
 class HttpTransport:
-    """httpx client with a rate limiter, Retry-After, jittered backoff and secret scrubbing."""
+    """Keep-alive HTTP (``http_pool``) with a rate limiter, Retry-After, jittered backoff and
+    secret scrubbing. ``transport``: an httpx transport (``httpx.MockTransport`` in tests)
+    that answers instead of the network."""
 
     def __init__(
         self,
@@ -236,12 +241,10 @@ class HttpTransport:
         self.max_attempts = max_attempts
         self._secrets = [s for s in secrets if s]
         self.stats = CallStats()
-        self.client = httpx.Client(
-            base_url=base_url,
-            headers=headers or {},
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            transport=transport,
-            limits=httpx.Limits(max_keepalive_connections=4, max_connections=8),
+        self.pool = (
+            ConnectionPool(base_url, headers or {}, timeout_s)
+            if transport is None
+            else _HttpxPool(base_url, headers or {}, timeout_s, transport)
         )
 
     def _limiter_for(self, method: str, path: str) -> RateLimiter:
@@ -257,7 +260,7 @@ class HttpTransport:
         return text
 
     def close(self) -> None:
-        self.client.close()
+        self.pool.close()
 
     def request(
         self,
@@ -269,7 +272,7 @@ class HttpTransport:
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         ok_statuses: Callable[[int], bool] = lambda s: 200 <= s < 300,
-    ) -> httpx.Response:
+    ) -> Response:
         """Send with retries. Returns a response whose status is OK or a non-retryable 4xx.
 
         429 -> honour Retry-After (seconds or HTTP date), slow the limiter down, retry.
@@ -286,10 +289,10 @@ class HttpTransport:
             self.stats.requests += 1
             self.stats.by_endpoint[endpoint] = self.stats.by_endpoint.get(endpoint, 0) + 1
             try:
-                resp = self.client.request(
+                resp = self.pool.request(
                     method, path, content=content, headers=headers, params=params
                 )
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except NETWORK_ERRORS as exc:
                 last_problem = f"{type(exc).__name__}"
                 self.stats.retries += 1
                 self.clock.sleep(self.backoff.delay(attempt))
@@ -322,6 +325,36 @@ class HttpTransport:
         raise TransientError(
             f"{endpoint}: gave up after {self.max_attempts} attempts ({last_problem})"
         )
+
+
+class _HttpxPool:
+    """``ConnectionPool``'s interface over an httpx transport (tests answer through
+    ``httpx.MockTransport``); httpx's transport errors become network errors."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float, transport):
+        import httpx
+
+        self._httpx = httpx
+        self.client = httpx.Client(
+            base_url=base_url, headers=headers, timeout=timeout_s, transport=transport
+        )
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client.base_url).rstrip("/")
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self.client.base_url = value
+
+    def request(self, method: str, path: str, **kw: Any):
+        try:
+            return self.client.request(method, path, **kw)
+        except self._httpx.TransportError as exc:
+            raise ConnectionError(type(exc).__name__) from exc
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
@@ -514,7 +547,7 @@ class HttpDestination(Destination):
     def close(self) -> None:
         self.http.close()
 
-    def error_text(self, resp: httpx.Response, limit: int = 300) -> str:
+    def error_text(self, resp: Response, limit: int = 300) -> str:
         return self.http.scrub(resp.text[:limit])
 
 

@@ -106,7 +106,7 @@ class SignedWebhook(HttpDestination):
             secrets=[self._secret.get_secret_value()],
         )
         if not (ctx.base_url or cfg.base_url):
-            self.http.client.base_url = base
+            self.http.pool.base_url = base
 
     @classmethod
     def target(cls, sync: Any, base_url: str | None, outbox_dir: Any) -> str:
