@@ -1,12 +1,13 @@
 """CPU per request of the HTTP clients a sender could use, against the neutral receiver.
 
-The webhook sync's senders spend most of their CPU in the HTTP client (reverse_etl/README.md,
+The webhook sync's senders spent most of their CPU in the HTTP client (reverse_etl/README.md,
 "Versus drt-core"). This measures that part alone: the same JSON batches (``--records`` per
 request, shaped like the webhook sync's) posted ``--requests`` times from ``--threads``
-threads over keep-alive connections through ``httpx.Client`` (what the sync uses today),
-httpcore's connection pool (httpx's own transport, without the client layer) and the
-standard library's ``http.client``. Reports wall and process CPU seconds per client, the
-median of ``--reps`` rounds run in turn.
+threads over keep-alive connections through ``httpx.Client`` (what the sync used before),
+httpcore's connection pool (httpx's own transport, without the client layer), the
+standard library's ``http.client`` and ``reverse_etl.http_pool.ConnectionPool`` (what the
+sync uses: ``http.client`` with a connection per thread). Reports wall and process CPU
+seconds per client, the median of ``--reps`` rounds run in turn.
 
     python -m bench.http_client_bench            # 600 requests of 500 records, 4 threads
 """
@@ -27,6 +28,8 @@ from pathlib import Path
 
 import httpcore
 import httpx
+
+from reverse_etl.http_pool import ConnectionPool
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,8 +75,13 @@ def _senders(base: str, host: str, port: int, threads: int) -> dict[str, Callabl
 
         return post, lambda: [c.close() for c in opened]
 
+    def with_ours():
+        pool = ConnectionPool(base, {}, timeout_s=30)
+        return (lambda body: pool.request("POST", "/records", content=body, headers=HEADERS)
+                .status_code, pool.close)  # fmt: skip
+
     return {"httpx.Client": with_httpx, "httpcore pool": with_httpcore,
-            "http.client": with_http_client}  # fmt: skip
+            "http.client": with_http_client, "http_pool": with_ours}  # fmt: skip
 
 
 HEADERS = {"Content-Type": "application/json"}

@@ -4,6 +4,7 @@ Klaviyo jobs of a dead run are resumed by id, and event ids are unique per emiss
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from .conftest import engine_for, make_customers, state_rows, sync_config
 from .platform_view import view
@@ -237,3 +238,55 @@ def test_every_row_is_in_flight_before_it_leaves_and_settled_once_answered(
     finally:
         con.close()
     assert len(state_rows(db, sync.name)) == 95
+
+
+@pytest.mark.parametrize("dies", [False, True])
+def test_a_stopped_runs_journal_is_settled_without_resending_answered_rows(
+    dies, emulator, secrets_env, tmp_path, monkeypatch
+):
+    """A run stops after 5 of its batches were answered; its window was recorded as sent
+    further. Whether it ends (failed, settling its own journal) or dies on the spot (the
+    next run settles it first), the answered rows reach the state and are never sent again,
+    and the rest is sent exactly once: the platform applies every event once."""
+    from reverse_etl.destinations.base import TransientError
+    from reverse_etl.destinations.webhook import SignedWebhook
+    from reverse_etl.engine import SyncEngine
+
+    db = tmp_path / "w.duckdb"
+    make_customers(db, 95)
+    sync = sync_config("webhook", destination={"batch_size": 10})
+    deliver, settle, calls = SignedWebhook.deliver, SyncEngine._settle, []
+
+    def fails_after_five(self, op, rows):
+        calls.append(len(rows))
+        if len(calls) > 5:
+            raise TransientError("injected: the network is gone")
+        return deliver(self, op, rows)
+
+    monkeypatch.setattr(SignedWebhook, "deliver", fails_after_five)
+    if dies:  # killed before the run could settle its journal
+        monkeypatch.setattr(SyncEngine, "_settle", lambda self, con, run_id: None)
+    first = engine_for(sync, db, emulator.url, tmp_path, max_in_flight=1).run()
+    assert first.status == "failed" and first.confirmed == 50
+    con = duckdb.connect(str(db))
+    try:
+        left = con.execute("select count(*) from reverse_etl.in_flight").fetchone()[0]
+    finally:
+        con.close()
+    if dies:
+        assert state_rows(db, sync.name) == {} and left > 0  # the journal is all there is
+    else:
+        assert len(state_rows(db, sync.name)) == 50 and left == 0
+        assert len(_pending(db, sync.name)) > 0  # sent, never answered: outcome unknown
+    monkeypatch.setattr(SignedWebhook, "deliver", deliver)
+    monkeypatch.setattr(SyncEngine, "_settle", settle)
+
+    engine = engine_for(sync, db, emulator.url, tmp_path)
+    second = engine.run()
+    assert second.status == "success" and second.plan.creates == 45 == second.confirmed
+    effects = emulator.state.snapshot()["effects"]
+    assert effects["webhook.events_applied"] == 95
+    assert effects.get("webhook.duplicate_events", 0) == 0
+    assert effects.get("webhook.duplicate_messages", 0) == 0
+    assert len(state_rows(db, sync.name)) == 95 and _pending(db, sync.name) == []
+    assert engine.plan().total == 0
