@@ -80,6 +80,15 @@ SAMPLE_ROWS = 5
 # whole batches). Rows journaled but never sent are only re-sent by the next run if it
 # finds them (their first transmission), so a large window costs nothing after a crash.
 JOURNAL_ROWS = 10_000
+# The plan's count of each kind of row (``Plan`` attributes)
+PLAN_COUNT = {
+    "create": "creates",
+    "update": "updates",
+    "remove": "removals",
+    "revoke": "revocations",
+    "retire": "retirements",
+    "undo": "undos",
+}
 # While waiting on the network, answers that came back are recorded at least this often
 # (seconds); a fast destination's answers go with the next window's transaction instead.
 RECORD_ANSWERS_S = 0.25
@@ -861,20 +870,8 @@ class SyncEngine:
             depth = max(1, self.max_in_flight)
             with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="deliver") as pool:
                 for op, kinds in self.op_groups():
-                    if not any(
-                        getattr(
-                            plan,
-                            {
-                                "create": "creates",
-                                "update": "updates",
-                                "remove": "removals",
-                                "revoke": "revocations",
-                                "retire": "retirements",
-                                "undo": "undos",
-                            }[k],
-                        )
-                        for k in kinds
-                    ):
+                    planned = {k: getattr(plan, PLAN_COUNT[k]) for k in kinds}
+                    if not any(planned.values()):
                         continue
                     size = dest.op_batch_size(op)
                     removal = op in REMOVAL_OPS
@@ -896,7 +893,9 @@ class SyncEngine:
                         with self._step("read"):
                             reader = reader_con.execute(f"select *{extra} {where}")
                         batches = self._batches(reader, targets, removal, size)
-                    self._deliver_op(pool, con, dest, op, batches, result, plan_t)
+                    # whether a confirmed row may replace a state row (else all are creates)
+                    updates = any(n for k, n in planned.items() if k != "create")
+                    self._deliver_op(pool, con, dest, op, batches, result, plan_t, updates)
             result.status = "success" if result.rejected == 0 else "partial"
         except (DestinationError, SyncConfigError, GuardRailError, duckdb.Error, OSError) as exc:
             result.status = "failed"
@@ -1090,7 +1089,7 @@ class SyncEngine:
             yield buf, lo, last + 1
 
     def _deliver_op(
-        self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str
+        self, pool, con, dest, op: str, batches, result: RunResult, plan_t: str, updates: bool
     ) -> None:
         """Send one operation's batches; one small transaction per window of batches.
 
@@ -1223,7 +1222,7 @@ class SyncEngine:
                 raise
             commit(confirm_work())
             # the state takes this operation's answers before the next operation starts
-            commit(self._fold_work(con, result.run_id, op, plan_t))
+            commit(self._fold_work(con, result.run_id, op, plan_t, updates))
         finally:
             stop.set()
             # Break the future -> exception -> traceback -> frame cycle.
@@ -1308,11 +1307,12 @@ class SyncEngine:
         return work
 
     def _fold_work(
-        self, con, run_id: str, op: str, plan_t: str | None = None
+        self, con, run_id: str, op: str, plan_t: str | None = None, updates: bool | None = None
     ) -> Callable[[], None]:
         """The statements by which the state takes the rows of ``op`` in the run's
         ``answered`` windows (which become ``settled``): one set-based pass, reading the
-        rows from the run's plan while it has one (in memory), else from the journal."""
+        rows from the run's plan while it has one (in memory), else from the journal.
+        ``updates``: whether some row may replace a state row (None: look)."""
         s = self.schema
         if plan_t:
             source = f"""select __pk, __hash, __identity, __dest_id, __kind, __n
@@ -1328,11 +1328,12 @@ class SyncEngine:
                 on j.__n >= w.lo and j.__n < w.hi"""
 
         def work() -> None:
-            n, updates = con.execute(
-                f"select count(*), coalesce(bool_or(__kind <> 'create'), false) from ({rows})"
-            ).fetchone()
-            if n:
-                self._state_work(con, op, rows, [], updates=updates, run_id=run_id)()
+            replaces = updates
+            if replaces is None:
+                (replaces,) = con.execute(
+                    f"select coalesce(bool_or(__kind <> 'create'), false) from ({rows})"
+                ).fetchone()
+            self._state_work(con, op, rows, [], updates=replaces, run_id=run_id)()
             con.execute(
                 f"update {s}.journal_windows set state = 'settled' "
                 "where run_id = ? and op = ? and state = 'answered'",
