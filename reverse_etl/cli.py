@@ -333,7 +333,7 @@ def status_cmd(
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Runs per sync")] = 5,
 ) -> None:
-    """Recent runs, state size, locks and the last run's rejections."""
+    """Recent runs, state size, locks, operations in flight and the last run's rejections."""
     from reverse_etl.engine import status
 
     settings = _settings(None, duckdb_path, None)
@@ -385,6 +385,11 @@ def status_cmd(
     for name, run, pid, host, _beat, dead in info["locks"]:
         flag = f" [red]DEAD OWNER ({dead}): the next run takes it over[/red]" if dead else ""
         console.print(f"[yellow]lock[/yellow] {name}: run {run} pid {pid} on {host}{flag}")
+    for x in info["in_flight"]:
+        console.print(
+            f"[yellow]in flight[/yellow] {x['sync_name']}: {x['rows']} operations of run "
+            f"{x['run_id']} sent, no answer recorded (the next run settles them if it died)"
+        )
     for sync_name, pk, op, reason in info["open_rejections"]:
         console.print(f"[red]rejected[/red] {sync_name} {pk} ({op}): {reason}")
 

@@ -65,7 +65,14 @@ from reverse_etl.destinations.base import (
     RowResult,
 )
 from reverse_etl.merges import replay_merges
-from reverse_etl.state import DEFAULT_SCHEMA, Lock, ensure_schema, now_utc, owner_dead
+from reverse_etl.state import (
+    DEFAULT_SCHEMA,
+    Lock,
+    SyncLockedError,
+    ensure_schema,
+    now_utc,
+    owner_dead,
+)
 from warehouse.connections import connect_duckdb, stage_in_duckdb
 from warehouse.relations import RelationNotFoundError
 from warehouse.relations import literal as _lit
@@ -758,12 +765,37 @@ class SyncEngine:
 
     # -- public API -----------------------------------------------------------------------
     def plan(self, full_resync: bool = False) -> Plan:
-        """Dry run: compute the plan in temp tables; nothing is sent or written."""
+        """Dry run: compute the plan in temp tables; nothing is sent. A journal a dead run
+        left is settled first (under the sync's lock), so the plan is what the next run
+        would do; while a live run holds the lock, its journal is left to it."""
         con = self._connect()
         try:
+            if con.execute(
+                f"select count(*) from {self.schema}.journal where {self._mine()}"
+            ).fetchone()[0]:
+                lock = Lock(con, self.schema, self.sync.name, f"plan-{uuid.uuid4().hex[:8]}")
+                try:
+                    self._take_lock(con, lock)
+                except SyncLockedError:
+                    pass
+                else:
+                    try:
+                        self._settle_dead(con, lock.run_id)
+                    finally:
+                        lock.release()
             return self._build(con, temp=True, full_resync=full_resync)
         finally:
             con.close()
+
+    def _take_lock(self, con, lock: Lock) -> None:
+        """Acquire the sync's lock; a dead owner's run is marked ``abandoned``."""
+        stale = lock.acquire()
+        if stale:
+            con.execute(
+                f"update {self.schema}.runs set status = 'abandoned', finished_at = ? "
+                "where run_id = ? and status = 'running'",
+                [now_utc(), stale],
+            )
 
     def run(self, full_resync: bool = False) -> RunResult:
         started = time.perf_counter()
@@ -772,16 +804,10 @@ class SyncEngine:
         s = self.schema
         lock = Lock(con, s, self.sync.name, run_id)
         try:
-            stale = lock.acquire()
+            self._take_lock(con, lock)
         except BaseException:
             con.close()
             raise
-        if stale:
-            con.execute(
-                f"update {s}.runs set status = 'abandoned', finished_at = ? "
-                "where run_id = ? and status = 'running'",
-                [now_utc(), stale],
-            )
         con.execute(
             f"insert into {s}.runs (run_id, sync_name, mode, destination, is_full_resync, status,"
             " started_at, pid, target) values (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
@@ -1643,6 +1669,14 @@ def status(
             name, run, pid, host, beat, boot = row
             dead = owner_dead(pid, host, boot, beat)
             locks.append((name, run, pid, host, beat, dead))
+        in_flight = [
+            {"sync_name": name, "run_id": run, "target": target, "rows": n}
+            for name, run, target, n in con.execute(
+                f"select sync_name, run_id, target, count(*) from {schema}.in_flight {where} "
+                "group by 1, 2, 3 order by 1, 2",
+                params,
+            ).fetchall()
+        ]
         rej = con.execute(
             f"""select r.sync_name, r.pk, r.op, r.reason from {schema}.rejections as r
             join (select sync_name, max(started_at) as started_at from {schema}.runs
@@ -1657,6 +1691,7 @@ def status(
             "state_rows": state,
             "state_by_target": by_target,
             "locks": locks,
+            "in_flight": in_flight,
             "open_rejections": rej,
         }
     finally:

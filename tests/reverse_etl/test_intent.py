@@ -246,8 +246,9 @@ def test_a_stopped_runs_journal_is_settled_without_resending_answered_rows(
 ):
     """A run stops after 5 of its batches were answered; its window was recorded as sent
     further. Whether it ends (failed, settling its own journal) or dies on the spot (the
-    next run settles it first), the answered rows reach the state and are never sent again,
-    and the rest is sent exactly once: the platform applies every event once."""
+    next run, or a dry plan, settles it first), the answered rows reach the state and are
+    never sent again, and the rest is sent exactly once: the platform applies every event
+    once. ``status`` shows a dead run's operations in flight."""
     from reverse_etl.destinations.base import TransientError
     from reverse_etl.destinations.webhook import SignedWebhook
     from reverse_etl.engine import SyncEngine
@@ -275,6 +276,9 @@ def test_a_stopped_runs_journal_is_settled_without_resending_answered_rows(
         con.close()
     if dies:
         assert state_rows(db, sync.name) == {} and left > 0  # the journal is all there is
+        from reverse_etl.engine import status
+
+        assert [(x["sync_name"], x["rows"]) for x in status(db)["in_flight"]] == [(sync.name, left)]
     else:
         assert len(state_rows(db, sync.name)) == 50 and left == 0
         assert len(_pending(db, sync.name)) > 0  # sent, never answered: outcome unknown
@@ -282,6 +286,8 @@ def test_a_stopped_runs_journal_is_settled_without_resending_answered_rows(
     monkeypatch.setattr(SyncEngine, "_settle", settle)
 
     engine = engine_for(sync, db, emulator.url, tmp_path)
+    # a dry plan settles a dead run's journal first: it shows what the run will do
+    assert engine.plan().creates == 45 and len(state_rows(db, sync.name)) == 50
     second = engine.run()
     assert second.status == "success" and second.plan.creates == 45 == second.confirmed
     effects = emulator.state.snapshot()["effects"]
