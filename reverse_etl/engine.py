@@ -263,8 +263,6 @@ class SyncEngine:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"set memory_limit = {_lit(self.memory_limit)}")
         con.execute(f"set threads = {int(self.settings.sync.threads)}")
-        if os.environ.get("FC"):
-            con.execute(f"set force_compression = '{os.environ['FC']}'")
         with _SCRATCH_ATTACH:
             con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
         ensure_schema(con, self.schema)
