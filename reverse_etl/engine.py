@@ -1386,24 +1386,34 @@ class SyncEngine:
         def work() -> None:
             for op in order:
                 self._fold_work(con, run_id, op)()
-            con.execute(
-                f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
-                    dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
-                select j.sync_name, j.pk, j.op, j.op_class,
-                    case when j.op_class = 'remove' then null else j.row_hash end, j.identity,
-                    j.dest_id, j.event_id, j.position, j.job_id, j.run_id, w.recorded_at,
-                    j.target, j.n
-                from {s}.in_flight as j
-                join {s}.journal_windows as w
+            self._to_pending(
+                con,
+                f"""{s}.in_flight as j join {s}.journal_windows as w
                     on w.run_id = j.run_id and w.op = j.op and w.state = 'sent'
                     and j.n >= w.lo and j.n < w.hi
                 where j.run_id = ?""",
+                "w.recorded_at",
                 [run_id],
             )
             con.execute(f"delete from {s}.journal where run_id = ?", [run_id])
             con.execute(f"delete from {s}.journal_windows where run_id = ?", [run_id])
 
         self._transaction(con, work)
+
+    def _to_pending(self, con, source: str, recorded_at: str, params: list[Any]) -> None:
+        """Journal rows (``source``: a from-clause over journal rows ``j``) of unknown outcome
+        become ``pending`` operations (a removal keeps no hash), recorded at
+        ``recorded_at`` (an expression; ``params`` fill it first, then ``source``)."""
+        con.execute(
+            f"""insert into {self.schema}.pending (sync_name, pk, op, op_class, row_hash,
+                identity, dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
+            select j.sync_name, j.pk, j.op, j.op_class,
+                case when j.op_class = 'remove' then null else j.row_hash end, j.identity,
+                j.dest_id, j.event_id, j.position, j.job_id, j.run_id, {recorded_at},
+                j.target, j.n
+            from {source}""",
+            params,
+        )
 
     def _settle_dead(self, con, run_id: str) -> None:
         """Settle the journals that runs of this sync (at this target) left when they died."""
@@ -1502,15 +1512,11 @@ class SyncEngine:
                 )
             elif unanswered:
                 lo, hi = journaled
-                con.execute(
-                    f"""insert into {s}.pending (sync_name, pk, op, op_class, row_hash, identity,
-                        dest_id, event_id, position, job_id, run_id, recorded_at, target, n)
-                    select sync_name, pk, op, op_class,
-                        case when op_class = 'remove' then null else row_hash end, identity,
-                        dest_id, event_id, position, job_id, run_id, ?, target, n
-                    from {s}.journal
-                    where run_id = ? and op = ? and n >= ? and n < ?
-                        and pk in (select unnest(cast(? as varchar[])))""",
+                self._to_pending(
+                    con,
+                    f"""{s}.journal as j where j.run_id = ? and j.op = ? and j.n >= ?
+                        and j.n < ? and j.pk in (select unnest(cast(? as varchar[])))""",
+                    "?",
                     [ts, result.run_id, op, int(lo), int(hi), unanswered],
                 )
             if bad:
