@@ -145,6 +145,8 @@ class ConnectionPool:
         conns = self._local.__dict__.get("conns", {})
         if conns.get(origin, (None,))[0] is conn:
             del conns[origin]
+        with self._lock:  # a server that closes every connection must not grow the list
+            self._opened = [c for c in self._opened if c is not conn]
 
     def close(self) -> None:
         with self._lock:

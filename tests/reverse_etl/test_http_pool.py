@@ -110,6 +110,7 @@ def test_a_connection_the_server_closes_is_opened_again():
         pool = ConnectionPool(url, {}, timeout_s=5)
         assert [pool.request("GET", "/").json()["n"] for _ in range(5)] == [1, 2, 3, 4, 5]
         assert len(_peers(srv)) == 5
+        assert len(pool._opened) == 0  # closed connections are not kept
         pool.close()
 
 
